@@ -1,0 +1,42 @@
+"""The per-request GraphQL context: who is calling, data loaders, and the service runtime."""
+
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info as StrawberryInfo
+
+from models.payment import PaymentStatusHistory, Refund
+from payments.auth import Principal
+from payments.queries import history_by_payment, refunds_by_payment
+from payments.runtime import Runtime
+
+
+@dataclass
+class Loaders:
+    """Batch children of many payments into one query each (no N+1 on pages)."""
+
+    refunds: DataLoader[str, list[Refund]] = field(
+        default_factory=lambda: DataLoader(load_fn=refunds_by_payment)
+    )
+    history: DataLoader[str, list[PaymentStatusHistory]] = field(
+        default_factory=lambda: DataLoader(load_fn=history_by_payment)
+    )
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    authorization: str | None
+    request_id: str | None = None
+    loaders: Loaders = field(default_factory=Loaders)
+    known_principal: Principal | None = None
+
+    async def principal(self) -> Principal:
+        """The authenticated caller; raises Unauthenticated when the token is missing or bad."""
+        if self.known_principal is None:
+            self.known_principal = await self.runtime.verifier.authenticate(self.authorization)
+        return self.known_principal
+
+
+Info: TypeAlias = StrawberryInfo[Context, None]

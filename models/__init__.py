@@ -1,0 +1,3 @@
+"""Tortoise models (the persisted state) and their migrations."""
+
+MODEL_MODULES = ["models.payment", "models.idempotency", "models.outbox", "models.inbox"]

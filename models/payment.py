@@ -1,0 +1,84 @@
+"""Payments, their refunds and their status history."""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.enums import EventSource, PaymentStatus, RefundReason, RefundStatus
+from models.ids import new_payment_id, new_refund_id
+
+
+class Payment(Model):
+    id = fields.CharField(max_length=40, primary_key=True, default=new_payment_id)
+    customer_id = fields.CharField(max_length=255, db_index=True)
+    order_id = fields.CharField(max_length=255, db_index=True)
+    amount = fields.BigIntField()
+    currency = fields.CharField(max_length=3)
+    status = fields.CharEnumField(PaymentStatus, max_length=20, db_index=True)
+    amount_refunded = fields.BigIntField(default=0)
+    # Reserved by refunds still waiting for the gateway; counted against amountRefundable.
+    amount_refund_pending = fields.BigIntField(default=0)
+    payment_method_id = fields.CharField(max_length=255)
+    description = fields.TextField(null=True)
+    metadata = fields.JSONField(null=True)
+    failure_code = fields.CharField(max_length=100, null=True)
+    failure_message = fields.TextField(null=True)
+    client_secret = fields.CharField(max_length=255, null=True)
+    gateway = fields.CharField(max_length=20)
+    provider_payment_id = fields.CharField(max_length=255, null=True, unique=True)
+    card_brand = fields.CharField(max_length=30, null=True)
+    card_last4 = fields.CharField(max_length=4, null=True)
+    disputed_at = fields.DatetimeField(null=True)
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    refunds: fields.ReverseRelation["Refund"]
+    history: fields.ReverseRelation["PaymentStatusHistory"]
+
+    class Meta:
+        table = "payments"
+
+    @property
+    def amount_refundable(self) -> int:
+        if self.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
+            return 0
+        return self.amount - self.amount_refunded - self.amount_refund_pending
+
+
+class Refund(Model):
+    id = fields.CharField(max_length=40, primary_key=True, default=new_refund_id)
+    payment: fields.ForeignKeyRelation[Payment] = fields.ForeignKeyField(
+        "models.Payment", related_name="refunds", on_delete=fields.RESTRICT
+    )
+    payment_id: str
+    amount = fields.BigIntField()
+    status = fields.CharEnumField(RefundStatus, max_length=20)
+    reason = fields.CharEnumField(RefundReason, max_length=30, null=True)
+    source = fields.CharEnumField(EventSource, max_length=20, default=EventSource.API)
+    provider_refund_id = fields.CharField(max_length=255, null=True, unique=True)
+    failure_reason = fields.CharField(max_length=255, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "refunds"
+
+
+class PaymentStatusHistory(Model):
+    id = fields.BigIntField(primary_key=True)
+    payment: fields.ForeignKeyRelation[Payment] = fields.ForeignKeyField(
+        "models.Payment", related_name="history", on_delete=fields.CASCADE
+    )
+    payment_id: str
+    from_status = fields.CharEnumField(PaymentStatus, max_length=20, null=True)
+    status = fields.CharEnumField(PaymentStatus, max_length=20)
+    source = fields.CharEnumField(EventSource, max_length=20)
+    version = fields.IntField()
+    # The Stripe event that caused (or was ignored against) this row, when any.
+    provider_event_id = fields.CharField(max_length=255, null=True)
+    applied = fields.BooleanField(default=True)
+    note = fields.CharField(max_length=255, null=True)
+    occurred_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "payment_status_history"

@@ -1,0 +1,1 @@
+"""Payments core: domain services, gateways, auth, settings, and the composition root."""

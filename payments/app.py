@@ -1,0 +1,70 @@
+"""The composition root of the API: builds the Starlette app from settings."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from graph.schema import build_schema
+from graph.view import PaymentsGraphQL
+from payments.database import close_database, open_database
+from payments.gateways.base import Gateway
+from payments.health import check_readiness
+from payments.metrics import render_metrics
+from payments.runtime import Runtime, build_runtime
+from payments.settings import Settings
+
+
+def create_app(
+    settings: Settings,
+    *,
+    gateway: Gateway | None = None,
+    graphiql_token: str | None = None,
+    owns_database: bool = True,
+) -> Starlette:
+    """The API app; the lifespan opens and closes the database, Redis and the gateway.
+
+    `owns_database=False` leaves the Tortoise connections to the caller (a process
+    that hosts several apps, such as the test suite).
+    """
+    runtime = build_runtime(settings, gateway)
+    graphql = PaymentsGraphQL(runtime, build_schema(), graphiql_token=graphiql_token)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if owns_database:
+            await open_database(settings.database_url, settings.database_pool_size)
+        try:
+            yield
+        finally:
+            await runtime.aclose()
+            if owns_database:
+                await close_database()
+
+    async def ready(request: Request) -> Response:
+        checks = await check_readiness(runtime.redis)
+        healthy = all(state == "ok" for state in checks.values())
+        return JSONResponse(checks, status_code=200 if healthy else 503)
+
+    routes = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/health/live", _live),
+        Route("/health/ready", ready),
+        Route("/metrics", _metrics),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    return app
+
+
+async def _live(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _metrics(request: Request) -> Response:
+    body, content_type = render_metrics()
+    return PlainTextResponse(body, media_type=content_type)

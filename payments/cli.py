@@ -1,0 +1,115 @@
+"""The `payments` command line: dev, serve, worker, migrate, export-schema, token."""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Sequence
+
+from payments.auth import ALL_SCOPES, issue_token
+from payments.errors import SettingsError
+from payments.settings import Settings, load_settings
+
+DEV_HOST, DEV_PORT = "127.0.0.1", 8000
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the console script; a configuration error is one line, exit 2."""
+    args = _parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except SettingsError as exc:
+        print(f"payments: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="payments", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add(commands, "dev", _dev, "Run everything in one process on embedded defaults.")
+    serve = _add(commands, "serve", _serve, "Run the API with uvicorn.")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    worker = _add(commands, "worker", _worker, "Run Dramatiq workers and the outbox relay.")
+    worker.add_argument("--processes", type=int, default=1)
+    worker.add_argument("--threads", type=int, default=4)
+    _add(commands, "migrate", _migrate, "Apply migrations to DATABASE_URL.")
+    _add(commands, "export-schema", _export_schema, "Print the GraphQL SDL.")
+    token = _add(commands, "token", _token, "Print a signed JWT for development and tests.")
+    token.add_argument("--sub", required=True, help="the principal (customer id)")
+    token.add_argument("--scope", default=ALL_SCOPES, help="space-separated scopes")
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    return parser
+
+
+def _add(
+    commands: "argparse._SubParsersAction[argparse.ArgumentParser]",
+    name: str,
+    handler: Callable[[argparse.Namespace], None],
+    help_text: str,
+) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=help_text, description=help_text)
+    command.set_defaults(handler=handler)
+    return command
+
+
+def _dev(args: argparse.Namespace) -> None:
+    from payments.devserver import run_dev
+
+    run_dev(load_settings(dev=True), DEV_HOST, DEV_PORT)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = load_settings()
+    _configure_logging(settings)
+    uvicorn.run(
+        "payments.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_config=None,
+        timeout_graceful_shutdown=20,
+    )
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from tasks.runner import run_worker
+
+    run_worker(load_settings(), processes=args.processes, threads=args.threads)
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from payments.database import apply_migrations
+
+    settings = load_settings()
+    asyncio.run(apply_migrations(settings.database_url))
+    print("payments: migrations applied")
+
+
+def _export_schema(args: argparse.Namespace) -> None:
+    from graph.schema import export_sdl
+
+    sys.stdout.write(export_sdl())
+
+
+def _token(args: argparse.Namespace) -> None:
+    # Dev defaults only fill what the environment leaves unset, so a real JWT_SECRET wins.
+    settings = load_settings(dev=True)
+    if settings.jwt_secret is None:
+        raise SettingsError("JWT_SECRET: required to sign tokens (JWKS keys are not ours)")
+    secret = settings.jwt_secret.get_secret_value()
+    print(
+        issue_token(
+            secret, args.sub, args.scope, args.ttl,
+            issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+        )
+    )  # fmt: skip
+
+
+def _configure_logging(settings: Settings) -> None:
+    from payments.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)

@@ -1,0 +1,64 @@
+"""The gateway interface every payment provider adapter implements."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from models.enums import PaymentStatus, RefundReason, RefundStatus
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    payment_id: str
+    amount: int
+    currency: str
+    payment_method_id: str
+    customer_id: str
+    description: str | None
+    # Derived from payment_id, so a retry after a crash re-uses it and cannot charge twice.
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    provider_payment_id: str
+    status: PaymentStatus
+    failure_code: str | None = None
+    failure_message: str | None = None
+    client_secret: str | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    refund_id: str
+    payment_id: str
+    provider_payment_id: str
+    amount: int
+    reason: RefundReason | None
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    provider_refund_id: str
+    status: RefundStatus
+    failure_reason: str | None = None
+
+
+class Gateway(Protocol):
+    """A payment provider. Declines are results; only unknown outcomes raise.
+
+    Implementations raise `payments.errors.GatewayUnavailable` when the provider
+    cannot be reached or answers with a server error, i.e. when the outcome is unknown.
+    """
+
+    name: str
+
+    async def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+    async def refund(self, request: RefundRequest) -> RefundResult: ...
+
+    async def retrieve_payment(self, provider_payment_id: str) -> ChargeResult: ...
+
+    async def aclose(self) -> None: ...

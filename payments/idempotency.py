@@ -1,0 +1,123 @@
+"""Idempotency keys as Stripe has them: claim atomically, fingerprint, replay, lock, resume."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+
+from models.enums import Operation
+from models.idempotency import IdempotencyKey
+from payments import metrics
+from payments.errors import IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class KeyPolicy:
+    ttl: timedelta = timedelta(hours=24)
+    lock_timeout: timedelta = timedelta(seconds=60)
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """A stable digest of the canonical (normalised, key-sorted) request input."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> None:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} characters.", field="idempotencyKey"
+        )
+
+
+def _digest(key: str) -> str:
+    # Only a digest is stored: a client may put anything in its key, even a card number.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def claim_key(
+    principal: str, operation: Operation, key: str, input_fingerprint: str, policy: KeyPolicy
+) -> IdempotencyKey:
+    """Own the key for this request, or raise / return what the first request decided.
+
+    Returns the record with `completed_at` set when the stored outcome must be
+    replayed, or unset when this request now owns it (new, or resumed after a
+    crashed owner's lock expired). Raises IdempotencyKeyReused / IdempotencyKeyInUse.
+    """
+    now = datetime.now(UTC)
+    try:
+        record = await IdempotencyKey.create(
+            principal=principal,
+            operation=operation,
+            key=_digest(key),
+            fingerprint=input_fingerprint,
+            locked_until=now + policy.lock_timeout,
+            expires_at=now + policy.ttl,
+        )
+    except IntegrityError:
+        return await _existing(principal, operation, key, input_fingerprint, policy)
+    metrics.IDEMPOTENCY.labels(operation.value, "new").inc()
+    return record
+
+
+async def _existing(
+    principal: str, operation: Operation, key: str, input_fingerprint: str, policy: KeyPolicy
+) -> IdempotencyKey:
+    record = await IdempotencyKey.get(principal=principal, operation=operation, key=_digest(key))
+    if record.fingerprint != input_fingerprint:
+        metrics.IDEMPOTENCY.labels(operation.value, "conflict").inc()
+        raise IdempotencyKeyReused()
+    if record.completed_at is not None:
+        metrics.IDEMPOTENCY.labels(operation.value, "replay").inc()
+        return record
+    if not await _take_over_expired_lock(record, policy):
+        metrics.IDEMPOTENCY.labels(operation.value, "in_use").inc()
+        raise IdempotencyKeyInUse()
+    metrics.IDEMPOTENCY.labels(operation.value, "resumed").inc()
+    return await IdempotencyKey.get(id=record.id)
+
+
+async def _take_over_expired_lock(record: IdempotencyKey, policy: KeyPolicy) -> bool:
+    """Atomically take a key whose owner died (lock expired); False if someone holds it."""
+    now = datetime.now(UTC)
+    taken = await IdempotencyKey.filter(
+        id=record.id, completed_at__isnull=True, locked_until__lt=now
+    ).update(locked_until=now + policy.lock_timeout)
+    return taken == 1
+
+
+async def release_key(record: IdempotencyKey) -> None:
+    """Let a same-key retry resume at once (the outcome is unknown, e.g. gateway down)."""
+    await IdempotencyKey.filter(id=record.id, completed_at__isnull=True).update(
+        locked_until=datetime.now(UTC) - timedelta(seconds=1)
+    )
+
+
+async def complete_key(
+    record: IdempotencyKey,
+    connection: BaseDBAsyncClient,
+    *,
+    resource_id: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> None:
+    """Store the outcome (in the caller's transaction) so retries replay it."""
+    record.resource_id = resource_id or record.resource_id
+    record.response = {"errors": errors or []}
+    record.completed_at = datetime.now(UTC)
+    record.locked_until = None
+    await record.save(
+        using_db=connection,
+        update_fields=["resource_id", "response", "completed_at", "locked_until"],
+    )
+
+
+async def purge_expired_keys(now: datetime | None = None) -> int:
+    """Delete keys past their retention; returns how many went."""
+    cutoff = now or datetime.now(UTC)
+    return await IdempotencyKey.filter(expires_at__lt=cutoff).delete()

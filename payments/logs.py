@@ -1,0 +1,61 @@
+"""Structured logging: one JSON line per event, with secrets and card numbers redacted."""
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+# 13-19 digits, optionally separated by spaces or dashes: anything shaped like a card number.
+_CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+_SECRET = re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+|\beyJ[\w-]+\.[\w-]+\.[\w-]+")
+_SENSITIVE_KEYS = {"authorization", "password", "secret", "token", "card_number", "cvc", "cvv"}
+
+
+def redact(text: str) -> str:
+    """Mask card-number-shaped digit runs and known secret formats in `text`."""
+    return _SECRET.sub("[REDACTED]", _CARD_NUMBER.sub("[REDACTED]", text))
+
+
+def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in event.items():
+        if key.lower() in _SENSITIVE_KEYS:
+            event[key] = "[REDACTED]"
+        elif isinstance(value, str):
+            event[key] = redact(value)
+    return event
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    """Route structlog and the standard library through one redacting renderer."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        _redact_event,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared[:-1], structlog.stdlib.ExtraAdder(), _redact_event],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("tortoise").setLevel(max(logging.INFO, root.level))

@@ -1,0 +1,58 @@
+"""Prometheus metrics of the service, in one registry-aware module."""
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+GRAPHQL_OPERATIONS = Counter(
+    "payments_graphql_operations_total",
+    "GraphQL operations by operation name and outcome.",
+    ["operation", "outcome"],
+)
+GRAPHQL_DURATION = Histogram(
+    "payments_graphql_operation_duration_seconds",
+    "GraphQL operation latency.",
+    ["operation"],
+)
+PAYMENTS = Counter(
+    "payments_status_changes_total", "Applied payment status changes.", ["status", "currency"]
+)
+PAYMENT_AMOUNT = Histogram(
+    "payments_charge_amount_minor_units",
+    "Amounts charged, in minor units.",
+    ["currency"],
+    buckets=(100, 500, 1_000, 5_000, 10_000, 50_000, 100_000, 1_000_000),
+)
+CHARGE_DURATION = Histogram("payments_charge_duration_seconds", "chargePayment service latency.")
+GATEWAY_CALLS = Histogram(
+    "payments_gateway_call_duration_seconds",
+    "Gateway calls by gateway, operation and outcome.",
+    ["gateway", "operation", "outcome"],
+)
+IDEMPOTENCY = Counter(
+    "payments_idempotency_outcomes_total",
+    "Idempotency key claims by operation and outcome (new, replay, conflict, in_use).",
+    ["operation", "outcome"],
+)
+REFUNDS = Counter("payments_refunds_total", "Refunds by final status.", ["status"])
+WEBHOOKS_RECEIVED = Counter(
+    "payments_webhooks_received_total",
+    "Stripe webhooks received by type and outcome.",
+    ["type", "outcome"],
+)
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The exposition text; aggregates every worker's files in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

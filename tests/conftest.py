@@ -1,0 +1,73 @@
+"""Shared fixtures: a fresh PostgreSQL database, Redis, and the API served over real HTTP."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from payments.app import create_app
+from payments.database import apply_migrations, close_database, open_database
+from payments.gateways.simulated import SimulatedGateway
+from payments.settings import Settings, load_settings
+from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, serve
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A throw-away PostgreSQL database, migrated, dropped at the end of the session."""
+    name = f"payments_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    await apply_migrations(url)
+    await open_database(url, pool_size=60)
+    yield url
+    await close_database()
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "redis_url": REDIS_URL,
+        "jwt_secret": TEST_JWT_SECRET,
+        "stripe_webhook_secret": TEST_WEBHOOK_SECRET,
+        "gateway": "simulated",
+        "simulated_webhook_delay_ms": 200,
+        "rate_limit_default": "off",
+        "rate_limit_charge": "off",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def gateway(settings: Settings) -> SimulatedGateway:
+    return SimulatedGateway.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings, gateway: SimulatedGateway) -> AsyncIterator[str]:
+    """The API on a real TCP port in this event loop; yields its base URL."""
+    app = create_app(settings, gateway=gateway, owns_database=False)
+    async with serve(app) as base_url:
+        gateway.webhook_url = f"{base_url}/webhooks/stripe"
+        yield base_url
+
+
+@pytest.fixture
+async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        yield client

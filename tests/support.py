@@ -1,0 +1,69 @@
+"""Test helpers: tokens, GraphQL calls and serving an ASGI app on a real port."""
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+
+from payments.auth import ALL_SCOPES, issue_token
+
+TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
+TEST_WEBHOOK_SECRET = "whsec_dGVzdC1zdHJpcGUtd2ViaG9vay1zZWNyZXQ="
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """Run `app` under uvicorn in the current event loop; yields `http://127.0.0.1:<port>`."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def new_subject() -> str:
+    return f"cus_{uuid.uuid4().hex[:12]}"
+
+
+def token(sub: str, scope: str = ALL_SCOPES, ttl: int = 600, secret: str = TEST_JWT_SECRET) -> str:
+    return issue_token(secret, sub, scope, ttl)
+
+
+async def graphql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    bearer: str | None = None,
+) -> dict[str, Any]:
+    """POST a GraphQL document and return the decoded JSON body."""
+    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
