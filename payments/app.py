@@ -1,5 +1,6 @@
 """The composition root of the API: builds the Starlette app from settings."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,8 @@ from payments.health import check_readiness
 from payments.metrics import render_metrics
 from payments.runtime import Runtime, build_runtime
 from payments.settings import Settings
+from tasks.broker import setup_broker
+from tasks.in_process import InProcessBroker
 
 
 def create_app(
@@ -31,15 +34,20 @@ def create_app(
     that hosts several apps, such as the test suite).
     """
     runtime = build_runtime(settings, gateway)
+    broker = setup_broker(settings)
     graphql = PaymentsGraphQL(runtime, build_schema(), graphiql_token=graphiql_token)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await open_database(settings.database_url, settings.database_pool_size)
+        if isinstance(broker, InProcessBroker):
+            broker.start(asyncio.get_running_loop())
         try:
             yield
         finally:
+            if isinstance(broker, InProcessBroker):
+                await broker.stop()
             await runtime.aclose()
             if owns_database:
                 await close_database()

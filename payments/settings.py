@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     webhook_retention_days: int = Field(default=30, ge=1)
     outbox_retention_days: int = Field(default=7, ge=1)
     database_pool_size: int = Field(default=20, ge=1)
+    queue_namespace: str = "payments"
     # JSON object of per-currency minimum charge amounts in minor units, e.g. {"USD": 50}.
     charge_amount_minimums: dict[str, int] = Field(default_factory=dict)
     charge_amount_maximum: int | None = Field(default=None, ge=1)

@@ -2,7 +2,7 @@
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import httpx
@@ -12,10 +12,13 @@ from payments.app import create_app
 from payments.database import apply_migrations, close_database, open_database
 from payments.gateways.simulated import SimulatedGateway
 from payments.settings import Settings, load_settings
+from tests.processes import WorkerProcess
 from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, serve
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Sessions (and developers' parallel runs) share one Redis; each gets its own queues.
+QUEUE_NAMESPACE = f"payments-test-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +43,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "jwt_secret": TEST_JWT_SECRET,
         "stripe_webhook_secret": TEST_WEBHOOK_SECRET,
         "gateway": "simulated",
+        "queue_namespace": QUEUE_NAMESPACE,
         "simulated_webhook_delay_ms": 200,
         "rate_limit_default": "off",
         "rate_limit_charge": "off",
@@ -71,3 +75,21 @@ async def server(settings: Settings, gateway: SimulatedGateway) -> AsyncIterator
 async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
         yield client
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process (`payments worker/serve`) see `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYMENTS_", "PROMETHEUS_"))}
+    for name, value in settings.model_dump().items():
+        if value is None or name in {"charge_amount_minimums"}:
+            continue
+        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        env[name.upper()] = str(raw.value if hasattr(raw, "value") else raw)
+    return env
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings) -> Iterator[WorkerProcess]:
+    """A real `payments worker` process consuming this session's queues."""
+    with WorkerProcess.start(settings_env(settings)) as process:
+        yield process

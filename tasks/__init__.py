@@ -1,0 +1,1 @@
+"""Dramatiq broker set-up and actors: Stripe event processing, fan-out, relay, sweeps."""

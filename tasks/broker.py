@@ -1,0 +1,49 @@
+"""Dramatiq broker set-up: Redis in production, an in-process broker in `payments dev`."""
+
+import importlib
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AsyncIO
+
+from payments.settings import Settings
+from tasks.in_process import InProcessBroker
+from tasks.middleware import TortoiseMiddleware
+
+# Modules that declare actors; imported only after the broker exists, because
+# `dramatiq.actor` binds to the global broker at import time.
+ACTOR_MODULES: list[str] = ["tasks.maintenance"]
+
+
+def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker:
+    """Create the global broker and declare every actor on it.
+
+    `worker=True` also opens Tortoise on each worker's event loop (the API
+    process opens it in its own lifespan instead).
+    """
+    existing = dramatiq.broker.global_broker
+    if existing is not None and existing.actors:
+        return existing  # actors are bound at import; one broker per process
+    broker: dramatiq.Broker
+    if settings.redis_url:
+        # Dramatiq's Lua scripts expect RESP2 replies; redis-py 8 defaults to RESP3.
+        client = redis.Redis.from_url(settings.redis_url, protocol=2)
+        broker = RedisBroker(client=client, namespace=settings.queue_namespace)
+        broker.add_middleware(AsyncIO())
+    else:
+        broker = InProcessBroker()
+    if worker:
+        broker.add_middleware(TortoiseMiddleware(settings.database_url, settings.database_pool_size))
+    dramatiq.set_broker(broker)
+    for module in ACTOR_MODULES:
+        importlib.import_module(module)
+    return broker
+
+
+def current_broker() -> dramatiq.Broker:
+    """The broker `setup_broker` made; actor modules bind to it, never to a default one."""
+    broker = dramatiq.broker.global_broker
+    if broker is None:
+        raise RuntimeError("call tasks.broker.setup_broker(settings) before importing actors")
+    return broker

@@ -1,0 +1,19 @@
+"""`payments worker`: Dramatiq worker processes (the periodic jobs run inside them)."""
+
+import sys
+
+from dramatiq import cli as dramatiq_cli
+
+from payments.settings import Settings
+
+WORKER_MODULE = "tasks.worker_entry"
+
+
+def run_worker(settings: Settings, *, processes: int, threads: int) -> None:
+    """Hand over to Dramatiq's supervisor, which forks, restarts and handles signals."""
+    if not settings.redis_url:
+        raise SystemExit("payments worker: REDIS_URL is required (payments dev runs its own worker)")
+    args = dramatiq_cli.make_argument_parser().parse_args(
+        [WORKER_MODULE, "--processes", str(processes), "--threads", str(threads), "--skip-logging"]
+    )
+    sys.exit(dramatiq_cli.main(args))

@@ -1,0 +1,9 @@
+"""The module Dramatiq's worker processes import: settings from the environment, broker, actors."""
+
+from payments.logs import configure_logging
+from payments.settings import load_settings
+from tasks.broker import setup_broker
+
+_settings = load_settings()
+configure_logging(_settings.log_level, _settings.log_format)
+broker = setup_broker(_settings, worker=True)

@@ -1,0 +1,63 @@
+"""Real child processes for tests: `payments worker` (and anything else run by command)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+PAYMENTS = str(Path(sys.executable).with_name("payments"))
+
+
+@dataclass
+class WorkerProcess:
+    """A `payments worker` supervisor and its children, in their own process group."""
+
+    process: "subprocess.Popen[bytes]"
+    env: dict[str, str]
+
+    @classmethod
+    @contextmanager
+    def start(
+        cls, env: dict[str, str], args: Sequence[str] = ("--processes", "1", "--threads", "4")
+    ) -> Iterator["WorkerProcess"]:
+        worker = cls(cls._spawn(env, args), env)
+        try:
+            yield worker
+        finally:
+            worker.stop()
+
+    @staticmethod
+    def _spawn(env: dict[str, str], args: Sequence[str]) -> "subprocess.Popen[bytes]":
+        process = subprocess.Popen(
+            [PAYMENTS, "worker", *args],
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL if not os.environ.get("TEST_WORKER_LOGS") else None,
+            stderr=subprocess.DEVNULL if not os.environ.get("TEST_WORKER_LOGS") else None,
+        )
+        time.sleep(0.5)
+        if process.poll() is not None:
+            raise RuntimeError(f"payments worker exited at start with {process.returncode}")
+        return process
+
+    def kill_hard(self) -> None:
+        """SIGKILL the whole group: no shutdown hooks run, in-flight messages are abandoned."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def restart(self, args: Sequence[str] = ("--processes", "1", "--threads", "4")) -> None:
+        self.process = self._spawn(self.env, args)
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill_hard()

@@ -1,0 +1,30 @@
+"""The purge sweep, run by a real worker process over Redis."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from models.enums import Operation
+from models.idempotency import IdempotencyKey
+
+
+async def _key(name: str, expires_in: timedelta) -> IdempotencyKey:
+    now = datetime.now(UTC)
+    return await IdempotencyKey.create(
+        principal="purge-test", operation=Operation.CHARGE, key=name,
+        fingerprint="f", expires_at=now + expires_in,
+    )  # fmt: skip
+
+
+async def test_worker_purges_only_expired_keys(server, worker):
+    """A message sent to Redis is run by the worker process: expired keys go, live ones stay."""
+    from tasks.maintenance import purge_idempotency_keys
+
+    expired = await _key(f"old-{datetime.now(UTC).timestamp()}", timedelta(hours=-1))
+    live = await _key(f"new-{datetime.now(UTC).timestamp()}", timedelta(hours=24))
+    purge_idempotency_keys.send()
+    for _ in range(100):
+        if not await IdempotencyKey.exists(id=expired.id):
+            break
+        await asyncio.sleep(0.1)
+    assert not await IdempotencyKey.exists(id=expired.id)
+    assert await IdempotencyKey.exists(id=live.id)
