@@ -68,14 +68,19 @@ async def _reserved_refund(principal: Principal, refund_input: RefundInput, key:
     """The key's refund: reserved now under the payment's row lock, or the one left by a crash."""
     if key.resource_id is not None:
         return await Refund.get(id=key.resource_id)
+    rejection: PaymentsError | None = None
     async with in_transaction() as connection:
         try:
             refund_row = await _reserve(principal, refund_input, connection)
         except (NotFound, PaymentNotRefundable, RefundExceedsAvailable) as error:
+            # Stored and committed, so a retry with this key gets the same answer.
+            rejection = error
             await complete_key(key, connection, errors=[_as_stored(error)])
-            raise
-        key.resource_id = refund_row.id
-        await key.save(using_db=connection, update_fields=["resource_id"])
+        else:
+            key.resource_id = refund_row.id
+            await key.save(using_db=connection, update_fields=["resource_id"])
+    if rejection is not None:
+        raise rejection
     return refund_row
 
 

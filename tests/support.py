@@ -44,7 +44,13 @@ def new_subject() -> str:
     return f"cus_{uuid.uuid4().hex[:12]}"
 
 
-def token(sub: str, scope: str = ALL_SCOPES, ttl: int = 600, secret: str = TEST_JWT_SECRET) -> str:
+CUSTOMER_SCOPES = "payments:read payments:write payments:refund"
+
+
+def token(
+    sub: str, scope: str = CUSTOMER_SCOPES, ttl: int = 600, secret: str = TEST_JWT_SECRET
+) -> str:
+    """A customer's token by default; pass `scope=ALL_SCOPES` for an admin (BFF) token."""
     return issue_token(secret, sub, scope, ttl)
 
 
