@@ -46,7 +46,8 @@ class Query:
     ) -> PaymentConnection:
         principal = await info.context.principal()
         domain_filter = (filter or PaymentFilter()).to_domain()
-        page = await queries.list_payments(principal, first or 20, after, domain_filter)
+        page_size = 20 if first is None else first
+        page = await queries.list_payments(principal, page_size, after, domain_filter)
         edges = [PaymentEdge(cursor=encode_cursor(p.id), node=Payment.from_model(p)) for p in page.payments]
         return PaymentConnection(
             edges=edges,

@@ -45,8 +45,9 @@ class SimulatedGateway:
     webhook_delay_seconds: float = 2.0
     name: str = "simulated"
     charges: dict[str, ChargeResult] = field(default_factory=dict)
-    refunded: dict[str, int] = field(default_factory=dict)
     amounts: dict[str, int] = field(default_factory=dict)
+    # refund id -> (payment intent id, amount)
+    refunds: dict[str, tuple[str, int]] = field(default_factory=dict)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
 
     @classmethod
@@ -74,15 +75,16 @@ class SimulatedGateway:
     async def refund(self, request: RefundRequest) -> RefundResult:
         """Refund within what was charged, like Stripe; an over-refund is rejected."""
         refund_id = _stable_id("re", request.idempotency_key)
-        key = f"{request.provider_payment_id}:{refund_id}"
-        if key not in self.refunded:
-            available = self.amounts.get(request.provider_payment_id, 0) - sum(
-                amount for k, amount in self.refunded.items() if k.startswith(request.provider_payment_id)
-            )
+        if refund_id not in self.refunds:
+            available = self._refundable(request.provider_payment_id)
             if request.amount > available:
                 raise RefundExceedsAvailable(request.amount, max(available, 0))
-            self.refunded[key] = request.amount
+            self.refunds[refund_id] = (request.provider_payment_id, request.amount)
         return RefundResult(provider_refund_id=refund_id, status=RefundStatus.SUCCEEDED)
+
+    def _refundable(self, provider_payment_id: str) -> int:
+        refunded = sum(amount for pi, amount in self.refunds.values() if pi == provider_payment_id)
+        return self.amounts.get(provider_payment_id, 0) - refunded
 
     async def retrieve_payment(self, provider_payment_id: str) -> ChargeResult:
         return self.charges[provider_payment_id]
