@@ -19,6 +19,7 @@ from payments.runtime import Runtime, build_runtime
 from payments.settings import Settings
 from tasks.broker import setup_broker
 from tasks.in_process import InProcessBroker
+from tasks.runtime import set_actor_runtime
 
 
 def create_app(
@@ -35,6 +36,8 @@ def create_app(
     """
     runtime = build_runtime(settings, gateway)
     broker = setup_broker(settings)
+    if isinstance(broker, InProcessBroker):
+        set_actor_runtime(runtime)
     graphql = PaymentsGraphQL(runtime, build_schema(), graphiql_token=graphiql_token)
 
     @asynccontextmanager

@@ -42,10 +42,19 @@ async def charge(
     if key.completed_at is not None:
         return await _replay(key)
     payment = await _payment_for(key, charge_input, config)
+    if payment.status is not PaymentStatus.PENDING:
+        # Settled meanwhile by a webhook or the reconciler: never call the gateway again.
+        return await _complete_settled(payment, key)
     result = await _call_gateway(payment, key, config)
     payment = await _commit_outcome(payment.id, result, key)
     metrics.CHARGE_DURATION.observe(time.perf_counter() - started)
     metrics.PAYMENT_AMOUNT.labels(payment.currency).observe(payment.amount)
+    return payment
+
+
+async def _complete_settled(payment: Payment, key: IdempotencyKey) -> Payment:
+    async with in_transaction() as connection:
+        await complete_key(key, connection, resource_id=payment.id)
     return payment
 
 
@@ -115,7 +124,7 @@ async def _commit_outcome(payment_id: str, result: ChargeResult, key: Idempotenc
     async with in_transaction() as connection:
         payment = await lock_payment(payment_id, connection)
         assert payment is not None
-        change = Change(result.status, EventSource.API, _outcome_fields(result))
+        change = Change(result.status, EventSource.API, outcome_fields(result))
         applied = await apply_change(payment, change, connection)
         if not applied and payment.provider_payment_id is None:
             # A webhook (found via metadata.payment_id) moved it first; keep the gateway id.
@@ -125,7 +134,7 @@ async def _commit_outcome(payment_id: str, result: ChargeResult, key: Idempotenc
     return payment
 
 
-def _outcome_fields(result: ChargeResult) -> dict[str, Any]:
+def outcome_fields(result: ChargeResult) -> dict[str, Any]:
     return {
         "provider_payment_id": result.provider_payment_id,
         "failure_code": result.failure_code,

@@ -44,6 +44,9 @@ async def refund(
     if key.completed_at is not None:
         return await _replay(key)
     refund_row = await _reserved_refund(principal, refund_input, key)
+    if refund_row.status is not RefundStatus.PENDING:
+        # Settled meanwhile by a webhook or the reconciler: never call the gateway again.
+        return await commit_refund_outcome(refund_row.id, RefundResult("", refund_row.status), key)
     result = await _call_gateway(refund_row, key, config)
     return await commit_refund_outcome(refund_row.id, result, key)
 

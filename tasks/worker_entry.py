@@ -2,8 +2,11 @@
 
 from payments.logs import configure_logging
 from payments.settings import load_settings
+from payments.runtime import build_runtime
 from tasks.broker import setup_broker
+from tasks.runtime import set_actor_runtime
 
 _settings = load_settings()
 configure_logging(_settings.log_level, _settings.log_format)
 broker = setup_broker(_settings, worker=True)
+set_actor_runtime(build_runtime(_settings))

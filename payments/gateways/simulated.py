@@ -48,6 +48,9 @@ class SimulatedGateway:
     amounts: dict[str, int] = field(default_factory=dict)
     # refund id -> (payment intent id, amount)
     refunds: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Our payment / refund ids -> the provider's, as Stripe's metadata search would find them.
+    by_payment_id: dict[str, str] = field(default_factory=dict)
+    by_refund_id: dict[str, str] = field(default_factory=dict)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
 
     @classmethod
@@ -69,6 +72,7 @@ class SimulatedGateway:
         if provider_id not in self.charges:
             self.charges[provider_id] = _outcome(provider_id, request.payment_method_id)
             self.amounts[provider_id] = request.amount
+            self.by_payment_id[request.payment_id] = provider_id
             self._schedule_outcome_webhook(provider_id, request)
         return self.charges[provider_id]
 
@@ -80,6 +84,7 @@ class SimulatedGateway:
             if request.amount > available:
                 raise RefundExceedsAvailable(request.amount, max(available, 0))
             self.refunds[refund_id] = (request.provider_payment_id, request.amount)
+            self.by_refund_id[request.refund_id] = refund_id
         return RefundResult(provider_refund_id=refund_id, status=RefundStatus.SUCCEEDED)
 
     def _refundable(self, provider_payment_id: str) -> int:
@@ -88,6 +93,14 @@ class SimulatedGateway:
 
     async def retrieve_payment(self, provider_payment_id: str) -> ChargeResult:
         return self.charges[provider_payment_id]
+
+    async def find_payment(self, payment_id: str) -> ChargeResult | None:
+        provider_id = self.by_payment_id.get(payment_id)
+        return self.charges[provider_id] if provider_id else None
+
+    async def find_refund(self, refund_id: str, provider_payment_id: str) -> RefundResult | None:
+        provider_id = self.by_refund_id.get(refund_id)
+        return RefundResult(provider_id, RefundStatus.SUCCEEDED) if provider_id else None
 
     async def aclose(self) -> None:
         for task in list(self._pending):
