@@ -1,15 +1,15 @@
-"""GraphQL enums, mirroring the stored ones."""
+"""GraphQL enums: the stored enums, registered with Strawberry, and the error codes."""
 
 from enum import Enum
 
 import strawberry
 
-from models import enums
+from models.enums import EventSource, PaymentStatus, RefundReason, RefundStatus
 
-PaymentStatus = strawberry.enum(enums.PaymentStatus)
-RefundStatus = strawberry.enum(enums.RefundStatus)
-RefundReason = strawberry.enum(enums.RefundReason)
-EventSource = strawberry.enum(enums.EventSource)
+for _stored in (PaymentStatus, RefundStatus, RefundReason, EventSource):
+    strawberry.enum(_stored)
+
+__all__ = ["EventSource", "PaymentErrorCode", "PaymentStatus", "RefundReason", "RefundStatus"]
 
 
 @strawberry.enum

@@ -65,23 +65,33 @@ class Mutation:
             payment_method_id=input.payment_method_id,
             customer_id=input.customer_id or "",
             description=input.description,
-            metadata=input.metadata,
+            metadata=input.metadata,  # type: ignore[arg-type]  # validated as an object
         )
         principal = await info.context.principal()
         try:
-            payment = await charges.charge(principal, command, idempotency_key, info.context.runtime.services)
+            payment = await charges.charge(
+                principal, command, idempotency_key, info.context.runtime.services
+            )
         except PaymentsError as error:
             return ChargePaymentPayload(errors=payload_errors(error))
         return ChargePaymentPayload(payment=Payment.from_model(payment))
 
-    @strawberry.mutation(description="Refund all or part of a payment; never past what was captured.")
+    @strawberry.mutation(
+        description="Refund all or part of a payment; never past what was captured."
+    )
     async def refund_payment(
         self, info: Info, input: RefundPaymentInput, idempotency_key: str
     ) -> RefundPaymentPayload:
-        command = RefundInput(payment_id=str(input.payment_id), amount=input.amount, reason=input.reason)
+        command = RefundInput(
+            payment_id=str(input.payment_id), amount=input.amount, reason=input.reason
+        )
         principal = await info.context.principal()
         try:
-            refund, payment = await refunds.refund(principal, command, idempotency_key, info.context.runtime.services)
+            refund, payment = await refunds.refund(
+                principal, command, idempotency_key, info.context.runtime.services
+            )
         except PaymentsError as error:
             return RefundPaymentPayload(errors=payload_errors(error))
-        return RefundPaymentPayload(refund=Refund.from_model(refund), payment=Payment.from_model(payment))
+        return RefundPaymentPayload(
+            refund=Refund.from_model(refund), payment=Payment.from_model(payment)
+        )

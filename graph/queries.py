@@ -48,7 +48,10 @@ class Query:
         domain_filter = (filter or PaymentFilter()).to_domain()
         page_size = 20 if first is None else first
         page = await queries.list_payments(principal, page_size, after, domain_filter)
-        edges = [PaymentEdge(cursor=encode_cursor(p.id), node=Payment.from_model(p)) for p in page.payments]
+        edges = [
+            PaymentEdge(cursor=encode_cursor(p.id), node=Payment.from_model(p))
+            for p in page.payments
+        ]
         return PaymentConnection(
             edges=edges,
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),

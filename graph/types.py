@@ -87,7 +87,9 @@ class Payment(Node):
     @strawberry.field
     async def events(self, info: Info) -> list[PaymentEvent]:
         rows = await info.context.loaders.history.load(str(self.id))
-        return [PaymentEvent(status=r.status, source=r.source, occurred_at=r.occurred_at) for r in rows]
+        return [
+            PaymentEvent(status=r.status, source=r.source, occurred_at=r.occurred_at) for r in rows
+        ]
 
     @classmethod
     def from_model(cls, payment: stored.Payment) -> "Payment":
@@ -135,5 +137,3 @@ class PaymentConnection:
     @strawberry.field
     def nodes(self) -> list[Payment]:
         return [edge.node for edge in self.edges]
-
-

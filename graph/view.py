@@ -27,7 +27,9 @@ class PaymentsGraphQL(GraphQL[Context, None]):
         self.runtime = runtime
         self.graphiql_token = graphiql_token
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         return Context(
             runtime=self.runtime,
             authorization=request.headers.get("authorization"),

@@ -1,5 +1,7 @@
 """Idempotency keys: a fingerprint of the first request and, once done, its outcome."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -15,7 +17,7 @@ class IdempotencyKey(Model):
     # The payment or refund this key created; set in the same transaction as the row it names.
     resource_id = fields.CharField(max_length=40, null=True)
     # Error codes of a request that failed validation or business rules, replayed as-is.
-    response = fields.JSONField(null=True)
+    response: Any = fields.JSONField(null=True)
     completed_at = fields.DatetimeField(null=True)
     # While set and in the future, another request owns the key (IDEMPOTENCY_KEY_IN_USE).
     locked_until = fields.DatetimeField(null=True)

@@ -1,5 +1,7 @@
 """The transactional outbox of payment events and their per-consumer delivery state."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -12,7 +14,7 @@ class OutboxEvent(Model):
     payment_id = fields.CharField(max_length=40)
     version = fields.IntField()
     type = fields.CharField(max_length=64)
-    payload = fields.JSONField()
+    payload: Any = fields.JSONField()
     created_at = fields.DatetimeField(auto_now_add=True)
     # Set once the relay has created a delivery row per consumer and enqueued them.
     relayed_at = fields.DatetimeField(null=True, db_index=True)

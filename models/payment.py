@@ -1,5 +1,7 @@
 """Payments, their refunds and their status history."""
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -19,7 +21,7 @@ class Payment(Model):
     amount_refund_pending = fields.BigIntField(default=0)
     payment_method_id = fields.CharField(max_length=255)
     description = fields.TextField(null=True)
-    metadata = fields.JSONField(null=True)
+    metadata: Any = fields.JSONField(null=True)
     failure_code = fields.CharField(max_length=100, null=True)
     failure_message = fields.TextField(null=True)
     client_secret = fields.CharField(max_length=255, null=True)
@@ -42,7 +44,7 @@ class Payment(Model):
     def amount_refundable(self) -> int:
         if self.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
             return 0
-        return self.amount - self.amount_refunded - self.amount_refund_pending
+        return int(self.amount - self.amount_refunded - self.amount_refund_pending)
 
 
 class Refund(Model):

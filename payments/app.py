@@ -15,7 +15,7 @@ from payments.database import close_database, open_database
 from payments.gateways.base import Gateway
 from payments.health import check_readiness
 from payments.metrics import render_metrics
-from payments.runtime import Runtime, build_runtime
+from payments.runtime import build_runtime
 from payments.settings import Settings
 from tasks.broker import setup_broker
 from tasks.in_process import InProcessBroker

@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import jwt
 
@@ -74,7 +75,7 @@ class TokenVerifier:
             raise Unauthenticated(f"Invalid bearer token: {exc}.") from None
         return Principal(sub=str(claims["sub"]), scopes=frozenset(_scopes(claims)))
 
-    async def _signing_key(self, token: str) -> object:
+    async def _signing_key(self, token: str) -> Any:
         if self.secret:
             return self.secret
         assert self._jwks is not None

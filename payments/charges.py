@@ -70,7 +70,9 @@ async def _replay(key: IdempotencyKey) -> Payment:
     return await Payment.get(id=key.resource_id)
 
 
-async def _payment_for(key: IdempotencyKey, charge_input: ChargeInput, config: ServiceConfig) -> Payment:
+async def _payment_for(
+    key: IdempotencyKey, charge_input: ChargeInput, config: ServiceConfig
+) -> Payment:
     """The key's payment: created now with the key, or the one a crashed request left."""
     if key.resource_id is not None:
         return await Payment.get(id=key.resource_id)
@@ -93,7 +95,9 @@ async def _payment_for(key: IdempotencyKey, charge_input: ChargeInput, config: S
     return payment
 
 
-async def _call_gateway(payment: Payment, key: IdempotencyKey, config: ServiceConfig) -> ChargeResult:
+async def _call_gateway(
+    payment: Payment, key: IdempotencyKey, config: ServiceConfig
+) -> ChargeResult:
     # No transaction or lock is held here: a slow gateway must not pin database rows.
     request = ChargeRequest(
         payment_id=payment.id,

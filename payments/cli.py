@@ -103,10 +103,14 @@ def _token(args: argparse.Namespace) -> None:
     secret = settings.jwt_secret.get_secret_value()
     print(
         issue_token(
-            secret, args.sub, args.scope, args.ttl,
-            issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+            secret,
+            args.sub,
+            args.scope,
+            args.ttl,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
         )
-    )  # fmt: skip
+    )
 
 
 def _configure_logging(settings: Settings) -> None:

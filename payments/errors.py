@@ -1,8 +1,6 @@
 """Typed domain errors; the edges (GraphQL, webhook route, actors) translate them."""
 
 
-
-
 class PaymentsError(Exception):
     """Base of every expected error; `code` is stable and client-facing."""
 
@@ -84,8 +82,6 @@ class Unauthenticated(PaymentsError):
 
 class Forbidden(PaymentsError):
     code = "FORBIDDEN"
-
-
 
 
 class RateLimited(PaymentsError):

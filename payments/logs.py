@@ -10,7 +10,9 @@ import structlog
 
 # 13-19 digits, optionally separated by spaces or dashes: anything shaped like a card number.
 _CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-_SECRET = re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+|\beyJ[\w-]+\.[\w-]+\.[\w-]+")
+_SECRET = re.compile(
+    r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+|\beyJ[\w-]+\.[\w-]+\.[\w-]+"
+)
 _SENSITIVE_KEYS = {"authorization", "password", "secret", "token", "card_number", "cvc", "cvv"}
 
 

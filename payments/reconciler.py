@@ -1,4 +1,4 @@
-"""Finishes what a crash or a lost webhook left half-done, by asking the gateway (never charging)."""
+"""Finishes what a crash or a lost webhook left half-done by asking the gateway, never charging."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,7 +57,9 @@ async def _settle_payment(payment: Payment, gateway: Gateway, abandon_before: da
     if result is None:
         if payment.created_at >= abandon_before:
             return 0
-        result = ChargeResult("", PaymentStatus.CANCELED, "abandoned", "The gateway never received it.")
+        result = ChargeResult(
+            "", PaymentStatus.CANCELED, "abandoned", "The gateway never received it."
+        )
     return await _apply(payment.id, result)
 
 
@@ -74,8 +76,12 @@ async def _apply(payment_id: str, result: ChargeResult) -> int:
     async with in_transaction() as connection:
         payment = await lock_payment(payment_id, connection)
         assert payment is not None
-        applied = await apply_change(payment, Change(result.status, EventSource.RECONCILER, fields), connection)
-    log.info("payment_reconciled", payment_id=payment_id, status=result.status.value, applied=applied)
+        applied = await apply_change(
+            payment, Change(result.status, EventSource.RECONCILER, fields), connection
+        )
+    log.info(
+        "payment_reconciled", payment_id=payment_id, status=result.status.value, applied=applied
+    )
     return int(applied)
 
 

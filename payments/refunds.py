@@ -53,9 +53,12 @@ async def refund(
 
 def _fingerprint(refund_input: RefundInput) -> str:
     return fingerprint(
-        {"payment_id": refund_input.payment_id, "amount": refund_input.amount,
-         "reason": refund_input.reason}
-    )  # fmt: skip
+        {
+            "payment_id": refund_input.payment_id,
+            "amount": refund_input.amount,
+            "reason": refund_input.reason,
+        }
+    )
 
 
 async def _replay(key: IdempotencyKey) -> tuple[Refund, Payment]:
@@ -67,7 +70,9 @@ async def _replay(key: IdempotencyKey) -> tuple[Refund, Payment]:
     return refund_row, await Payment.get(id=refund_row.payment_id)
 
 
-async def _reserved_refund(principal: Principal, refund_input: RefundInput, key: IdempotencyKey) -> Refund:
+async def _reserved_refund(
+    principal: Principal, refund_input: RefundInput, key: IdempotencyKey
+) -> Refund:
     """The key's refund: reserved now under the payment's row lock, or the one left by a crash."""
     if key.resource_id is not None:
         return await Refund.get(id=key.resource_id)
@@ -87,7 +92,9 @@ async def _reserved_refund(principal: Principal, refund_input: RefundInput, key:
     return refund_row
 
 
-async def _reserve(principal: Principal, refund_input: RefundInput, connection: BaseDBAsyncClient) -> Refund:
+async def _reserve(
+    principal: Principal, refund_input: RefundInput, connection: BaseDBAsyncClient
+) -> Refund:
     # The row lock serialises concurrent refunds of one payment, so reservations never
     # add up past the captured amount (the database CHECK is the second line).
     payment = await lock_payment(refund_input.payment_id, connection)
@@ -116,7 +123,9 @@ def _as_stored(error: PaymentsError) -> dict[str, Any]:
     return {"code": error.code, "message": error.message, "field": error.field}
 
 
-async def _call_gateway(refund_row: Refund, key: IdempotencyKey, config: ServiceConfig) -> RefundResult:
+async def _call_gateway(
+    refund_row: Refund, key: IdempotencyKey, config: ServiceConfig
+) -> RefundResult:
     payment = await Payment.get(id=refund_row.payment_id)
     request = RefundRequest(
         refund_id=refund_row.id,
@@ -158,9 +167,11 @@ async def commit_refund_outcome(
             await refund_row.save(using_db=connection, update_fields=["provider_refund_id"])
         if key is not None:
             await complete_key(
-                key, connection, resource_id=refund_row.id,
+                key,
+                connection,
+                resource_id=refund_row.id,
                 errors=[_as_stored(error)] if error else None,
-            )  # fmt: skip
+            )
     return refund_row, payment
 
 
@@ -173,11 +184,15 @@ async def _settle(
 ) -> None:
     refund_row.status = result.status
     refund_row.failure_reason = result.failure_reason
-    await refund_row.save(using_db=connection, update_fields=["status", "failure_reason", "updated_at"])
+    await refund_row.save(
+        using_db=connection, update_fields=["status", "failure_reason", "updated_at"]
+    )
     payment.amount_refund_pending -= refund_row.amount
     metrics.REFUNDS.labels(result.status.value).inc()
     if result.status is not RefundStatus.SUCCEEDED:
-        await payment.save(using_db=connection, update_fields=["amount_refund_pending", "updated_at"])
+        await payment.save(
+            using_db=connection, update_fields=["amount_refund_pending", "updated_at"]
+        )
         return
     refunded = payment.amount_refunded + refund_row.amount
     target = status_after_refunds(payment.amount, refunded)

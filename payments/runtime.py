@@ -1,4 +1,4 @@
-"""The long-lived collaborators of a process (gateway, token verifier, Redis), built from settings."""
+"""The long-lived collaborators of a process (gateway, token verifier, Redis), from settings."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -55,9 +55,7 @@ def build_gateway(settings: Settings) -> Gateway:
         from payments.gateways.stripe import StripeGateway
 
         assert settings.stripe_api_key is not None
-        return StripeGateway(
-            settings.stripe_api_key.get_secret_value(), settings.stripe_api_base
-        )
+        return StripeGateway(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
     from payments.gateways.simulated import SimulatedGateway
 
     return SimulatedGateway.from_settings(settings)

@@ -29,12 +29,14 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
     if settings.redis_url:
         # Dramatiq's Lua scripts expect RESP2 replies; redis-py 8 defaults to RESP3.
         client = redis.Redis.from_url(settings.redis_url, protocol=2)
-        broker = RedisBroker(client=client, namespace=settings.queue_namespace)
+        broker = RedisBroker(client=client, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
         broker.add_middleware(AsyncIO())
     else:
         broker = InProcessBroker()
     if worker:
-        broker.add_middleware(TortoiseMiddleware(settings.database_url, settings.database_pool_size))
+        broker.add_middleware(
+            TortoiseMiddleware(settings.database_url, settings.database_pool_size)
+        )
     dramatiq.set_broker(broker)
     for module in ACTOR_MODULES:
         importlib.import_module(module)

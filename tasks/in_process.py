@@ -84,6 +84,8 @@ class InProcessBroker(dramatiq.Broker):
                     await result
                 return
             except Exception as exc:  # an actor failure is retried, as on a real worker
-                log.warning("actor_failed", actor=actor.actor_name, attempt=attempt, error=repr(exc))
+                log.warning(
+                    "actor_failed", actor=actor.actor_name, attempt=attempt, error=repr(exc)
+                )
                 delay_seconds = min(2**attempt, 60) * random.uniform(0.5, 1.0)
         log.error("actor_gave_up", actor=actor.actor_name, message_id=message.message_id)

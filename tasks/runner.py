@@ -12,8 +12,10 @@ WORKER_MODULE = "tasks.worker_entry"
 def run_worker(settings: Settings, *, processes: int, threads: int) -> None:
     """Hand over to Dramatiq's supervisor, which forks, restarts and handles signals."""
     if not settings.redis_url:
-        raise SystemExit("payments worker: REDIS_URL is required (payments dev runs its own worker)")
-    args = dramatiq_cli.make_argument_parser().parse_args(
+        raise SystemExit(
+            "payments worker: REDIS_URL is required (payments dev runs its own worker)"
+        )
+    args = dramatiq_cli.make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
         [WORKER_MODULE, "--processes", str(processes), "--threads", str(threads), "--skip-logging"]
     )
-    sys.exit(dramatiq_cli.main(args))
+    sys.exit(dramatiq_cli.main(args))  # type: ignore[no-untyped-call]

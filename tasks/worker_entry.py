@@ -1,8 +1,8 @@
 """The module Dramatiq's worker processes import: settings from the environment, broker, actors."""
 
 from payments.logs import configure_logging
-from payments.settings import load_settings
 from payments.runtime import build_runtime
+from payments.settings import load_settings
 from tasks.broker import setup_broker
 from tasks.runtime import set_actor_runtime
 

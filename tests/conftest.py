@@ -15,7 +15,9 @@ from payments.settings import Settings, load_settings
 from tests.processes import WorkerProcess
 from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, serve
 
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # Sessions (and developers' parallel runs) share one Redis; each gets its own queues.
 QUEUE_NAMESPACE = f"payments-test-{uuid.uuid4().hex[:8]}"

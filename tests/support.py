@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from payments.auth import ALL_SCOPES, issue_token
+from payments.auth import issue_token
 
 TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 TEST_WEBHOOK_SECRET = "whsec_dGVzdC1zdHJpcGUtd2ViaG9vay1zZWNyZXQ="

@@ -143,7 +143,9 @@ def _outcome(provider_id: str, payment_method_id: str) -> ChargeResult:
         return ChargeResult(provider_id, PaymentStatus.PROCESSING)
     if payment_method_id.startswith("pm_card_"):
         brand, last4 = _SUCCEEDING.get(payment_method_id, ("visa", "4242"))
-        return ChargeResult(provider_id, PaymentStatus.SUCCEEDED, card_brand=brand, card_last4=last4)
+        return ChargeResult(
+            provider_id, PaymentStatus.SUCCEEDED, card_brand=brand, card_last4=last4
+        )
     return ChargeResult(
         provider_id,
         PaymentStatus.FAILED,

@@ -29,8 +29,12 @@ mutation($input: RefundPaymentInput!, $key: String!) {{
 
 
 def charge_input(**overrides: Any) -> dict[str, Any]:
-    values = {"orderId": f"order-{uuid.uuid4().hex[:8]}", "amount": 10_000, "currency": "usd",
-              "paymentMethodId": "pm_card_visa"}  # fmt: skip
+    values = {
+        "orderId": f"order-{uuid.uuid4().hex[:8]}",
+        "amount": 10_000,
+        "currency": "usd",
+        "paymentMethodId": "pm_card_visa",
+    }
     return {**values, **overrides}
 
 

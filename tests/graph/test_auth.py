@@ -9,13 +9,21 @@ from tests.support import TEST_JWT_SECRET, error_codes, graphql, new_subject, to
 
 PAYMENT = "query($id: ID!) { payment(id: $id) { id customerId } }"
 CHARGE = """mutation($input: ChargePaymentInput!) {
-  chargePayment(input: $input, idempotencyKey: "auth-key") { payment { id customerId } errors { code } }
+  chargePayment(input: $input, idempotencyKey: "auth-key") {
+    payment { id customerId }
+    errors { code }
+  }
 }"""
 
 
 async def _charge(http, sub: str, **extra) -> dict:
-    charge_input = {"orderId": "o-auth", "amount": 1000, "currency": "USD",
-                    "paymentMethodId": "pm_card_visa", **extra}  # fmt: skip
+    charge_input = {
+        "orderId": "o-auth",
+        "amount": 1000,
+        "currency": "USD",
+        "paymentMethodId": "pm_card_visa",
+        **extra,
+    }
     body = await graphql(http, CHARGE, {"input": charge_input}, bearer=token(sub))
     return body["data"]["chargePayment"]["payment"]
 
@@ -31,8 +39,12 @@ def _signed(claims: dict, secret: str = TEST_JWT_SECRET, algorithm: str = "HS256
         "not-a-jwt",
         _signed({"sub": "x", "scope": "payments:read"}),  # no exp
         _signed({"sub": "x", "scope": "payments:read", "exp": int(time.time()) - 10}),
-        _signed({"sub": "x", "scope": "payments:read", "exp": int(time.time()) + 60}, "wrong-secret"),
-        jwt.encode({"sub": "x", "scope": "payments:read", "exp": int(time.time()) + 60}, None, "none"),
+        _signed(
+            {"sub": "x", "scope": "payments:read", "exp": int(time.time()) + 60}, "wrong-secret"
+        ),
+        jwt.encode(
+            {"sub": "x", "scope": "payments:read", "exp": int(time.time()) + 60}, None, "none"
+        ),
     ],
     ids=["missing", "garbage", "no-exp", "expired", "wrong-secret", "alg-none"],
 )
@@ -47,10 +59,18 @@ async def test_missing_scope_is_forbidden(http):
     """A token without payments:write cannot charge: FORBIDDEN, and nothing is created."""
     sub = new_subject()
     body = await graphql(
-        http, CHARGE,
-        {"input": {"orderId": "o", "amount": 1000, "currency": "USD", "paymentMethodId": "pm_card_visa"}},
+        http,
+        CHARGE,
+        {
+            "input": {
+                "orderId": "o",
+                "amount": 1000,
+                "currency": "USD",
+                "paymentMethodId": "pm_card_visa",
+            }
+        },
         bearer=token(sub, scope="payments:read"),
-    )  # fmt: skip
+    )
     assert error_codes(body) == ["FORBIDDEN"]
     listing = await graphql(http, "{ payments { edges { node { id } } } }", bearer=token(sub))
     assert listing["data"]["payments"]["edges"] == []

@@ -15,11 +15,19 @@ async def test_visa_charge_succeeds(http):
     """A pm_card_visa charge comes back SUCCEEDED with version 2 and the caller as owner."""
     sub = new_subject()
     body = await graphql(
-        http, CHARGE,
-        {"input": {"orderId": "o1", "amount": 1500, "currency": "usd",
-                   "paymentMethodId": "pm_card_visa"}, "key": "k1"},
+        http,
+        CHARGE,
+        {
+            "input": {
+                "orderId": "o1",
+                "amount": 1500,
+                "currency": "usd",
+                "paymentMethodId": "pm_card_visa",
+            },
+            "key": "k1",
+        },
         bearer=token(sub),
-    )  # fmt: skip
+    )
     payload = body["data"]["chargePayment"]
     assert payload["errors"] == []
     assert payload["payment"]["status"] == "SUCCEEDED"

@@ -34,11 +34,17 @@ async def test_requires_action_returns_client_secret_to_owner_only(http):
     from tests.support import graphql, token
 
     owner = new_subject()
-    payment = (await charge(http, owner, paymentMethodId="pm_card_authenticationRequired"))["payment"]
+    payment = (await charge(http, owner, paymentMethodId="pm_card_authenticationRequired"))[
+        "payment"
+    ]
     assert payment["clientSecret"]
     admin = token(new_subject(), scope="payments:read payments:admin")
-    seen = await graphql(http, "query($id: ID!) { payment(id: $id) { clientSecret } }",
-                         {"id": payment["id"]}, bearer=admin)  # fmt: skip
+    seen = await graphql(
+        http,
+        "query($id: ID!) { payment(id: $id) { clientSecret } }",
+        {"id": payment["id"]},
+        bearer=admin,
+    )
     assert seen["data"]["payment"] == {"clientSecret": None}
 
 

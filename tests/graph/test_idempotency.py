@@ -107,8 +107,17 @@ async def test_fifty_concurrent_requests_with_one_key_charge_once(http, gateway)
     payment_ids = {p["payment"]["id"] for p in payloads if p["payment"]}
     other = [p["errors"] for p in payloads if not p["payment"]]
     assert len(payment_ids) == 1
-    assert all(errors == [{"code": "IDEMPOTENCY_KEY_IN_USE", "field": "idempotencyKey",
-                           "message": errors[0]["message"]}] for errors in other)  # fmt: skip
+    assert all(
+        errors
+        == [
+            {
+                "code": "IDEMPOTENCY_KEY_IN_USE",
+                "field": "idempotencyKey",
+                "message": errors[0]["message"],
+            }
+        ]
+        for errors in other
+    )
     assert await Payment.filter(customer_id=sub).count() == 1
     assert gateway.charge_count - charges_before == 1
 

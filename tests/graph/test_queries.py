@@ -70,7 +70,7 @@ async def test_payment_shows_refunds_and_history(http):
     await refund(http, sub, payment["id"], amount=500)
     body = await graphql(
         http,
-        "query($id: ID!) { payment(id: $id) { refunds { amount status } events { status source } } }",
+        "query($id: ID!) { payment(id: $id) { refunds { amount status } events { status } } }",
         {"id": payment["id"]},
         bearer=token(sub),
     )

@@ -23,19 +23,33 @@ async def test_partial_then_full_refund(http):
     sub = new_subject()
     payment = await _paid(http, sub)
     first = await refund(http, sub, payment["id"], amount=3000, reason="REQUESTED_BY_CUSTOMER")
-    assert first["refund"] == {"id": first["refund"]["id"], "amount": 3000,
-                               "status": "SUCCEEDED", "reason": "REQUESTED_BY_CUSTOMER"}  # fmt: skip
-    assert (first["payment"]["status"], first["payment"]["amountRefunded"],
-            first["payment"]["amountRefundable"]) == ("PARTIALLY_REFUNDED", 3000, 7000)  # fmt: skip
+    assert first["refund"] == {
+        "id": first["refund"]["id"],
+        "amount": 3000,
+        "status": "SUCCEEDED",
+        "reason": "REQUESTED_BY_CUSTOMER",
+    }
+    assert (
+        first["payment"]["status"],
+        first["payment"]["amountRefunded"],
+        first["payment"]["amountRefundable"],
+    ) == ("PARTIALLY_REFUNDED", 3000, 7000)
     second = await refund(http, sub, payment["id"], amount=2000)
     rest = await refund(http, sub, payment["id"])
     assert rest["refund"]["amount"] == 5000
-    assert (rest["payment"]["status"], rest["payment"]["amountRefunded"],
-            rest["payment"]["amountRefundable"]) == ("REFUNDED", 10_000, 0)  # fmt: skip
+    assert (
+        rest["payment"]["status"],
+        rest["payment"]["amountRefunded"],
+        rest["payment"]["amountRefundable"],
+    ) == ("REFUNDED", 10_000, 0)
     assert second["payment"]["version"] == first["payment"]["version"] + 1
     events = await OutboxEvent.filter(payment_id=payment["id"]).order_by("version")
-    assert [e.type for e in events] == ["payment.succeeded", "payment.partially_refunded",
-                                        "payment.partially_refunded", "payment.refunded"]  # fmt: skip
+    assert [e.type for e in events] == [
+        "payment.succeeded",
+        "payment.partially_refunded",
+        "payment.partially_refunded",
+        "payment.refunded",
+    ]
 
 
 async def test_refund_over_the_available_amount_is_rejected_not_clamped(http):
@@ -44,13 +58,16 @@ async def test_refund_over_the_available_amount_is_rejected_not_clamped(http):
     payment = await _paid(http, sub, amount=5000)
     await refund(http, sub, payment["id"], amount=4000)
     over = await refund(http, sub, payment["id"], amount=1001)
-    assert [(e["code"], e["field"]) for e in over["errors"]] == [("REFUND_EXCEEDS_AVAILABLE", "amount")]
+    assert [(e["code"], e["field"]) for e in over["errors"]] == [
+        ("REFUND_EXCEEDS_AVAILABLE", "amount")
+    ]
     assert over["refund"] is None
     assert await Refund.filter(payment_id=payment["id"]).count() == 1
 
 
-@pytest.mark.parametrize("method", ["pm_card_chargeDeclined", "pm_card_authenticationRequired",
-                                    "pm_sim_processing"])  # fmt: skip
+@pytest.mark.parametrize(
+    "method", ["pm_card_chargeDeclined", "pm_card_authenticationRequired", "pm_sim_processing"]
+)
 async def test_only_captured_payments_are_refundable(http, method):
     """FAILED, REQUIRES_ACTION and PROCESSING payments are PAYMENT_NOT_REFUNDABLE."""
     sub = new_subject()
@@ -72,9 +89,11 @@ async def test_refund_error_outcome_is_replayed_for_the_same_key(http):
     payment = await _paid(http, sub, amount=1000)
     first = await refund(http, sub, payment["id"], key=key, amount=2000)
     again = await refund(http, sub, payment["id"], key=key, amount=2000)
-    assert [e["code"] for e in first["errors"]] == [e["code"] for e in again["errors"]] == [
-        "REFUND_EXCEEDS_AVAILABLE"
-    ]
+    assert (
+        [e["code"] for e in first["errors"]]
+        == [e["code"] for e in again["errors"]]
+        == ["REFUND_EXCEEDS_AVAILABLE"]
+    )
 
 
 @pytest.mark.parametrize("amount", [0, -1])
@@ -91,7 +110,9 @@ async def test_twenty_concurrent_refunds_never_exceed_the_payment(http):
     sub = new_subject()
     payment = await _paid(http, sub)
     keys = [uuid.uuid4().hex for _ in range(20)]
-    calls = [refund(http, sub, payment["id"], key=key, amount=1000) for key in keys for _ in range(2)]
+    calls = [
+        refund(http, sub, payment["id"], key=key, amount=1000) for key in keys for _ in range(2)
+    ]
     results = await asyncio.gather(*calls)
     succeeded = {r["refund"]["id"] for r in results if r["refund"]}
     codes = {e["code"] for r in results for e in r["errors"]}

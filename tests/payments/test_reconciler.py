@@ -13,17 +13,32 @@ NOW = ReconcilePolicy(stale_after=timedelta(0), abandon_after=timedelta(0))
 
 
 async def _pending_payment(**fields) -> Payment:
-    values = {"customer_id": f"c-{uuid.uuid4().hex[:6]}", "order_id": "o", "amount": 2000,
-              "currency": "USD", "status": PaymentStatus.PENDING,
-              "payment_method_id": "pm_card_visa", "gateway": "simulated", **fields}  # fmt: skip
+    values = {
+        "customer_id": f"c-{uuid.uuid4().hex[:6]}",
+        "order_id": "o",
+        "amount": 2000,
+        "currency": "USD",
+        "status": PaymentStatus.PENDING,
+        "payment_method_id": "pm_card_visa",
+        "gateway": "simulated",
+        **fields,
+    }
     return await Payment.create(**values)
 
 
 async def _charged_at_gateway(gateway, payment: Payment) -> None:
     """What a process did before it died: the gateway charged, our database never heard."""
-    await gateway.charge(ChargeRequest(payment.id, payment.amount, payment.currency,
-                                       payment.payment_method_id, payment.customer_id, None,
-                                       f"charge-{payment.id}"))  # fmt: skip
+    await gateway.charge(
+        ChargeRequest(
+            payment.id,
+            payment.amount,
+            payment.currency,
+            payment.payment_method_id,
+            payment.customer_id,
+            None,
+            f"charge-{payment.id}",
+        )
+    )
 
 
 async def test_payment_charged_before_a_crash_is_settled_from_the_gateway(database_url, gateway):
@@ -35,7 +50,9 @@ async def test_payment_charged_before_a_crash_is_settled_from_the_gateway(databa
     settled = await Payment.get(id=payment.id)
     assert settled.status is PaymentStatus.SUCCEEDED
     assert settled.provider_payment_id == gateway.by_payment_id[payment.id]
-    history = await PaymentStatusHistory.filter(payment_id=payment.id, applied=True).order_by("version")
+    history = await PaymentStatusHistory.filter(payment_id=payment.id, applied=True).order_by(
+        "version"
+    )
     assert [h.source for h in history] == [EventSource.RECONCILER]
     assert await OutboxEvent.filter(payment_id=payment.id).count() == 1
     assert gateway.charge_count == charges

@@ -11,13 +11,13 @@ from tests.processes import PAYMENTS
 
 def test_bad_database_url_names_the_variable():
     """A malformed DATABASE_URL raises SettingsError naming DATABASE_URL."""
-    with pytest.raises(SettingsError, match="^DATABASE_URL"):
+    with pytest.raises(SettingsError, match=r"^DATABASE_URL"):
         load_settings(database_url="mysql://x", jwt_secret="s", stripe_webhook_secret="whsec_x")
 
 
 def test_unknown_gateway_names_the_variable():
     """GATEWAY must be stripe or simulated."""
-    with pytest.raises(SettingsError, match="^GATEWAY"):
+    with pytest.raises(SettingsError, match=r"^GATEWAY"):
         load_settings(database_url="sqlite://x", gateway="paypal")
 
 

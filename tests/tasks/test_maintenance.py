@@ -10,9 +10,12 @@ from models.idempotency import IdempotencyKey
 async def _key(name: str, expires_in: timedelta) -> IdempotencyKey:
     now = datetime.now(UTC)
     return await IdempotencyKey.create(
-        principal="purge-test", operation=Operation.CHARGE, key=name,
-        fingerprint="f", expires_at=now + expires_in,
-    )  # fmt: skip
+        principal="purge-test",
+        operation=Operation.CHARGE,
+        key=name,
+        fingerprint="f",
+        expires_at=now + expires_in,
+    )
 
 
 async def test_worker_purges_only_expired_keys(server, worker):

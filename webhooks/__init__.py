@@ -1,0 +1,1 @@
+"""Starlette routes that receive Stripe webhooks: verify, store once, enqueue, answer."""
