@@ -2,8 +2,10 @@
 
 import json
 
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -27,6 +29,17 @@ class PaymentsGraphQL(GraphQL[Context, None]):
         self.runtime = runtime
         self.graphiql_token = graphiql_token
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        # Strawberry answers bad requests in plain text; clients expect GraphQL-shaped JSON.
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = bad_request(exc.reason, exc.status_code)
+        await response(scope, receive, send)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -48,3 +61,9 @@ def _prefill_authorization(html: str, token: str) -> str:
     return html.replace(
         "React.useState(parameters.headers)", f"React.useState(parameters.headers || {headers})"
     )
+
+
+def bad_request(message: str, status_code: int = 400) -> JSONResponse:
+    """A GraphQL-shaped error body for requests that never reached execution."""
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    return JSONResponse(body, status_code=status_code)
