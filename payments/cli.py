@@ -25,7 +25,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="payments", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    _add(commands, "dev", _dev, "Run everything in one process on embedded defaults.")
+    dev = _add(commands, "dev", _dev, "Run everything in one process on embedded defaults.")
+    dev.add_argument("--host", default=DEV_HOST)
+    dev.add_argument("--port", type=int, default=DEV_PORT)
     serve = _add(commands, "serve", _serve, "Run the API with uvicorn.")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=8000)
@@ -56,7 +58,7 @@ def _add(
 def _dev(args: argparse.Namespace) -> None:
     from payments.devserver import run_dev
 
-    run_dev(load_settings(dev=True), DEV_HOST, DEV_PORT)
+    run_dev(load_settings(dev=True), args.host, args.port)
 
 
 def _serve(args: argparse.Namespace) -> None:

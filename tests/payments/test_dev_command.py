@@ -1,0 +1,77 @@
+"""`payments dev` from an empty directory: SQLite, in-process worker, simulated gateway."""
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.graph.charging import CHARGE, REFUND, charge_input
+from tests.processes import PAYMENTS
+from tests.support import free_port
+
+
+@pytest.fixture(scope="module")
+async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, str]]:
+    """A `payments dev` process in a fresh directory; yields its URL and printed token."""
+    workdir = tmp_path_factory.mktemp("dev")
+    port = free_port()
+    env = {"PATH": os.environ["PATH"], "HOME": str(workdir)}
+    process = await asyncio.create_subprocess_exec(
+        PAYMENTS, "dev", "--port", str(port), cwd=workdir, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    printed = ""
+    while "Uvicorn running" not in printed and process.returncode is None:
+        printed += (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+    token = re.search(r"^(eyJ[\w.-]+)$", printed, re.MULTILINE)
+    assert token, printed
+    assert f"http://127.0.0.1:{port}/graphql" in printed
+    assert (Path(workdir) / "payments-dev" / "payments.sqlite3").exists()
+    yield f"http://127.0.0.1:{port}", token.group(1)
+    os.killpg(process.pid, signal.SIGTERM)
+    await asyncio.wait_for(process.wait(), 20)
+
+
+async def _gql(url: str, token: str, query: str, variables: dict) -> dict:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        response = await client.post(
+            "/graphql", json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+    body: dict = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def test_dev_charges_declines_refunds_and_pages(dev_server):
+    """The GraphiQL walk-through of the issue works against the embedded defaults."""
+    url, token = dev_server
+    ok = await _gql(url, token, CHARGE, {"input": charge_input(), "key": uuid.uuid4().hex})
+    declined = await _gql(
+        url,
+        token,
+        CHARGE,
+        {"input": charge_input(paymentMethodId="pm_card_chargeDeclined"), "key": uuid.uuid4().hex},
+    )
+    payment_id = ok["chargePayment"]["payment"]["id"]
+    for amount in (1000, 2000):
+        refunded = await _gql(
+            url,
+            token,
+            REFUND,
+            {"input": {"paymentId": payment_id, "amount": amount}, "key": uuid.uuid4().hex},
+        )
+    page = await _gql(url, token, "{ payments(first: 1) { pageInfo { hasNextPage } } }", {})
+    assert ok["chargePayment"]["payment"]["status"] == "SUCCEEDED"
+    assert declined["chargePayment"]["payment"]["failureCode"] == "card_declined"
+    assert refunded["refundPayment"]["payment"]["amountRefunded"] == 3000
+    assert refunded["refundPayment"]["payment"]["status"] == "PARTIALLY_REFUNDED"
+    assert page["payments"]["pageInfo"]["hasNextPage"] is True
