@@ -11,9 +11,16 @@ from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments import metrics
 from payments.auth import Principal, Scope
-from payments.errors import GatewayUnavailable, ReplayedError
+from payments.errors import GatewayUnavailable
 from payments.gateways.base import ChargeRequest, ChargeResult
-from payments.idempotency import check_key, claim_key, complete_key, fingerprint, release_key
+from payments.idempotency import (
+    check_key,
+    claim_key,
+    complete_key,
+    fingerprint,
+    raise_stored_error,
+    release_key,
+)
 from payments.service_config import ServiceConfig
 from payments.transitions import Change, apply_change, lock_payment, record_creation
 from payments.validation import ChargeInput, validate_charge
@@ -63,10 +70,7 @@ def _fingerprint(charge_input: ChargeInput) -> str:
 
 
 async def _replay(key: IdempotencyKey) -> Payment:
-    errors: list[dict[str, Any]] = (key.response or {}).get("errors", [])
-    if errors:
-        first = errors[0]
-        raise ReplayedError(first["code"], first["message"], first.get("field"))
+    raise_stored_error(key)
     return await Payment.get(id=key.resource_id)
 
 

@@ -12,7 +12,13 @@ from tortoise.exceptions import IntegrityError
 from models.enums import Operation
 from models.idempotency import IdempotencyKey
 from payments import metrics
-from payments.errors import IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed
+from payments.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    PaymentsError,
+    ReplayedError,
+    ValidationFailed,
+)
 
 MAX_KEY_LENGTH = 255
 
@@ -104,17 +110,25 @@ async def complete_key(
     connection: BaseDBAsyncClient,
     *,
     resource_id: str | None = None,
-    errors: list[dict[str, Any]] | None = None,
+    error: PaymentsError | None = None,
 ) -> None:
     """Store the outcome (in the caller's transaction) so retries replay it."""
     record.resource_id = resource_id or record.resource_id
-    record.response = {"errors": errors or []}
+    stored = {"code": error.code, "message": error.message, "field": error.field} if error else None
+    record.response = {"errors": [stored] if stored else []}
     record.completed_at = datetime.now(UTC)
     record.locked_until = None
     await record.save(
         using_db=connection,
         update_fields=["resource_id", "response", "completed_at", "locked_until"],
     )
+
+
+def raise_stored_error(record: IdempotencyKey) -> None:
+    """Raise the error outcome a completed key holds, so a retry gets the same answer."""
+    errors: list[dict[str, Any]] = (record.response or {}).get("errors", [])
+    if errors:
+        raise ReplayedError(errors[0]["code"], errors[0]["message"], errors[0].get("field"))
 
 
 async def purge_expired_keys(now: datetime | None = None) -> int:

@@ -1,7 +1,5 @@
 """refundPayment: reserve under a row lock, call the gateway, commit the outcome."""
 
-from typing import Any
-
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -16,10 +14,16 @@ from payments.errors import (
     PaymentNotRefundable,
     PaymentsError,
     RefundExceedsAvailable,
-    ReplayedError,
 )
 from payments.gateways.base import RefundRequest, RefundResult
-from payments.idempotency import check_key, claim_key, complete_key, fingerprint, release_key
+from payments.idempotency import (
+    check_key,
+    claim_key,
+    complete_key,
+    fingerprint,
+    raise_stored_error,
+    release_key,
+)
 from payments.service_config import ServiceConfig
 from payments.state_machine import REFUNDABLE, status_after_refunds
 from payments.transitions import Change, apply_change, lock_payment
@@ -62,10 +66,7 @@ def _fingerprint(refund_input: RefundInput) -> str:
 
 
 async def _replay(key: IdempotencyKey) -> tuple[Refund, Payment]:
-    errors: list[dict[str, Any]] = (key.response or {}).get("errors", [])
-    if errors:
-        first = errors[0]
-        raise ReplayedError(first["code"], first["message"], first.get("field"))
+    raise_stored_error(key)
     refund_row = await Refund.get(id=key.resource_id)
     return refund_row, await Payment.get(id=refund_row.payment_id)
 
@@ -83,7 +84,7 @@ async def _reserved_refund(
         except (NotFound, PaymentNotRefundable, RefundExceedsAvailable) as error:
             # Stored and committed, so a retry with this key gets the same answer.
             rejection = error
-            await complete_key(key, connection, errors=[_as_stored(error)])
+            await complete_key(key, connection, error=error)
         else:
             key.resource_id = refund_row.id
             await key.save(using_db=connection, update_fields=["resource_id"])
@@ -117,10 +118,6 @@ async def _reserve(
         reason=refund_input.reason,
         using_db=connection,
     )
-
-
-def _as_stored(error: PaymentsError) -> dict[str, Any]:
-    return {"code": error.code, "message": error.message, "field": error.field}
 
 
 async def _call_gateway(
@@ -166,12 +163,7 @@ async def commit_refund_outcome(
             refund_row.provider_refund_id = result.provider_refund_id
             await refund_row.save(using_db=connection, update_fields=["provider_refund_id"])
         if key is not None:
-            await complete_key(
-                key,
-                connection,
-                resource_id=refund_row.id,
-                errors=[_as_stored(error)] if error else None,
-            )
+            await complete_key(key, connection, resource_id=refund_row.id, error=error)
     return refund_row, payment
 
 

@@ -31,7 +31,7 @@ async def database_url() -> AsyncIterator[str]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     await apply_migrations(url)
-    await open_database(url, pool_size=60)
+    await open_database(url, pool_size=20)
     yield url
     await close_database()
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -46,6 +46,8 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "stripe_webhook_secret": TEST_WEBHOOK_SECRET,
         "gateway": "simulated",
         "queue_namespace": QUEUE_NAMESPACE,
+        # Child processes (workers, serve) share PostgreSQL's 100 connections with the suite.
+        "database_pool_size": 5,
         "simulated_webhook_delay_ms": 200,
         "rate_limit_default": "off",
         "rate_limit_charge": "off",
