@@ -20,6 +20,7 @@ from payments.settings import Settings
 from tasks.broker import setup_broker
 from tasks.in_process import InProcessBroker
 from tasks.runtime import set_actor_runtime
+from webhooks.routes import stripe_webhook_route
 
 
 def create_app(
@@ -36,6 +37,8 @@ def create_app(
     """
     runtime = build_runtime(settings, gateway)
     broker = setup_broker(settings)
+    from tasks.stripe_events import enqueue_stripe_event  # actors exist once the broker does
+
     if isinstance(broker, InProcessBroker):
         set_actor_runtime(runtime)
     graphql = PaymentsGraphQL(runtime, build_schema(), graphiql_token=graphiql_token)
@@ -66,6 +69,7 @@ def create_app(
         Route("/health/live", _live),
         Route("/health/ready", ready),
         Route("/metrics", _metrics),
+        stripe_webhook_route(runtime, enqueue=enqueue_stripe_event),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime

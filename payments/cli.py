@@ -1,4 +1,4 @@
-"""The `payments` command line: dev, serve, worker, migrate, export-schema, token."""
+"""The `payments` command line: dev, serve, worker, migrate, export-schema, token, webhooks."""
 
 import argparse
 import asyncio
@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from payments.auth import ALL_SCOPES, issue_token
 from payments.errors import SettingsError
 from payments.settings import Settings, load_settings
+from payments.webhook_cli import add_webhooks_command
 
 DEV_HOST, DEV_PORT = "127.0.0.1", 8000
 
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", required=True, help="the principal (customer id)")
     token.add_argument("--scope", default=ALL_SCOPES, help="space-separated scopes")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    add_webhooks_command(commands, _add)
     return parser
 
 

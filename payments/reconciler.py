@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 from models.enums import EventSource, PaymentStatus, RefundStatus
 from models.payment import Payment, Refund
 from payments.charges import outcome_fields
-from payments.errors import GatewayUnavailable
+from payments.errors import GatewayUnavailable, NotFound
 from payments.gateways.base import ChargeResult, Gateway, RefundResult
 from payments.refunds import commit_refund_outcome
 from payments.transitions import Change, apply_change, lock_payment
@@ -66,7 +66,8 @@ async def _settle_payment(payment: Payment, gateway: Gateway, abandon_before: da
 async def _poll_payment(payment: Payment, gateway: Gateway) -> int:
     try:
         result = await gateway.retrieve_payment(payment.provider_payment_id or "")
-    except GatewayUnavailable:
+    except (GatewayUnavailable, NotFound) as error:
+        log.warning("payment_poll_failed", payment_id=payment.id, error=error.message)
         return 0
     return await _apply(payment.id, result) if result.status is not payment.status else 0
 

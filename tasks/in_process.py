@@ -79,7 +79,8 @@ class InProcessBroker(dramatiq.Broker):
         for attempt in range(max_retries + 1):
             await asyncio.sleep(delay_seconds)
             try:
-                result = actor.fn(*message.args, **message.kwargs)
+                # Dramatiq wraps async actors to run on its loop thread; we are on a loop already.
+                result = inspect.unwrap(actor.fn)(*message.args, **message.kwargs)
                 if inspect.isawaitable(result):
                     await result
                 return

@@ -10,7 +10,7 @@ import httpx
 import structlog
 
 from models.enums import PaymentStatus, RefundStatus
-from payments.errors import RefundExceedsAvailable
+from payments.errors import NotFound, RefundExceedsAvailable
 from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
 from payments.settings import Settings
 from payments.signatures import stripe_signature_header
@@ -92,6 +92,8 @@ class SimulatedGateway:
         return self.amounts.get(provider_payment_id, 0) - refunded
 
     async def retrieve_payment(self, provider_payment_id: str) -> ChargeResult:
+        if provider_payment_id not in self.charges:
+            raise NotFound("Payment intent")
         return self.charges[provider_payment_id]
 
     async def find_payment(self, payment_id: str) -> ChargeResult | None:

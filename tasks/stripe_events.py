@@ -1,0 +1,65 @@
+"""Actors for stored Stripe events: process (retry, then park), re-enqueue stranded ones, prune."""
+
+from datetime import timedelta
+
+import dramatiq
+import structlog
+from dramatiq.common import compute_backoff
+
+from payments.gateway_events import PaymentNotYetKnown, process_stored_event
+from payments.inbox import park_event, prune_events, stranded_event_ids
+from tasks.broker import current_broker
+from tasks.runtime import actor_runtime
+
+log = structlog.get_logger(__name__)
+
+# About 13 minutes of backoff in all: longer than a charge can stay uncommitted
+# before the reconciler settles it (5 minutes), so a parked event is a real orphan.
+MAX_ATTEMPTS = 10
+MIN_BACKOFF_MS = 1_000
+MAX_BACKOFF_MS = 300_000
+STRANDED_AFTER = timedelta(minutes=5)
+
+
+@dramatiq.actor(
+    broker=current_broker(),
+    queue_name="stripe_events",
+    max_retries=MAX_ATTEMPTS,
+    min_backoff=MIN_BACKOFF_MS,
+    max_backoff=MAX_BACKOFF_MS,
+)
+async def process_stripe_event(row_id: int) -> None:
+    """Apply a stored Stripe event; one whose payment is not known yet is retried, then parked."""
+    try:
+        await process_stored_event(row_id)
+    except PaymentNotYetKnown as error:
+        if error.attempts >= MAX_ATTEMPTS:
+            await park_event(row_id)
+            log.warning("stripe_event_parked", row_id=row_id, error=error.message)
+            return
+        _, delay = compute_backoff(
+            error.attempts - 1, factor=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS
+        )
+        raise dramatiq.Retry(error.message, delay=delay) from None
+
+
+def enqueue_stripe_event(row_id: int) -> None:
+    """Hand a newly stored event to the workers (the webhook route's `enqueue`)."""
+    process_stripe_event.send(row_id)
+
+
+@dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)
+async def requeue_stranded_stripe_events() -> None:
+    """Enqueue stored events never attempted minutes after arrival (their message was lost)."""
+    stranded = await stranded_event_ids(STRANDED_AFTER)
+    for row_id in stranded:
+        enqueue_stripe_event(row_id)
+    log.info("stripe_events_requeued", count=len(stranded))
+
+
+@dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)
+async def prune_webhook_events() -> None:
+    """Delete settled Stripe events older than WEBHOOK_RETENTION_DAYS."""
+    days = actor_runtime().settings.webhook_retention_days
+    pruned = await prune_events(timedelta(days=days))
+    log.info("webhook_events_pruned", count=pruned)
