@@ -144,7 +144,8 @@ async def _commit_outcome(payment_id: str, result: ChargeResult, key: Idempotenc
 
 def outcome_fields(result: ChargeResult) -> dict[str, Any]:
     return {
-        "provider_payment_id": result.provider_payment_id,
+        # A request Stripe refused outright created no PaymentIntent: no id, not "".
+        "provider_payment_id": result.provider_payment_id or None,
         "failure_code": result.failure_code,
         "failure_message": result.failure_message,
         "client_secret": result.client_secret,
