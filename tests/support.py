@@ -27,9 +27,13 @@ async def serve(app: Any) -> AsyncIterator[str]:
     """Run `app` under uvicorn in the current event loop; yields `http://127.0.0.1:<port>`."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        lifespan="on",
         timeout_graceful_shutdown=2,  # a deliberately hanging handler must not block teardown
-    )  # fmt: skip
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

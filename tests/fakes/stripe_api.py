@@ -101,8 +101,9 @@ class FakeStripe:
             if stored_fingerprint != fingerprint:
                 message = f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."  # noqa: E501
                 return _error(400, {"type": "idempotency_error", "message": message})
-            return Response(body, status, media_type="application/json",
-                            headers={"Idempotent-Replayed": "true"})  # fmt: skip
+            return Response(
+                body, status, media_type="application/json", headers={"Idempotent-Replayed": "true"}
+            )
         try:
             status, payload = 200, run()
         except StripeFailure as failure:
@@ -130,28 +131,48 @@ class FakeStripe:
         if method in DECLINES:
             code, decline = DECLINES[method]
             intent["status"] = "requires_payment_method"
-            intent["last_payment_error"] = {"code": code, "decline_code": decline,
-                                            "message": "Your card was declined."}  # fmt: skip
-            raise StripeFailure(402, {"type": "card_error", "code": code, "decline_code": decline,
-                                      "message": "Your card was declined.",
-                                      "payment_intent": intent})  # fmt: skip
+            intent["last_payment_error"] = {
+                "code": code,
+                "decline_code": decline,
+                "message": "Your card was declined.",
+            }
+            raise StripeFailure(
+                402,
+                {
+                    "type": "card_error",
+                    "code": code,
+                    "decline_code": decline,
+                    "message": "Your card was declined.",
+                    "payment_intent": intent,
+                },
+            )
         return self._expanded(intent, params)
 
     def _new_intent(self, params: dict[str, str], method: str) -> dict[str, Any]:
         intent_id = f"pi_{secrets.token_hex(12)}"
         succeeded = method in CARDS
         intent: dict[str, Any] = {
-            "id": intent_id, "object": "payment_intent", "amount": int(params["amount"]),
-            "currency": params["currency"], "status": "succeeded" if succeeded else "requires_action",
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": int(params["amount"]),
+            "currency": params["currency"],
+            "status": "succeeded" if succeeded else "requires_action",
             "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
-            "metadata": _nested(params, "metadata"), "last_payment_error": None,
-            "latest_charge": None, "created": int(time.time()),
-        }  # fmt: skip
+            "metadata": _nested(params, "metadata"),
+            "last_payment_error": None,
+            "latest_charge": None,
+            "created": int(time.time()),
+        }
         if succeeded:
             brand, last4 = CARDS[method]
-            intent["latest_charge"] = {"id": f"ch_{secrets.token_hex(12)}", "object": "charge",
-                                       "payment_method_details": {"type": "card", "card": {
-                                           "brand": brand, "last4": last4}}}  # fmt: skip
+            intent["latest_charge"] = {
+                "id": f"ch_{secrets.token_hex(12)}",
+                "object": "charge",
+                "payment_method_details": {
+                    "type": "card",
+                    "card": {"brand": brand, "last4": last4},
+                },
+            }
         self.intents[intent_id] = intent
         return intent
 
@@ -186,9 +207,16 @@ class FakeStripe:
             raise _invalid(
                 "amount", "Refund amount is greater than unrefunded amount.", "amount_too_large"
             )
-        refund = {"id": f"re_{secrets.token_hex(12)}", "object": "refund", "amount": amount,
-                  "payment_intent": intent["id"], "status": "succeeded", "failure_reason": None,
-                  "reason": params.get("reason"), "metadata": _nested(params, "metadata")}  # fmt: skip
+        refund = {
+            "id": f"re_{secrets.token_hex(12)}",
+            "object": "refund",
+            "amount": amount,
+            "payment_intent": intent["id"],
+            "status": "succeeded",
+            "failure_reason": None,
+            "reason": params.get("reason"),
+            "metadata": _nested(params, "metadata"),
+        }
         self.refunds[refund["id"]] = refund
         self.refunds_created += 1
         return refund

@@ -30,8 +30,9 @@ async def gateway(fake: FakeStripe) -> AsyncIterator[StripeGateway]:
 
 def _charge(method: str = "pm_card_visa", key: str | None = None) -> ChargeRequest:
     payment_id = f"pay_{uuid.uuid4().hex}"
-    return ChargeRequest(payment_id, 1500, "USD", method, "cus_1", "order 1",
-                         key or f"charge-{payment_id}")  # fmt: skip
+    return ChargeRequest(
+        payment_id, 1500, "USD", method, "cus_1", "order 1", key or f"charge-{payment_id}"
+    )
 
 
 async def test_successful_charge_keeps_brand_and_last4(gateway, fake):
@@ -40,7 +41,10 @@ async def test_successful_charge_keeps_brand_and_last4(gateway, fake):
     result = await gateway.charge(request)
     intent = fake.intents[result.provider_payment_id]
     assert (result.status, result.card_brand, result.card_last4) == (
-        PaymentStatus.SUCCEEDED, "visa", "4242")  # fmt: skip
+        PaymentStatus.SUCCEEDED,
+        "visa",
+        "4242",
+    )
     assert intent["metadata"]["payment_id"] == request.payment_id
     assert (intent["amount"], intent["currency"]) == (1500, "usd")
 
@@ -51,7 +55,7 @@ async def test_successful_charge_keeps_brand_and_last4(gateway, fake):
         ("pm_card_chargeDeclined", "card_declined"),
         ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"),
         ("pm_card_doesNotExist", "payment_method_not_found"),
-    ],  # fmt: skip
+    ],
 )
 async def test_declines_are_failed_results_not_errors(gateway, method, code):
     """A 402 decline (or an unknown payment method) is a FAILED result with its code."""
@@ -100,8 +104,9 @@ async def test_a_hanging_stripe_times_out_as_gateway_unavailable(gateway, fake):
 
 async def test_unreachable_stripe_is_gateway_unavailable():
     """A refused connection is GatewayUnavailable."""
-    gateway = StripeGateway("sk_test_fake", f"http://127.0.0.1:{free_port()}",
-                            max_network_retries=0)  # fmt: skip
+    gateway = StripeGateway(
+        "sk_test_fake", f"http://127.0.0.1:{free_port()}", max_network_retries=0
+    )
     with pytest.raises(GatewayUnavailable):
         await gateway.charge(_charge())
     await gateway.aclose()
@@ -119,21 +124,33 @@ async def test_reused_key_with_other_parameters_is_not_a_charge(gateway, fake):
 async def test_refunds_and_over_refunds(gateway, fake):
     """Refunds succeed up to the amount; past it Stripe's refusal is RefundExceedsAvailable."""
     charged = await gateway.charge(_charge())
-    refund = await gateway.refund(RefundRequest("rfd_1", "pay_1", charged.provider_payment_id,
-                                                1000, RefundReason.DUPLICATE, "refund-rfd_1"))  # fmt: skip
+    refund = await gateway.refund(
+        RefundRequest(
+            "rfd_1",
+            "pay_1",
+            charged.provider_payment_id,
+            1000,
+            RefundReason.DUPLICATE,
+            "refund-rfd_1",
+        )
+    )
     assert refund.status is RefundStatus.SUCCEEDED
     assert fake.refunds[refund.provider_refund_id]["reason"] == "duplicate"
     with pytest.raises(RefundExceedsAvailable):
-        await gateway.refund(RefundRequest("rfd_2", "pay_1", charged.provider_payment_id,
-                                           501, None, "refund-rfd_2"))  # fmt: skip
+        await gateway.refund(
+            RefundRequest("rfd_2", "pay_1", charged.provider_payment_id, 501, None, "refund-rfd_2")
+        )
 
 
 async def test_find_by_our_ids(gateway):
     """The reconciler finds a PaymentIntent and a refund by the ids in their metadata."""
     request = _charge()
     charged = await gateway.charge(request)
-    await gateway.refund(RefundRequest("rfd_x", request.payment_id, charged.provider_payment_id,
-                                       100, None, "refund-rfd_x"))  # fmt: skip
+    await gateway.refund(
+        RefundRequest(
+            "rfd_x", request.payment_id, charged.provider_payment_id, 100, None, "refund-rfd_x"
+        )
+    )
     found = await gateway.find_payment(request.payment_id)
     refund = await gateway.find_refund("rfd_x", charged.provider_payment_id)
     assert found and found.provider_payment_id == charged.provider_payment_id
