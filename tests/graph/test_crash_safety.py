@@ -1,0 +1,108 @@
+"""A crash or an outage between Stripe and our database never charges twice."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from models.enums import PaymentStatus
+from models.payment import Payment
+from payments.app import create_app
+from payments.gateways.stripe import StripeGateway
+from tests.conftest import settings_env
+from tests.fakes.stripe_api import FakeStripe
+from tests.graph.charging import CHARGE, charge_input
+from tests.processes import PAYMENTS
+from tests.support import free_port, graphql, new_subject, serve, token
+
+
+@pytest.fixture
+async def fake_stripe() -> AsyncIterator[tuple[FakeStripe, str]]:
+    fake = FakeStripe()
+    async with serve(fake.app()) as url:
+        yield fake, url
+
+
+async def _start_api(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        PAYMENTS, "serve", "--host", "127.0.0.1", "--port", str(port),
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            try:
+                await client.get(f"http://127.0.0.1:{port}/health/live")
+                return process
+            except httpx.TransportError:
+                await asyncio.sleep(0.05)
+    raise AssertionError("payments serve did not start")
+
+
+async def _wait_for(condition, what: str) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_killed_after_stripe_charged_a_retry_finishes_the_same_payment(settings, fake_stripe):
+    """SIGKILL while Stripe's answer is in flight; the same-key retry completes it, one charge."""
+    fake, stripe_url = fake_stripe
+    env = {**settings_env(settings), "GATEWAY": "stripe", "STRIPE_API_KEY": "sk_test_crash",
+           "STRIPE_API_BASE": stripe_url, "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1"}  # fmt: skip
+    port, sub, key = free_port(), new_subject(), uuid.uuid4().hex
+    variables = {"input": charge_input(orderId="o-crash"), "key": key}
+    url = f"http://127.0.0.1:{port}"
+    fake.fail_next("/v1/payment_intents", "hang")
+
+    api = await _start_api(env, port)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        in_flight = asyncio.create_task(graphql(client, CHARGE, variables, bearer=token(sub)))
+        await _wait_for(lambda: fake.charges_created == 1, "Stripe to charge")
+        os.killpg(api.pid, signal.SIGKILL)
+        await api.wait()
+        with pytest.raises(httpx.TransportError):
+            await in_flight
+    stranded = await Payment.get(customer_id=sub)
+    assert stranded.status is PaymentStatus.PENDING
+
+    api = await _start_api(env, port)
+    try:
+        await asyncio.sleep(1.1)  # the dead request's key lock expires
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            body = await graphql(client, CHARGE, variables, bearer=token(sub))
+    finally:
+        os.killpg(api.pid, signal.SIGTERM)
+        await api.wait()
+    payment = body["data"]["chargePayment"]["payment"]
+    assert (payment["id"], payment["status"]) == (stranded.id, "SUCCEEDED")
+    assert await Payment.filter(customer_id=sub).count() == 1
+    assert fake.charges_created == 1
+    keys = [key for _, path, key in fake.requests if path == "/v1/payment_intents"]
+    assert keys == [f"charge-{stranded.id}"] * 2
+
+
+async def test_gateway_outage_is_retryable_and_resumes_the_same_payment(settings, fake_stripe):
+    """GATEWAY_UNAVAILABLE leaves the payment PENDING; the same-key retry charges it once."""
+    fake, stripe_url = fake_stripe
+    stripe_settings = settings.model_copy(update={"gateway": "stripe"})
+    gateway = StripeGateway("sk_test_outage", stripe_url, max_network_retries=1)
+    sub, key = new_subject(), uuid.uuid4().hex
+    variables = {"input": charge_input(orderId="o-outage"), "key": key}
+    fake.fail_next("/v1/payment_intents", "before_commit", times=2)
+    app = create_app(stripe_settings, gateway=gateway, owns_database=False)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        down = await graphql(client, CHARGE, variables, bearer=token(sub))
+        pending = await Payment.get(customer_id=sub)
+        up = await graphql(client, CHARGE, variables, bearer=token(sub))
+    assert [e["code"] for e in down["data"]["chargePayment"]["errors"]] == ["GATEWAY_UNAVAILABLE"]
+    assert pending.status is PaymentStatus.PENDING
+    assert up["data"]["chargePayment"]["payment"]["id"] == pending.id
+    assert up["data"]["chargePayment"]["payment"]["status"] == "SUCCEEDED"
+    assert fake.charges_created == 1
