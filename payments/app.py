@@ -1,6 +1,5 @@
 """The composition root of the API: builds the Starlette app from settings."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,7 +36,9 @@ def create_app(
     """
     runtime = build_runtime(settings, gateway)
     broker = setup_broker(settings)
-    from tasks.stripe_events import enqueue_stripe_event  # actors exist once the broker does
+    # Actor modules can be imported only once the broker exists.
+    from tasks.fanout import in_process_worker
+    from tasks.stripe_events import enqueue_stripe_event
 
     if isinstance(broker, InProcessBroker):
         set_actor_runtime(runtime)
@@ -47,13 +48,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await open_database(settings.database_url, settings.database_pool_size)
-        if isinstance(broker, InProcessBroker):
-            broker.start(asyncio.get_running_loop())
         try:
-            yield
-        finally:
             if isinstance(broker, InProcessBroker):
-                await broker.stop()
+                async with in_process_worker(broker, settings):
+                    yield
+            else:
+                yield
+        finally:
             await runtime.aclose()
             if owns_database:
                 await close_database()

@@ -6,6 +6,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -42,6 +43,16 @@ IDEMPOTENCY = Counter(
     ["operation", "outcome"],
 )
 REFUNDS = Counter("payments_refunds_total", "Refunds by final status.", ["status"])
+DELIVERIES = Counter(
+    "payments_event_deliveries_total",
+    "Outgoing payment event deliveries by consumer and outcome (delivered, retried, dead).",
+    ["consumer", "outcome"],
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "payments_outbox_oldest_undelivered_age_seconds",
+    "Age of the oldest payment event not yet delivered to every consumer.",
+    multiprocess_mode="max",
+)
 WEBHOOKS_RECEIVED = Counter(
     "payments_webhooks_received_total",
     "Stripe webhooks received by type and outcome.",

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     outbox_retention_days: int = Field(default=7, ge=1)
     database_pool_size: int = Field(default=20, ge=1)
     queue_namespace: str = "payments"
+    # The outbox relay sweeps this often even without a NOTIFY; a delivery whose message
+    # has not been seen for this long is enqueued again (e.g. after a Redis restart).
+    relay_interval_ms: int = Field(default=1000, ge=10)
+    delivery_stranded_after_seconds: int = Field(default=60, ge=1)
     # JSON object of per-currency minimum charge amounts in minor units, e.g. {"USD": 50}.
     charge_amount_minimums: dict[str, int] = Field(default_factory=dict)
     charge_amount_maximum: int | None = Field(default=None, ge=1)

@@ -13,7 +13,7 @@ from tasks.middleware import TortoiseMiddleware
 
 # Modules that declare actors; imported only after the broker exists, because
 # `dramatiq.actor` binds to the global broker at import time.
-ACTOR_MODULES: list[str] = ["tasks.maintenance", "tasks.stripe_events"]
+ACTOR_MODULES: list[str] = ["tasks.maintenance", "tasks.stripe_events", "tasks.fanout"]
 
 
 def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker:

@@ -10,3 +10,7 @@ _settings = load_settings()
 configure_logging(_settings.log_level, _settings.log_format)
 broker = setup_broker(_settings, worker=True)
 set_actor_runtime(build_runtime(_settings))
+
+from tasks.fanout import RelayMiddleware  # noqa: E402  (actor modules need the broker first)
+
+broker.add_middleware(RelayMiddleware(_settings))
