@@ -1,4 +1,4 @@
-"""The `payments` command line: dev, serve, worker, migrate, export-schema, token, webhooks."""
+"""The `payments` command line: dev, serve, worker, migrate, schema, token, webhooks, deliveries."""
 
 import argparse
 import asyncio
@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from payments.auth import ALL_SCOPES, issue_token
+from payments.delivery_cli import add_deliveries_command
 from payments.errors import SettingsError
 from payments.settings import Settings, load_settings
 from payments.webhook_cli import add_webhooks_command
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--scope", default=ALL_SCOPES, help="space-separated scopes")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     add_webhooks_command(commands, _add)
+    add_deliveries_command(commands, _add)
     return parser
 
 

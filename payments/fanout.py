@@ -23,6 +23,7 @@ log = structlog.get_logger(__name__)
 RELAY_BATCH = 200
 _RETRYABLE_STATUS = {408, 429}
 _OPEN = (DeliveryStatus.PENDING, DeliveryStatus.ENQUEUED)
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -184,13 +185,16 @@ async def _finish(
 
 
 async def redrive(event_id: str | None = None) -> list[int]:
-    """Re-open dead deliveries (of one event, or all) for a fresh round of attempts."""
+    """Re-open dead deliveries (of one event, or all) for a fresh round of attempts.
+
+    They are marked as long-stranded, so the relay's next sweep enqueues them.
+    """
     dead = OutboxDelivery.filter(status=DeliveryStatus.DEAD)
     if event_id is not None:
         dead = dead.filter(event_id=event_id)
     ids: list[int] = await dead.values_list("id", flat=True)  # type: ignore[assignment]
     await OutboxDelivery.filter(id__in=ids).update(
-        status=DeliveryStatus.ENQUEUED, attempts=0, dead_at=None, enqueued_at=datetime.now(UTC)
+        status=DeliveryStatus.ENQUEUED, attempts=0, dead_at=None, enqueued_at=_LONG_AGO
     )
     return ids
 

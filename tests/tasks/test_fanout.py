@@ -1,0 +1,149 @@
+"""Payment events reach the order and notification services: signed, ordered, never lost."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+from collections import defaultdict
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from standardwebhooks import Webhook
+
+from tests.processes import PAYMENTS
+from tests.support import free_port, new_subject
+from tests.tasks.fanout_support import OUTBOUND_SECRET, Receiver, Stack, fanout_stack, wait_until
+
+PAYMENT_KEYS = {"id", "orderId", "customerId", "status", "amount", "amountRefunded", "currency",
+                "version"}  # fmt: skip
+
+
+async def _charge_many(stack: Stack, count: int, refund_every: int = 0) -> None:
+    """Charge `count` payments (refunding some partially), 20 requests at a time."""
+    sub = new_subject()
+    limit = asyncio.Semaphore(20)
+
+    async def one(index: int) -> None:
+        async with limit:
+            payment = await stack.charge(client, sub, orderId=f"o-{index}")
+            if refund_every and index % refund_every == 0:
+                await stack.refund(client, sub, payment["id"], 100)
+                await stack.refund(client, sub, payment["id"], 200)
+
+    async with httpx.AsyncClient(base_url=stack.api, timeout=60) as client:
+        await asyncio.gather(*(one(i) for i in range(count)))
+
+
+def _versions_in_arrival_order(receiver: Receiver) -> dict[str, list[int]]:
+    versions: dict[str, list[int]] = defaultdict(list)
+    for record in receiver.received:
+        if record["status"] < 300:
+            payment = json.loads(record["body"])["data"]["payment"]
+            versions[payment["id"]].append(payment["version"])
+    return versions
+
+
+async def test_every_event_reaches_both_consumers_signed_and_in_order():
+    """200 payments (some refunded twice): every event at both services, verified, in order."""
+    async with fanout_stack() as stack:
+        await _charge_many(stack, 200, refund_every=4)
+        expected = await stack.event_ids()
+        for receiver in (stack.order, stack.notification):
+            await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "all events")
+    assert len(expected) == 200 + 2 * 50
+    verifier = Webhook(OUTBOUND_SECRET)
+    for receiver in (stack.order, stack.notification):
+        for record in receiver.received:
+            body = verifier.verify(record["body"], record["headers"])
+            assert body["id"] == record["headers"]["webhook-id"]
+            assert body["type"] == "payment." + body["data"]["payment"]["status"].lower()
+            assert set(body["data"]["payment"]) == PAYMENT_KEYS
+        for versions in _versions_in_arrival_order(receiver).values():
+            assert versions == sorted(versions) and len(set(versions)) == len(versions)
+
+
+async def test_server_errors_are_retried_with_the_same_webhook_id():
+    """A consumer answering 500 three times then 200 gets the event, same webhook-id each time."""
+    async with fanout_stack() as stack:
+        failures: dict[str, int] = defaultdict(int)
+
+        def flaky(record: dict) -> int:
+            failures[record["headers"]["webhook-id"]] += 1
+            return 500 if failures[record["headers"]["webhook-id"]] <= 3 else 200
+
+        stack.order.answer = flaky
+        await _charge_many(stack, 1)
+        (event_id,) = await stack.event_ids()
+        await wait_until(lambda: event_id in stack.order.delivered_ids(), "the retried event")
+        rows = await stack.query("SELECT status, attempts FROM outbox_deliveries WHERE "
+                                 "consumer = 'order'")  # fmt: skip
+    assert stack.order.attempts() == {event_id: 4}
+    assert [(r["status"], r["attempts"]) for r in rows] == [("DELIVERED", 4)]
+
+
+async def test_client_errors_are_dead_lettered_and_can_be_redriven():
+    """A 400 is not retried: the delivery is DEAD; `payments deliveries redrive` sends it again."""
+    async with fanout_stack() as stack:
+        stack.notification.answer = lambda _: 400
+        await _charge_many(stack, 1)
+        (event_id,) = await stack.event_ids()
+        await wait_until(lambda: len(stack.notification.received) == 1, "the first attempt")
+        await asyncio.sleep(1)  # a wrong retry would show up by now
+        dead = await stack.query("SELECT status FROM outbox_deliveries WHERE consumer = "
+                                 "'notification'")  # fmt: skip
+        stack.notification.answer = lambda _: 200
+        redrive = await asyncio.create_subprocess_exec(
+            PAYMENTS, "deliveries", "redrive", event_id, env=stack.env, stdout=subprocess.PIPE
+        )
+        assert await redrive.wait() == 0
+        await wait_until(lambda: event_id in stack.notification.delivered_ids(), "the redrive")
+    assert [row["status"] for row in dead] == ["DEAD"]
+    assert [r["status"] for r in stack.notification.received] == [400, 200]
+
+
+async def test_killing_a_worker_mid_run_loses_nothing():
+    """kill -9 of the worker during 500 events, then a restart: every event arrives."""
+    async with fanout_stack() as stack:
+        charging = asyncio.create_task(_charge_many(stack, 500))
+        await wait_until(lambda: len(stack.order.received) >= 50, "deliveries to start")
+        stack.worker.kill_hard()
+        await charging
+        stack.worker.restart()
+        expected = await stack.event_ids()
+        for receiver in (stack.order, stack.notification):
+            await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "every event", 90)
+    assert len(expected) == 500
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[str]:
+    """A Redis of this test's own, so FLUSHALL cannot touch anyone else's queues."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no", stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(0.3)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.send_signal(signal.SIGTERM)
+    await process.wait()
+
+
+async def test_redis_flushed_mid_run_loses_nothing(private_redis):
+    """FLUSHALL while events are queued: the sweep enqueues them again and all arrive."""
+    async with fanout_stack(redis_url=private_redis) as stack:
+        stack.order.answer = lambda _: 503
+        await _charge_many(stack, 100)
+        await wait_until(lambda: len(stack.order.received) >= 100, "queued retries")
+        flush = await asyncio.create_subprocess_exec(
+            "redis-cli", "-u", private_redis, "FLUSHALL", stdout=subprocess.DEVNULL
+        )
+        await flush.wait()
+        stack.order.answer = lambda _: 200
+        expected = await stack.event_ids()
+        for receiver in (stack.order, stack.notification):
+            await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "every event", 90)
+    assert len(expected) == 100
+    assert os.environ.get("REDIS_URL") != private_redis
