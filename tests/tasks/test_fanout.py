@@ -104,7 +104,7 @@ async def test_client_errors_are_dead_lettered_and_can_be_redriven():
 
 
 async def test_killing_a_worker_mid_run_loses_nothing():
-    """kill -9 of the worker during 500 events, then a restart: every event arrives."""
+    """A SIGKILLed worker during 500 events, then a restart: every event arrives."""
     async with fanout_stack() as stack:
         charging = asyncio.create_task(_charge_many(stack, 500))
         await wait_until(lambda: len(stack.order.received) >= 50, "deliveries to start")
