@@ -1,5 +1,6 @@
 """Turns domain errors into GraphQL errors with a stable `extensions.code`; masks the rest."""
 
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -8,6 +9,7 @@ from strawberry.extensions import SchemaExtension
 from payments.errors import PaymentsError, RateLimited
 
 MASKED_MESSAGE = "Unexpected error."
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 class ErrorPolicy(SchemaExtension):
@@ -15,13 +17,23 @@ class ErrorPolicy(SchemaExtension):
 
     A stack trace, SQL or a secret must never reach a client, so unknown errors
     keep only their path and read "Unexpected error." with code INTERNAL_SERVER_ERROR.
+    In production, "Did you mean ...?" hints (which leak the schema) are removed.
     """
+
+    def __init__(self, *, hide_suggestions: bool = False) -> None:
+        self.hide_suggestions = hide_suggestions
 
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [_public(error) for error in result.errors]
+            result.errors = [self._shape(error) for error in result.errors]
+
+    def _shape(self, error: GraphQLError) -> GraphQLError:
+        public = _public(error)
+        if self.hide_suggestions:
+            public.message = _SUGGESTION.sub("", public.message)
+        return public
 
 
 def _public(error: GraphQLError) -> GraphQLError:

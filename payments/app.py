@@ -3,13 +3,19 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import strawberry
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
+from graph.http_guard import GraphQLRequestGuard
+from graph.limits import DocumentLimits
 from graph.schema import build_schema
 from graph.view import PaymentsGraphQL
+from payments.asgi_middleware import RequestContext
 from payments.database import close_database, open_database
 from payments.gateways.base import Gateway
 from payments.health import check_readiness
@@ -42,7 +48,7 @@ def create_app(
 
     if isinstance(broker, InProcessBroker):
         set_actor_runtime(runtime)
-    graphql = PaymentsGraphQL(runtime, build_schema(), graphiql_token=graphiql_token)
+    graphql = PaymentsGraphQL(runtime, _schema(settings), graphiql_token=graphiql_token)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -65,16 +71,44 @@ def create_app(
         return JSONResponse(checks, status_code=200 if healthy else 503)
 
     routes = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route(
+            "/graphql",
+            GraphQLRequestGuard(graphql, settings.graphql_max_body_bytes),
+            methods=["GET", "POST"],
+        ),
         WebSocketRoute("/graphql", graphql),
         Route("/health/live", _live),
         Route("/health/ready", ready),
         Route("/metrics", _metrics),
         stripe_webhook_route(runtime, enqueue=enqueue_stripe_event),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=_middleware(settings))
     app.state.runtime = runtime
     return app
+
+
+def _schema(settings: Settings) -> "strawberry.Schema":
+    limits = DocumentLimits(
+        max_depth=settings.graphql_max_depth,
+        max_tokens=settings.graphql_max_tokens,
+        max_aliases=settings.graphql_max_aliases,
+        introspection=not settings.is_production,
+    )
+    return build_schema(limits, hide_suggestions=settings.is_production)
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    return [
+        Middleware(RequestContext, production=settings.is_production),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        ),
+    ]
 
 
 async def _live(request: Request) -> Response:

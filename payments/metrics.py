@@ -60,6 +60,14 @@ WEBHOOKS_RECEIVED = Counter(
 )
 
 
+RATE_LIMITED = Counter(
+    "payments_rate_limited_total", "Requests refused by a rate-limit budget.", ["budget"]
+)
+RATE_LIMIT_ERRORS = Counter(
+    "payments_rate_limit_errors_total", "Rate-limit checks skipped because Redis failed (open)."
+)
+
+
 def render_metrics() -> tuple[bytes, str]:
     """The exposition text; aggregates every worker's files in multiprocess mode."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -9,6 +9,7 @@ from payments.auth import TokenVerifier
 from payments.gateways.base import Gateway
 from payments.idempotency import KeyPolicy
 from payments.money import DEFAULT_MAXIMUM, DEFAULT_MINIMUMS, AmountLimits
+from payments.rate_limits import RateLimiter
 from payments.service_config import ServiceConfig
 from payments.settings import GatewayName, Settings
 
@@ -20,9 +21,16 @@ class Runtime:
     verifier: TokenVerifier
     redis: Redis | None = None
     services: ServiceConfig = field(init=False)
+    rate_limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.services = build_service_config(self.settings, self.gateway)
+        self.rate_limiter = RateLimiter(
+            self.settings.rate_limit_default,
+            self.settings.rate_limit_charge,
+            self.settings.redis_url,
+            self.settings.queue_namespace,
+        )
 
     async def aclose(self) -> None:
         await self.gateway.aclose()

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     outbox_retention_days: int = Field(default=7, ge=1)
     database_pool_size: int = Field(default=20, ge=1)
     queue_namespace: str = "payments"
+    graphql_max_depth: int = Field(default=10, ge=1)
+    graphql_max_tokens: int = Field(default=1000, ge=1)
+    graphql_max_aliases: int = Field(default=15, ge=0)
+    graphql_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Comma-separated origins allowed to call the API from a browser (none by default).
+    cors_allowed_origins: str = ""
     # The outbox relay sweeps this often even without a NOTIFY; a delivery whose message
     # has not been seen for this long is enqueued again (e.g. after a Redis restart).
     relay_interval_ms: int = Field(default=1000, ge=10)
@@ -99,6 +105,10 @@ class Settings(BaseSettings):
         """The downstream services that receive payment events, by name."""
         named = {"order": self.order_service_url, "notification": self.notification_service_url}
         return {name: url for name, url in named.items() if url}
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
 
     @property
     def is_production(self) -> bool:
