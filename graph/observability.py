@@ -33,7 +33,12 @@ class OperationMetrics(SchemaExtension):
             return "invalid"
         for definition in document.definitions:
             if isinstance(definition, OperationDefinitionNode):
-                fields = sorted({s.name.value for s in definition.selection_set.selections
-                                 if hasattr(s, "name") and s.name})  # fmt: skip
+                fields = sorted(
+                    {
+                        s.name.value
+                        for s in definition.selection_set.selections
+                        if hasattr(s, "name") and s.name
+                    }
+                )
                 return ",".join(fields)[:100] or "empty"
         return "invalid"

@@ -60,13 +60,21 @@ class RequestContext:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            log.info("request", method=scope["method"], path=scope["path"], status=status,
-                     duration_ms=round((time.perf_counter() - started) * 1000, 2))  # fmt: skip
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
 
     def _headers(self, scope: Scope, request_id: str) -> list[tuple[bytes, bytes]]:
         csp = GRAPHIQL_CSP if _is_graphiql(scope) else API_CSP
-        headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode()),
-                   (b"content-security-policy", csp.encode())]  # fmt: skip
+        headers = [
+            *SECURITY_HEADERS,
+            (b"x-request-id", request_id.encode()),
+            (b"content-security-policy", csp.encode()),
+        ]
         if self.production:
             headers.append((b"strict-transport-security", b"max-age=63072000; includeSubDomains"))
         return headers

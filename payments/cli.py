@@ -2,7 +2,9 @@
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 
 from payments.auth import ALL_SCOPES, issue_token
@@ -70,6 +72,9 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     _configure_logging(settings)
+    if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker writes its samples here; /metrics sums them (set before they start).
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="payments-metrics-")
     uvicorn.run(
         "payments.asgi:app",
         host=args.host,

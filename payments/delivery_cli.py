@@ -29,8 +29,10 @@ def _list(args: argparse.Namespace) -> None:
     from payments.fanout import list_deliveries
 
     for d in asyncio.run(_with_database(load_settings(), list_deliveries(args.failed))):
-        print(f"{d.event_id} {d.consumer} {d.status.value} attempts={d.attempts} "
-              f"last_status={d.last_status_code} error={d.last_error or ''}")  # fmt: skip
+        print(
+            f"{d.event_id} {d.consumer} {d.status.value} attempts={d.attempts} "
+            f"last_status={d.last_status_code} error={d.last_error or ''}"
+        )
 
 
 def _redrive(args: argparse.Namespace) -> None:

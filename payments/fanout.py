@@ -67,10 +67,17 @@ async def relay_events(policy: DeliveryPolicy) -> list[int]:
             return []
         now = datetime.now(UTC)
         deliveries = [
-            OutboxDelivery(event_id=event.id, consumer=consumer, payment_id=event.payment_id,
-                           version=event.version, status=DeliveryStatus.ENQUEUED, enqueued_at=now)
-            for event in events for consumer in policy.consumers
-        ]  # fmt: skip
+            OutboxDelivery(
+                event_id=event.id,
+                consumer=consumer,
+                payment_id=event.payment_id,
+                version=event.version,
+                status=DeliveryStatus.ENQUEUED,
+                enqueued_at=now,
+            )
+            for event in events
+            for consumer in policy.consumers
+        ]
         event_ids = [event.id for event in events]
         if deliveries:
             await OutboxDelivery.bulk_create(deliveries, using_db=connection)
@@ -120,9 +127,11 @@ async def deliver(
 
 async def _earlier_version_open(delivery: OutboxDelivery) -> bool:
     return await OutboxDelivery.exists(
-        consumer=delivery.consumer, payment_id=delivery.payment_id,
-        version__lt=delivery.version, status__in=_OPEN,
-    )  # fmt: skip
+        consumer=delivery.consumer,
+        payment_id=delivery.payment_id,
+        version__lt=delivery.version,
+        status__in=_OPEN,
+    )
 
 
 async def _post(
@@ -176,8 +185,13 @@ async def _finish(
         delivery.delivered_at = now
     else:
         delivery.dead_at = now
-        log.warning("delivery_dead", delivery_id=delivery.id, consumer=delivery.consumer,
-                    status_code=status_code, error=error)  # fmt: skip
+        log.warning(
+            "delivery_dead",
+            delivery_id=delivery.id,
+            consumer=delivery.consumer,
+            status_code=status_code,
+            error=error,
+        )
     await delivery.save()
     outcome = Outcome.DELIVERED if status is DeliveryStatus.DELIVERED else Outcome.DEAD
     metrics.DELIVERIES.labels(delivery.consumer, outcome.value).inc()

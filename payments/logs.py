@@ -8,17 +8,16 @@ from typing import Any
 
 import structlog
 
+from payments.sensitive import SECRET_PATTERN
+
 # 13-19 digits, optionally separated by spaces or dashes: anything shaped like a card number.
 _CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
-_SECRET = re.compile(
-    r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+|\beyJ[\w-]+\.[\w-]+\.[\w-]+"
-)
 _SENSITIVE_KEYS = {"authorization", "password", "secret", "token", "card_number", "cvc", "cvv"}
 
 
 def redact(text: str) -> str:
     """Mask card-number-shaped digit runs and known secret formats in `text`."""
-    return _SECRET.sub("[REDACTED]", _CARD_NUMBER.sub("[REDACTED]", text))
+    return SECRET_PATTERN.sub("[REDACTED]", _CARD_NUMBER.sub("[REDACTED]", text))
 
 
 def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

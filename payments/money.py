@@ -24,9 +24,21 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 
 # Stripe's minimum charge amounts for common currencies, in minor units.
 DEFAULT_MINIMUMS: dict[str, int] = {
-    "USD": 50, "EUR": 50, "GBP": 30, "CAD": 50, "AUD": 50, "CHF": 50, "JPY": 50,
-    "SEK": 300, "NOK": 300, "DKK": 250, "HKD": 400, "SGD": 50, "MXN": 1000, "INR": 50,
-}  # fmt: skip
+    "USD": 50,
+    "EUR": 50,
+    "GBP": 30,
+    "CAD": 50,
+    "AUD": 50,
+    "CHF": 50,
+    "JPY": 50,
+    "SEK": 300,
+    "NOK": 300,
+    "DKK": 250,
+    "HKD": 400,
+    "SGD": 50,
+    "MXN": 1000,
+    "INR": 50,
+}
 # Stripe accepts at most eight digits in an amount.
 DEFAULT_MAXIMUM = 99_999_999
 

@@ -1,8 +1,11 @@
-"""Detects card numbers in free text so they are never stored or logged."""
+"""Detects card numbers and secrets in free text so they are never stored or logged."""
 
 import re
 
 _CANDIDATE = re.compile(r"(?:\d[ -]?){12,18}\d")
+SECRET_PATTERN = re.compile(
+    r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+|\beyJ[\w-]+\.[\w-]+\.[\w-]+"
+)
 
 
 def _luhn_valid(digits: str) -> bool:
@@ -13,6 +16,11 @@ def _luhn_valid(digits: str) -> bool:
             value = value * 2 - 9 if value > 4 else value * 2
         total += value
     return total % 10 == 0
+
+
+def contains_secret(text: str) -> bool:
+    """True when `text` holds an API key, a webhook secret or a JWT."""
+    return SECRET_PATTERN.search(text) is not None
 
 
 def contains_card_number(text: str) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from models.enums import RefundReason
 from payments.errors import InvalidAmount, PaymentErrors, PaymentsError, ValidationFailed
 from payments.money import AmountLimits, check_charge_amount, normalize_currency
-from payments.sensitive import contains_card_number
+from payments.sensitive import contains_card_number, contains_secret
 
 MAX_ID_LENGTH = 255
 MAX_DESCRIPTION_LENGTH = 1000
@@ -68,7 +68,7 @@ def _collect(errors: list[PaymentsError], check: Any) -> Any:
 
 def _check_identifier(value: str, field: str) -> None:
     _check_length(value, field)
-    _reject_card_number(value, field)
+    _reject_sensitive(value, field)
 
 
 def _check_length(value: str, field: str) -> None:
@@ -91,7 +91,7 @@ def _check_description(value: str | None) -> None:
         raise ValidationFailed(
             f"description must be at most {MAX_DESCRIPTION_LENGTH} characters.", field="description"
         )
-    _reject_card_number(value, "description")
+    _reject_sensitive(value, "description")
 
 
 def _check_metadata(metadata: dict[str, Any] | None) -> None:
@@ -117,9 +117,11 @@ def _check_metadata_entry(key: str, value: Any) -> None:
             f"metadata values must be at most {MAX_METADATA_VALUE_LENGTH} characters.",
             field="metadata",
         )
-    _reject_card_number(f"{key} {value}", "metadata")
+    _reject_sensitive(f"{key} {value}", "metadata")
 
 
-def _reject_card_number(value: str, field: str) -> None:
+def _reject_sensitive(value: str, field: str) -> None:
     if contains_card_number(value):
         raise ValidationFailed(f"{field} must not contain a card number.", field=field)
+    if contains_secret(value):
+        raise ValidationFailed(f"{field} must not contain a secret or token.", field=field)

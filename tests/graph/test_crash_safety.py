@@ -30,9 +30,17 @@ async def fake_stripe() -> AsyncIterator[tuple[FakeStripe, str]]:
 
 async def _start_api(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        PAYMENTS, "serve", "--host", "127.0.0.1", "--port", str(port),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        PAYMENTS,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     async with httpx.AsyncClient() as client:
         for _ in range(200):
             try:
@@ -54,8 +62,13 @@ async def _wait_for(condition, what: str) -> None:
 async def test_killed_after_stripe_charged_a_retry_finishes_the_same_payment(settings, fake_stripe):
     """SIGKILL while Stripe's answer is in flight; the same-key retry completes it, one charge."""
     fake, stripe_url = fake_stripe
-    env = {**settings_env(settings), "GATEWAY": "stripe", "STRIPE_API_KEY": "sk_test_crash",
-           "STRIPE_API_BASE": stripe_url, "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1"}  # fmt: skip
+    env = {
+        **settings_env(settings),
+        "GATEWAY": "stripe",
+        "STRIPE_API_KEY": "sk_test_crash",
+        "STRIPE_API_BASE": stripe_url,
+        "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1",
+    }
     port, sub, key = free_port(), new_subject(), uuid.uuid4().hex
     variables = {"input": charge_input(orderId="o-crash"), "key": key}
     url = f"http://127.0.0.1:{port}"

@@ -73,9 +73,16 @@ async def test_readiness_is_503_naming_the_database_when_postgres_goes_away(sett
         env = settings_env(settings)
         env["DATABASE_URL"] = settings.database_url.replace(":5432/", f":{proxy_port}/")
         process = await asyncio.create_subprocess_exec(
-            PAYMENTS, "serve", "--host", "127.0.0.1", "--port", str(port),
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            PAYMENTS,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 before = await _poll_ready(client)

@@ -24,9 +24,16 @@ async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     port = free_port()
     env = {"PATH": os.environ["PATH"], "HOME": str(workdir)}
     process = await asyncio.create_subprocess_exec(
-        PAYMENTS, "dev", "--port", str(port), cwd=workdir, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        PAYMENTS,
+        "dev",
+        "--port",
+        str(port),
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     assert process.stdout is not None
     printed = ""
     while "Uvicorn running" not in printed and process.returncode is None:
@@ -43,9 +50,10 @@ async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 async def _gql(url: str, token: str, query: str, variables: dict) -> dict:
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         response = await client.post(
-            "/graphql", json={"query": query, "variables": variables},
+            "/graphql",
+            json={"query": query, "variables": variables},
             headers={"Authorization": f"Bearer {token}"},
-        )  # fmt: skip
+        )
     body: dict = response.json()
     assert "errors" not in body, body
     return body["data"]

@@ -105,17 +105,25 @@ async def fanout_stack(redis_url: str = REDIS_URL, **env: str) -> AsyncIterator[
         notification_url = await stack.enter_async_context(serve(notification.app()))
         database_url = await stack.enter_async_context(_database())
         settings = {
-            "DATABASE_URL": database_url, "REDIS_URL": redis_url, "GATEWAY": "simulated",
-            "JWT_SECRET": TEST_JWT_SECRET, "STRIPE_WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "GATEWAY": "simulated",
+            "JWT_SECRET": TEST_JWT_SECRET,
+            "STRIPE_WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
             "ORDER_SERVICE_URL": f"{order_url}/events",
             "NOTIFICATION_SERVICE_URL": f"{notification_url}/events",
             "OUTBOUND_WEBHOOK_SECRET": OUTBOUND_SECRET,
             "QUEUE_NAMESPACE": f"fanout-{uuid.uuid4().hex[:8]}",
-            "DELIVERY_MIN_BACKOFF_MS": "50", "DELIVERY_MAX_BACKOFF_MS": "300",
-            "RELAY_INTERVAL_MS": "200", "DELIVERY_STRANDED_AFTER_SECONDS": "3",
-            "RATE_LIMIT_DEFAULT": "off", "RATE_LIMIT_CHARGE": "off",
-            "DATABASE_POOL_SIZE": "5", "LOG_LEVEL": "WARNING", **env,
-        }  # fmt: skip
+            "DELIVERY_MIN_BACKOFF_MS": "50",
+            "DELIVERY_MAX_BACKOFF_MS": "300",
+            "RELAY_INTERVAL_MS": "200",
+            "DELIVERY_STRANDED_AFTER_SECONDS": "3",
+            "RATE_LIMIT_DEFAULT": "off",
+            "RATE_LIMIT_CHARGE": "off",
+            "DATABASE_POOL_SIZE": "5",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
         full_env = {**os.environ, **settings}
         migrate = await asyncio.create_subprocess_exec(PAYMENTS, "migrate", env=full_env)
         assert await migrate.wait() == 0
@@ -140,9 +148,17 @@ async def _database() -> AsyncIterator[str]:
 async def _serve_process(env: dict[str, str]) -> AsyncIterator[str]:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        PAYMENTS, "serve", "--host", "127.0.0.1", "--port", str(port), env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        PAYMENTS,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:

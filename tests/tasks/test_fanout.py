@@ -16,8 +16,16 @@ from tests.processes import PAYMENTS
 from tests.support import free_port, new_subject
 from tests.tasks.fanout_support import OUTBOUND_SECRET, Receiver, Stack, fanout_stack, wait_until
 
-PAYMENT_KEYS = {"id", "orderId", "customerId", "status", "amount", "amountRefunded", "currency",
-                "version"}  # fmt: skip
+PAYMENT_KEYS = {
+    "id",
+    "orderId",
+    "customerId",
+    "status",
+    "amount",
+    "amountRefunded",
+    "currency",
+    "version",
+}
 
 
 async def _charge_many(stack: Stack, count: int, refund_every: int = 0) -> None:
@@ -77,8 +85,9 @@ async def test_server_errors_are_retried_with_the_same_webhook_id():
         await _charge_many(stack, 1)
         (event_id,) = await stack.event_ids()
         await wait_until(lambda: event_id in stack.order.delivered_ids(), "the retried event")
-        rows = await stack.query("SELECT status, attempts FROM outbox_deliveries WHERE "
-                                 "consumer = 'order'")  # fmt: skip
+        rows = await stack.query(
+            "SELECT status, attempts FROM outbox_deliveries WHERE consumer = 'order'"
+        )
     assert stack.order.attempts() == {event_id: 4}
     assert [(r["status"], r["attempts"]) for r in rows] == [("DELIVERED", 4)]
 
@@ -91,8 +100,9 @@ async def test_client_errors_are_dead_lettered_and_can_be_redriven():
         (event_id,) = await stack.event_ids()
         await wait_until(lambda: len(stack.notification.received) == 1, "the first attempt")
         await asyncio.sleep(1)  # a wrong retry would show up by now
-        dead = await stack.query("SELECT status FROM outbox_deliveries WHERE consumer = "
-                                 "'notification'")  # fmt: skip
+        dead = await stack.query(
+            "SELECT status FROM outbox_deliveries WHERE consumer = 'notification'"
+        )
         stack.notification.answer = lambda _: 200
         redrive = await asyncio.create_subprocess_exec(
             PAYMENTS, "deliveries", "redrive", event_id, env=stack.env, stdout=subprocess.PIPE
@@ -122,9 +132,17 @@ async def private_redis() -> AsyncIterator[str]:
     """A Redis of this test's own, so FLUSHALL cannot touch anyone else's queues."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no", stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        stdout=subprocess.DEVNULL,
+    )
     await asyncio.sleep(0.3)
     yield f"redis://127.0.0.1:{port}/0"
     process.send_signal(signal.SIGTERM)
