@@ -6,19 +6,20 @@ from functools import partial
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    ValidationContext,
     ValidationRule,
 )
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -35,14 +36,23 @@ class DocumentLimits:
     introspection: bool = True
 
     def extensions(self) -> list[Any]:
-        """Extension factories (Strawberry wants classes or factories, never instances)."""
-        factories: list[Any] = [
-            partial(QueryDepthLimiter, max_depth=self.max_depth),
-            partial(MaxTokensLimiter, max_token_count=self.max_tokens),
-            partial(MaxAliasesLimiter, max_alias_count=self.max_aliases),
-            partial(AddValidationRules, [OneMoneyMutation]),
+        """Extension factories (Strawberry wants classes or factories, never instances).
+
+        The depth and alias limiters build a new rule class per instance, which would
+        change the validation cache's key on every request; their rules are built once
+        here and added as one fixed list, so validated documents stay cached.
+        """
+        rules = [
+            *QueryDepthLimiter(max_depth=self.max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=self.max_aliases).validation_rules,
+            OneMoneyMutation,
         ]
-        return factories if self.introspection else [*factories, DisableIntrospection]
+        if not self.introspection:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        return [
+            partial(AddValidationRules, rules),
+            partial(MaxTokensLimiter, max_token_count=self.max_tokens),
+        ]
 
 
 class OneMoneyMutation(ValidationRule):
@@ -55,24 +65,30 @@ class OneMoneyMutation(ValidationRule):
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
         if node.operation is not OperationType.MUTATION:
             return
-        count = sum(
-            1 for name in _root_fields(node.selection_set, self.context) if name in MONEY_MUTATIONS
-        )
+        names = root_fields(node.selection_set, fragments_of(self.context.document))
+        count = sum(1 for name in names if name in MONEY_MUTATIONS)
         if count > 1:
             self.report_error(GraphQLError("At most one money-moving mutation per document.", node))
 
 
-def _root_fields(
-    selections: SelectionSetNode, context: ValidationContext, seen: frozenset[str] = frozenset()
+def root_fields(
+    selections: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
 ) -> Iterator[str]:
+    """Names of the root fields an operation selects, through fragments, once per alias."""
     for selection in selections.selections:
         if isinstance(selection, FieldNode):
             yield selection.name.value
         elif isinstance(selection, InlineFragmentNode):
-            yield from _root_fields(selection.selection_set, context, seen)
+            yield from root_fields(selection.selection_set, fragments, seen)
         elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
             # `seen` stops circular fragments (reported by graphql-core's own rule).
-            fragment = context.get_fragment(selection.name.value)
+            fragment = fragments.get(selection.name.value)
             if fragment is not None:
                 inner = seen | {selection.name.value}
-                yield from _root_fields(fragment.selection_set, context, inner)
+                yield from root_fields(fragment.selection_set, fragments, inner)
+
+
+def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}

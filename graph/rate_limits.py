@@ -1,35 +1,47 @@
-"""Charges each root field of an operation to the caller's rate-limit budgets."""
+"""Charges each root field of an operation to the caller's rate-limit budgets, before execution."""
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
-from graphql import GraphQLResolveInfo
+from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from payments.errors import Unauthenticated
+from graph.limits import fragments_of, root_fields
+from payments.errors import RateLimited, Unauthenticated
 
 
 class RateLimits(SchemaExtension):
-    """Every root field costs one unit, so aliases cannot stretch a budget."""
+    """Every root field costs one unit, so aliases cannot stretch a budget.
 
-    async def resolve(
-        self,
-        _next: Callable[..., Any],
-        root: Any,
-        info: GraphQLResolveInfo[Any],
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        if info.path.prev is None and not info.field_name.startswith("__"):
-            await _spend(info)
-        result = _next(root, info, *args, **kwargs)
-        return await result if isinstance(result, Awaitable) else result
+    Checked before execution (not in a per-field hook, which would slow every field);
+    a refused operation runs no resolver at all.
+    """
 
+    async def on_execute(self) -> AsyncIterator[None]:
+        try:
+            await self._spend()
+        except RateLimited as refused:
+            error = GraphQLError(refused.message, original_error=refused)
+            self.execution_context.result = ExecutionResult(data=None, errors=[error])
+        yield
 
-async def _spend(info: GraphQLResolveInfo[Any]) -> None:
-    context = info.context
-    try:
-        principal = await context.principal()
-    except Unauthenticated:
-        return  # the resolver itself answers UNAUTHENTICATED
-    await context.runtime.rate_limiter.check(principal.sub, info.field_name)
+    async def _spend(self) -> None:
+        context = self.execution_context.context
+        try:
+            principal = await context.principal()
+        except Unauthenticated:
+            return  # the resolvers answer UNAUTHENTICATED themselves
+        for field in self._root_fields():
+            await context.runtime.rate_limiter.check(principal.sub, field)
+
+    def _root_fields(self) -> list[str]:
+        document = self.execution_context.graphql_document
+        if document is None:
+            return []
+        wanted = self.execution_context.operation_name
+        for definition in document.definitions:
+            if isinstance(definition, OperationDefinitionNode) and (
+                wanted is None or (definition.name and definition.name.value == wanted)
+            ):
+                names = root_fields(definition.selection_set, fragments_of(document))
+                return [name for name in names if not name.startswith("__")]
+        return []

@@ -53,6 +53,8 @@ class Outcome(StrEnum):
 class DeliveryResult:
     outcome: Outcome
     retry_in_ms: int = 0
+    # The same consumer's next version of this payment, now free to go (enqueue it at once).
+    next_delivery_id: int | None = None
 
 
 async def relay_events(policy: DeliveryPolicy) -> list[int]:
@@ -117,7 +119,8 @@ async def deliver(
     if delivery is None or delivery.status not in _OPEN:
         return DeliveryResult(Outcome.DONE)
     if await _earlier_version_open(delivery):
-        return DeliveryResult(Outcome.HOLD, policy.min_backoff_ms)
+        # Not retried by itself: finishing the earlier version enqueues this one (or the sweep).
+        return DeliveryResult(Outcome.HOLD)
     url = policy.consumers.get(delivery.consumer)
     if url is None:
         return await _finish(delivery, DeliveryStatus.DEAD, None, "consumer no longer configured")
@@ -195,7 +198,18 @@ async def _finish(
     await delivery.save()
     outcome = Outcome.DELIVERED if status is DeliveryStatus.DELIVERED else Outcome.DEAD
     metrics.DELIVERIES.labels(delivery.consumer, outcome.value).inc()
-    return DeliveryResult(outcome)
+    return DeliveryResult(outcome, next_delivery_id=await _next_version(delivery))
+
+
+async def _next_version(delivery: OutboxDelivery) -> int | None:
+    following = OutboxDelivery.filter(
+        consumer=delivery.consumer,
+        payment_id=delivery.payment_id,
+        version__gt=delivery.version,
+        status__in=_OPEN,
+    )
+    row = await following.order_by("version").first()
+    return row.id if row else None
 
 
 async def redrive(event_id: str | None = None) -> list[int]:

@@ -58,8 +58,10 @@ def _client() -> httpx.AsyncClient:
 async def deliver_event(delivery_id: int) -> None:
     """Deliver one event to one consumer; after a failure or a hold it re-sends itself later."""
     result = await fanout.deliver(delivery_id, delivery_policy(actor_runtime().settings), _client())
-    if result.outcome in (Outcome.RETRY, Outcome.HOLD):
+    if result.outcome is Outcome.RETRY:
         deliver_event.send_with_options(args=(delivery_id,), delay=result.retry_in_ms)
+    if result.next_delivery_id is not None:
+        deliver_event.send(result.next_delivery_id)
 
 
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)

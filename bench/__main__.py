@@ -1,0 +1,341 @@
+"""`python -m bench`: every scenario of issue 7 beside a baseline measured in the same run."""
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from bench.stack import (
+    JWT_SECRET,
+    ROOT,
+    WEBHOOK_SECRET,
+    Stack,
+    json_line,
+    rss_mb,
+    running_stack,
+)
+from payments.auth import issue_token
+from payments.signatures import stripe_signature_header
+
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+WARMUP = os.environ.get("BENCH_WARMUP", "3s")
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+SUBJECT = "bench-customer"
+PAYMENT_FIELDS = "id status amount currency version"
+CHARGE = (
+    '{"query": "mutation($i: ChargePaymentInput!) { chargePayment(input: $i, '
+    'idempotencyKey: \\"KEY\\") { payment { ' + PAYMENT_FIELDS + ' } errors { code } } }", '
+    '"variables": {"i": {"orderId": "o", "amount": 1500, "currency": "USD", '
+    '"paymentMethodId": "pm_card_visa"}}}'
+)
+
+
+@dataclass
+class Row:
+    scenario: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    baseline: str = ""
+    ratio: str = ""
+    target: str = ""
+    verdict: str = ""
+
+
+async def wrk(url: str, script: str, duration: str = DURATION, **env: str) -> dict:
+    # Asynchronous, so the receivers served by this process keep answering meanwhile.
+    process = await asyncio.create_subprocess_exec(
+        "wrk",
+        "-t2",
+        f"-c{CONNECTIONS}",
+        f"-d{duration}",
+        "--latency",
+        "-s",
+        str(ROOT / "bench" / "lua" / script),
+        url,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    result = json_line(stdout.decode())
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+async def measured(name: str, url: str, script: str, **env: str) -> Row:
+    await wrk(url, script, WARMUP, **env)
+    r = await wrk(url, script, **env)
+    return Row(name, r["rps"], r["p50_us"] / 1000, r["p99_us"] / 1000, r["errors"])
+
+
+def graphql_body(query: str) -> str:
+    return json.dumps({"query": query})
+
+
+async def seed_payments(stack: Stack, token: str, count: int) -> list[str]:
+    body = json.loads(CHARGE.replace("KEY", "seed"))
+    ids: list[str] = []
+    async with httpx.AsyncClient(base_url=stack.api, timeout=60) as client:
+        limit = asyncio.Semaphore(16)
+
+        async def one(i: int) -> None:
+            async with limit:
+                query = body["query"].replace("seed", f"seed-{i}-{uuid.uuid4().hex}")
+                variables = {"i": {**body["variables"]["i"], "amount": 100_000}}
+                response = await client.post(
+                    "/graphql",
+                    json={"query": query, "variables": variables},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                ids.append(response.json()["data"]["chargePayment"]["payment"]["id"])
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return ids
+
+
+def signed_events(count: int) -> Path:
+    path = Path(tempfile.mkstemp(suffix=".events")[1])
+    now = int(time.time())
+    with path.open("w") as file:
+        for _ in range(count):
+            body = json.dumps(
+                {
+                    "id": f"evt_bench_{uuid.uuid4().hex}",
+                    "object": "event",
+                    "type": "charge.updated",
+                    "created": now,
+                    "data": {"object": {"id": "ch_x"}},
+                }
+            )
+            file.write(f"{stripe_signature_header(WEBHOOK_SECRET, body.encode(), now)}\t{body}\n")
+    return path
+
+
+async def pgbench_tps(database_url: str) -> float:
+    process = await asyncio.create_subprocess_exec(
+        "pgbench",
+        "-n",
+        "-c",
+        "8",
+        "-j",
+        "2",
+        "-T",
+        DURATION.rstrip("s"),
+        "-f",
+        str(ROOT / "bench" / "charge.pgbench"),
+        database_url,
+        stdout=subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    line = next(line for line in stdout.decode().splitlines() if line.startswith("tps"))
+    return float(line.split("=")[1].split()[0])
+
+
+async def end_to_end(stack: Stack, token: str, rate: int = 200, seconds: int = 10) -> Row:
+    """Charges at a fixed rate; delay from commit to receipt by both services."""
+    latencies, backlog = [], []
+    started = time.time()
+    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as client:
+        tasks = []
+        for i in range(rate * seconds):
+            await asyncio.sleep(max(0, started + i / rate - time.time()))
+            body = json.loads(CHARGE.replace("KEY", f"e2e-{i}-{uuid.uuid4().hex}"))
+            tasks.append(
+                asyncio.create_task(
+                    client.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
+                )
+            )
+            if i % rate == 0:
+                rows = await stack.sql(
+                    "SELECT count(*) FROM outbox_deliveries WHERE status <> 'DELIVERED'"
+                )
+                backlog.append(rows[0][0])
+        await asyncio.gather(*tasks)
+    await asyncio.sleep(5)
+    rows = await stack.sql(
+        "SELECT id, extract(epoch from created_at) AS t FROM outbox_events "
+        "WHERE created_at >= to_timestamp($1)",
+        started,
+    )
+    for row in rows:
+        arrivals = stack.receivers.arrivals.get(row["id"], {})
+        if len(arrivals) == 2:
+            latencies.append((max(arrivals.values()) - float(row["t"])) * 1000)
+    final = (await stack.sql("SELECT count(*) FROM outbox_deliveries WHERE status <> 'DELIVERED'"))[
+        0
+    ][0]
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
+    lost = len(rows) - len(latencies)
+    return Row(
+        f"7. end to end at {rate}/s (commit->both receivers)",
+        len(latencies) / seconds,
+        quantiles[49],
+        quantiles[98],
+        lost,
+        target=f"p50<100 p99<500 ms, backlog {max(backlog or [0])}->{final}",
+    )
+
+
+def verdict(row: Row, ok: bool) -> None:
+    row.verdict = "PASS" if ok else "MISS"
+
+
+async def run() -> list[Row]:
+    token = issue_token(JWT_SECRET, SUBJECT, "payments:read payments:write payments:refund", 7200)
+    async with running_stack() as stack:
+        ids = await seed_payments(stack, token, 400)
+        env = {"BENCH_TOKEN": token}
+        api = stack.api
+        read_base = await measured(
+            "read baseline (Starlette + asyncpg)", f"{stack.baseline}/payment/{ids[0]}", "get.lua"
+        )
+        rss_warm = {pid: rss_mb(pid) for pid in stack.worker_pids("api")}
+        rows = [read_base]
+        one = graphql_body(f'{{ payment(id: "{ids[0]}") {{ {PAYMENT_FIELDS} }} }}')
+        rows.append(await measured("1. payment(id)", api, "graphql.lua", BENCH_BODY=one, **env))
+        page = graphql_body(
+            "{ payments(first: 20) { nodes { id status refunds { amount } events { status } } } }"
+        )
+        rows.append(
+            await measured(
+                "2. payments(first: 20) + refunds + events",
+                api,
+                "graphql.lua",
+                BENCH_BODY=page,
+                **env,
+            )
+        )
+        rows.append(
+            await measured(
+                "3. chargePayment, fresh keys", api, "graphql.lua", BENCH_BODY=CHARGE, **env
+            )
+        )
+        replay = CHARGE.replace("KEY", "bench-replay")
+        rows.append(
+            await measured("4. chargePayment replay", api, "graphql.lua", BENCH_BODY=replay, **env)
+        )
+        refund = json.dumps(
+            {
+                "query": 'mutation { refundPayment(input: {paymentId: "PAYMENT_ID", amount: 1}, '
+                'idempotencyKey: "KEY") { refund { id } errors { code } } }'
+            }
+        )
+        rows.append(
+            await measured(
+                "5. refundPayment of 1 unit",
+                api,
+                "graphql.lua",
+                BENCH_BODY=refund,
+                BENCH_IDS=",".join(ids),
+                **env,
+            )
+        )
+        events = signed_events(200_000)
+        rows.append(
+            await measured(
+                "6. signed Stripe webhook ingestion", api, "webhooks.lua", BENCH_EVENTS=str(events)
+            )
+        )
+        write_base = await pgbench_tps(stack.database_url)
+        rows.append(Row("write baseline (pgbench, a charge's SQL)", write_base, 0, 0, 0))
+        rows.append(await end_to_end(stack, token))
+        rows.append(await memory(stack, one, env, rss_warm))
+    judge(rows, read_base.rps, write_base)
+    return rows
+
+
+async def memory(stack: Stack, body: str, env: dict[str, str], warm: dict[int, float]) -> Row:
+    """RSS of each API worker after warm-up, after ~50k and ~100k payment(id) requests."""
+    done, at_half = 0, {}
+    while done < 100_000:
+        done += (await wrk(stack.api, "graphql.lua", "10s", BENCH_BODY=body, **env))["requests"]
+        if not at_half and done >= 50_000:
+            at_half = {pid: rss_mb(pid) for pid in stack.worker_pids("api")}
+    final = {pid: rss_mb(pid) for pid in stack.worker_pids("api")}
+    growth = max((final[p] - at_half[p]) / at_half[p] * 100 for p in final if p in at_half)
+    worst = max(final.values())
+    row = Row("8. memory per API worker (MB, after warm-up / 50k / 100k)", 0, 0, 0, 0)
+    row.target = (
+        f"{'/'.join(f'{warm.get(p, 0):.0f}' for p in final)} -> "
+        f"{'/'.join(f'{at_half.get(p, 0):.0f}' for p in final)} -> "
+        f"{'/'.join(f'{final[p]:.0f}' for p in final)}; growth {growth:.1f}%"
+    )
+    verdict(row, worst < 150 and growth < 5)
+    return row
+
+
+def judge(rows: list[Row], read_base: float, write_base: float) -> None:
+    targets = {
+        "1.": (
+            lambda r: r.rps >= 0.3 * read_base and r.p99_ms < 25,
+            ">=30% of read baseline, p99<25ms",
+            read_base,
+        ),
+        "3.": (lambda r: r.rps >= 500 and r.p99_ms < 50, ">=500/s, p99<50ms", write_base),
+        "4.": (lambda r: r.rps >= 1500, ">=1500/s", write_base),
+        "6.": (lambda r: r.rps >= 1500 and r.p99_ms < 50, ">=1500/s, p99<50ms", None),
+        "7.": (lambda r: r.p50_ms < 100 and r.p99_ms < 500 and r.errors == 0, None, None),
+    }
+    for row in rows:
+        key = row.scenario[:2]
+        if key in targets:
+            check, text, base = targets[key]
+            verdict(row, check(row))
+            row.target = text or row.target
+            if base:
+                row.baseline, row.ratio = f"{base:.0f}/s", f"{row.rps / base:.2f}"
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| scenario | req/s | p50 ms | p99 ms | errors | baseline | ratio | target | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.scenario} | {r.rps:.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.errors} "
+            f"| {r.baseline} | {r.ratio} | {r.target} | {r.verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()[1]
+    total = " ".join(memory.split()[:2])
+    return f"{os.cpu_count()} cores ({cpu}); {total}; load generator on the same machine"
+
+
+def main() -> None:
+    rows = asyncio.run(run())
+    report = table(rows)
+    print(report)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    (ROOT / "bench" / "results.md").write_text(
+        f"# Benchmark results\n\n{stamp}. Machine: {machine()}.\n"
+        f"wrk -t2 -c{CONNECTIONS} -d{DURATION} after a {WARMUP} warm-up; API: `payments serve "
+        f"--workers 2`, `payments worker`, simulated gateway, PostgreSQL and Redis local.\n\n"
+        f"{report}\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

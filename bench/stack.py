@@ -1,0 +1,226 @@
+"""Starts what the benchmark measures: a database, the API, the worker, receivers, baselines."""
+
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+WEBHOOK_SECRET = "whsec_YmVuY2gtc3RyaXBlLXdlYmhvb2stc2VjcmV0"
+JWT_SECRET = "bench-jwt-secret-0123456789abcdef0123456789"
+
+
+@dataclass
+class Receivers:
+    """Tiny order/notification services recording when each event id arrived."""
+
+    arrivals: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def app(self, name: str) -> Starlette:
+        async def receive(request: Request) -> Response:
+            self.arrivals.setdefault(request.headers["webhook-id"], {})[name] = time.time()
+            return Response(status_code=204)
+
+        return Starlette(routes=[Route("/events", receive, methods=["POST"])])
+
+
+@dataclass
+class Stack:
+    api: str
+    baseline: str
+    database_url: str
+    env: dict[str, str]
+    receivers: Receivers
+    processes: dict[str, asyncio.subprocess.Process]
+
+    async def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(self.database_url)
+        try:
+            return await connection.fetch(query, *args)
+        finally:
+            await connection.close()
+
+    def worker_pids(self, name: str) -> list[int]:
+        """The pids of a process and its children (uvicorn's workers)."""
+        parent = self.processes[name].pid
+        children = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True)
+        return [int(pid) for pid in children.stdout.split()] or [parent]
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"VmRSS:\s+(\d+) kB", status)
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+@asynccontextmanager
+async def running_stack() -> AsyncIterator[Stack]:
+    """Everything up, everything torn down (processes killed, database dropped) on exit."""
+    receivers = Receivers()
+    async with AsyncExitStack() as stack:
+        order = await stack.enter_async_context(_serve_here(receivers.app("order")))
+        notify = await stack.enter_async_context(_serve_here(receivers.app("notification")))
+        database_url = await stack.enter_async_context(_database())
+        env = _env(database_url, f"{order}/events", f"{notify}/events")
+        await _run("payments", "migrate", env=env)
+        processes = {}
+        api_port, baseline_port = _free_port(), _free_port()
+        processes["api"] = await stack.enter_async_context(
+            _process(
+                [
+                    str(BIN / "payments"),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(api_port),
+                    "--workers",
+                    "2",
+                ],
+                env,
+            )
+        )
+        processes["worker"] = await stack.enter_async_context(
+            _process([str(BIN / "payments"), "worker", "--processes", "1", "--threads", "8"], env)
+        )
+        processes["baseline"] = await stack.enter_async_context(
+            _process(
+                [
+                    str(BIN / "uvicorn"),
+                    "bench.baseline_app:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(baseline_port),
+                    "--workers",
+                    "2",
+                    "--log-level",
+                    "warning",
+                ],
+                env,
+            )
+        )
+        api, baseline = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{baseline_port}"
+        await _wait_http(f"{api}/health/live")
+        await _wait_http(f"{baseline}/payment/none")
+        yield Stack(api, baseline, database_url, env, receivers, processes)
+
+
+def _env(database_url: str, order_url: str, notification_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "QUEUE_NAMESPACE": f"bench-{uuid.uuid4().hex[:8]}",
+        "GATEWAY": "simulated",
+        "JWT_SECRET": JWT_SECRET,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "ORDER_SERVICE_URL": order_url,
+        "NOTIFICATION_SERVICE_URL": notification_url,
+        "OUTBOUND_WEBHOOK_SECRET": "whsec_YmVuY2gtb3V0Ym91bmQtc2VjcmV0",
+        "RATE_LIMIT_DEFAULT": "off",
+        "RATE_LIMIT_CHARGE": "off",
+        "LOG_LEVEL": "WARNING",
+        "RELAY_INTERVAL_MS": "100",
+        "DATABASE_POOL_SIZE": "10",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+@asynccontextmanager
+async def _database() -> AsyncIterator[str]:
+    name = f"payments_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@asynccontextmanager
+async def _process(
+    command: list[str], env: dict[str, str]
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 20)
+            except TimeoutError:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@asynccontextmanager
+async def _serve_here(app: Starlette) -> AsyncIterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _run(*command: str, env: dict[str, str]) -> None:
+    process = await asyncio.create_subprocess_exec(str(BIN / command[0]), *command[1:], env=env)
+    if await process.wait() != 0:
+        raise RuntimeError(f"{' '.join(command)} failed")
+
+
+async def _wait_http(url: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                await client.get(url)
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def json_line(output: str) -> dict[str, Any]:
+    line = next(line for line in output.splitlines() if line.startswith("BENCH "))
+    result: dict[str, Any] = json.loads(line.removeprefix("BENCH "))
+    return result
