@@ -3,7 +3,6 @@
 import asyncio
 import os
 import signal
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 
@@ -17,7 +16,7 @@ from payments.gateways.stripe import StripeGateway
 from tests.conftest import settings_env
 from tests.fakes.stripe_api import FakeStripe
 from tests.graph.charging import CHARGE, charge_input
-from tests.processes import PAYMENTS
+from tests.processes import api_process
 from tests.support import free_port, graphql, new_subject, serve, token
 
 
@@ -26,29 +25,6 @@ async def fake_stripe() -> AsyncIterator[tuple[FakeStripe, str]]:
     fake = FakeStripe()
     async with serve(fake.app()) as url:
         yield fake, url
-
-
-async def _start_api(env: dict[str, str], port: int) -> asyncio.subprocess.Process:
-    process = await asyncio.create_subprocess_exec(
-        PAYMENTS,
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                await client.get(f"http://127.0.0.1:{port}/health/live")
-                return process
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
-    raise AssertionError("payments serve did not start")
 
 
 async def _wait_for(condition, what: str) -> None:
@@ -74,25 +50,22 @@ async def test_killed_after_stripe_charged_a_retry_finishes_the_same_payment(set
     url = f"http://127.0.0.1:{port}"
     fake.fail_next("/v1/payment_intents", "hang")
 
-    api = await _start_api(env, port)
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with (
+        api_process(env, port=port) as api,
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+    ):
         in_flight = asyncio.create_task(graphql(client, CHARGE, variables, bearer=token(sub)))
         await _wait_for(lambda: fake.charges_created == 1, "Stripe to charge")
-        os.killpg(api.pid, signal.SIGKILL)
-        await api.wait()
+        os.killpg(api.process.pid, signal.SIGKILL)
+        await api.process.wait()
         with pytest.raises(httpx.TransportError):
             await in_flight
     stranded = await Payment.get(customer_id=sub)
     assert stranded.status is PaymentStatus.PENDING
 
-    api = await _start_api(env, port)
-    try:
+    async with api_process(env, port=port), httpx.AsyncClient(base_url=url, timeout=30) as client:
         await asyncio.sleep(1.1)  # the dead request's key lock expires
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            body = await graphql(client, CHARGE, variables, bearer=token(sub))
-    finally:
-        os.killpg(api.pid, signal.SIGTERM)
-        await api.wait()
+        body = await graphql(client, CHARGE, variables, bearer=token(sub))
     payment = body["data"]["chargePayment"]["payment"]
     assert (payment["id"], payment["status"]) == (stranded.id, "SUCCEEDED")
     assert await Payment.filter(customer_id=sub).count() == 1

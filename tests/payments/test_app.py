@@ -13,7 +13,7 @@ import websockets
 
 from payments.app import create_app
 from tests.conftest import make_settings, settings_env
-from tests.processes import PAYMENTS
+from tests.processes import PAYMENTS, api_process
 from tests.support import TEST_JWT_SECRET, free_port, serve
 
 
@@ -68,40 +68,15 @@ async def _tcp_proxy(target_port: int) -> AsyncIterator[tuple[int, asyncio.Event
 
 async def test_readiness_is_503_naming_the_database_when_postgres_goes_away(settings):
     """A real `payments serve` whose PostgreSQL connection is cut reports database down (503)."""
-    port = free_port()
     async with _tcp_proxy(5432) as (proxy_port, cut):
         env = settings_env(settings)
         env["DATABASE_URL"] = settings.database_url.replace(":5432/", f":{proxy_port}/")
-        process = await asyncio.create_subprocess_exec(
-            PAYMENTS,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                before = await _poll_ready(client)
-                cut.set()
-                after = await client.get("/health/ready", timeout=10)
-        finally:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), 20)
+        async with api_process(env) as api, httpx.AsyncClient(base_url=api.url) as client:
+            before = await client.get("/health/ready")
+            cut.set()
+            after = await client.get("/health/ready", timeout=10)
     assert before.status_code == 200
     assert (after.status_code, after.json()["database"]) == (503, "down")
-
-
-async def _poll_ready(client: httpx.AsyncClient) -> httpx.Response:
-    for _ in range(100):
-        try:
-            return await client.get("/health/ready")
-        except httpx.TransportError:
-            await asyncio.sleep(0.1)
-    raise AssertionError("payments serve did not start")
 
 
 async def test_metrics_are_prometheus_text(http):

@@ -3,11 +3,7 @@
 import asyncio
 import json
 import re
-import subprocess
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -15,43 +11,12 @@ import httpx
 from payments.app import create_app
 from tests.conftest import make_settings, settings_env
 from tests.graph.charging import CHARGE, charge_input
-from tests.processes import PAYMENTS
+from tests.processes import api_process
 from tests.support import error_codes, free_port, graphql, new_subject, serve, token
 
 CARD_NUMBERS = ["4242424242424242", "4242 4242 4242 4242", "4000-0566-5566-5556"]
 SECRET_KEY = "sk_test_" + "Z" * 24
 WEBHOOK_SECRET = "whsec_c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw"
-
-
-@asynccontextmanager
-async def _served(env: dict[str, str], *args: str, log: Path | None = None) -> AsyncIterator[str]:
-    port = free_port()
-    output = log.open("wb") if log else subprocess.DEVNULL
-    process = await asyncio.create_subprocess_exec(
-        PAYMENTS,
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        *args,
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                try:
-                    await client.get(f"{url}/health/live")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 async def test_no_card_number_or_secret_reaches_logs_or_database(settings, tmp_path):
@@ -60,7 +25,8 @@ async def test_no_card_number_or_secret_reaches_logs_or_database(settings, tmp_p
     env = {**settings_env(settings), "LOG_FORMAT": "json", "LOG_LEVEL": "DEBUG"}
     sub = new_subject()
     bearer = token(sub)
-    async with _served(env, log=log) as url, httpx.AsyncClient(base_url=url) as client:
+    served = api_process(env, output=log.open("wb"))
+    async with served as api, httpx.AsyncClient(base_url=api.url) as client:
         for card in CARD_NUMBERS:
             dirty = {
                 "orderId": f"order {card}",
@@ -123,14 +89,16 @@ async def test_metrics_are_summed_across_two_workers(settings):
     env = {k: v for k, v in settings_env(settings).items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     sub = new_subject()
     query = {"query": '{ payment(id: "pay_missing") { id } }'}
-    async with _served(env, "--workers", "2") as url:
+    async with api_process(env, "--workers", "2") as api:
         for _ in range(30):
             async with httpx.AsyncClient() as client:  # a new connection spreads the load
                 await client.post(
-                    f"{url}/graphql", json=query, headers={"Authorization": f"Bearer {token(sub)}"}
+                    f"{api.url}/graphql",
+                    json=query,
+                    headers={"Authorization": f"Bearer {token(sub)}"},
                 )
         async with httpx.AsyncClient() as client:
-            text = (await client.get(f"{url}/metrics")).text
+            text = (await client.get(f"{api.url}/metrics")).text
     served = re.search(
         r'payments_graphql_operations_total\{operation="payment",outcome="ok"\} (\S+)', text
     )

@@ -3,7 +3,6 @@
 import asyncio
 import base64
 import os
-import subprocess
 import time
 import uuid
 from collections import defaultdict
@@ -21,8 +20,8 @@ from starlette.routing import Route
 
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL
 from tests.graph.charging import CHARGE, REFUND, charge_input
-from tests.processes import PAYMENTS, WorkerProcess
-from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, free_port, graphql, serve, token
+from tests.processes import PAYMENTS, WorkerProcess, api_process
+from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, graphql, serve, token
 
 OUTBOUND_SECRET = "whsec_" + base64.b64encode(b"fan-out-test-secret-0123456789").decode()
 
@@ -127,7 +126,7 @@ async def fanout_stack(redis_url: str = REDIS_URL, **env: str) -> AsyncIterator[
         full_env = {**os.environ, **settings}
         migrate = await asyncio.create_subprocess_exec(PAYMENTS, "migrate", env=full_env)
         assert await migrate.wait() == 0
-        api = await stack.enter_async_context(_serve_process(full_env))
+        api = (await stack.enter_async_context(api_process(full_env))).url
         worker = stack.enter_context(WorkerProcess.start(full_env))
         yield Stack(api, database_url, full_env, worker, order, notification)
 
@@ -142,33 +141,3 @@ async def _database() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-
-
-@asynccontextmanager
-async def _serve_process(env: dict[str, str]) -> AsyncIterator[str]:
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        PAYMENTS,
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as client:
-            for _ in range(200):
-                try:
-                    await client.get(f"{url}/health/live")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        await process.wait()
