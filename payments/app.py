@@ -19,7 +19,7 @@ from payments.asgi_middleware import RequestContext
 from payments.database import close_database, open_database
 from payments.gateways.base import Gateway
 from payments.health import check_readiness
-from payments.metrics import render_metrics
+from payments.metrics import mark_process_dead, render_metrics
 from payments.runtime import build_runtime
 from payments.settings import Settings
 from tasks.broker import setup_broker
@@ -43,7 +43,7 @@ def create_app(
     runtime = build_runtime(settings, gateway)
     broker = setup_broker(settings)
     # Actor modules can be imported only once the broker exists.
-    from tasks.fanout import in_process_worker
+    from tasks.relay import in_process_worker
     from tasks.stripe_events import enqueue_stripe_event
 
     if isinstance(broker, InProcessBroker):
@@ -64,6 +64,7 @@ def create_app(
             await runtime.aclose()
             if owns_database:
                 await close_database()
+            mark_process_dead()
 
     async def ready(request: Request) -> Response:
         checks = await check_readiness(runtime.redis)

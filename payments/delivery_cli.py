@@ -26,7 +26,7 @@ def add_deliveries_command(
 
 
 def _list(args: argparse.Namespace) -> None:
-    from payments.fanout import list_deliveries
+    from payments.outbox import list_deliveries
 
     for d in asyncio.run(_with_database(load_settings(), list_deliveries(args.failed))):
         print(
@@ -36,7 +36,7 @@ def _list(args: argparse.Namespace) -> None:
 
 
 def _redrive(args: argparse.Namespace) -> None:
-    from payments.fanout import redrive
+    from payments.outbox import redrive
 
     ids = asyncio.run(_with_database(load_settings(), redrive(args.event_id)))
     print(f"payments: {len(ids)} deliveries re-driven (the worker's relay sends them)")

@@ -12,6 +12,9 @@ from models.payment import Payment, PaymentStatusHistory
 from payments import metrics
 from payments.state_machine import can_move
 
+# PostgreSQL NOTIFY channel that wakes the outbox relay when an event commits.
+OUTBOX_CHANNEL = "payments_outbox"
+
 
 @dataclass(frozen=True)
 class Change:
@@ -93,7 +96,7 @@ async def write_outbox_event(payment: Payment, connection: BaseDBAsyncClient) ->
     await event.save(using_db=connection)
     if connection.capabilities.dialect == "postgres":
         # Delivered at commit: wakes the relay at once instead of at its next sweep.
-        await connection.execute_query("SELECT pg_notify('payments_outbox', '')")
+        await connection.execute_query(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
     return event
 
 

@@ -8,12 +8,18 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
 from payments.settings import Settings
+from tasks.correlation import RequestIdMiddleware
 from tasks.in_process import InProcessBroker
 from tasks.middleware import TortoiseMiddleware
+from tasks.worker_metrics import worker_metrics_middleware
 
 # Modules that declare actors; imported only after the broker exists, because
 # `dramatiq.actor` binds to the global broker at import time.
-ACTOR_MODULES: list[str] = ["tasks.maintenance", "tasks.stripe_events", "tasks.fanout"]
+ACTOR_MODULES: list[str] = [
+    "tasks.maintenance",
+    "tasks.stripe_events",
+    "tasks.deliveries",
+]
 
 
 def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker:
@@ -37,6 +43,9 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
         broker.add_middleware(
             TortoiseMiddleware(settings.database_url, settings.database_pool_size)
         )
+        if settings.worker_metrics_port is not None:
+            broker.add_middleware(worker_metrics_middleware(settings))
+    broker.add_middleware(RequestIdMiddleware())
     dramatiq.set_broker(broker)
     for module in ACTOR_MODULES:
         importlib.import_module(module)

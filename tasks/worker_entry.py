@@ -11,6 +11,6 @@ configure_logging(_settings.log_level, _settings.log_format)
 broker = setup_broker(_settings, worker=True)
 set_actor_runtime(build_runtime(_settings))
 
-from tasks.fanout import RelayMiddleware  # noqa: E402  (actor modules need the broker first)
+from tasks.relay import RelayMiddleware  # noqa: E402  (actor modules need the broker first)
 
 broker.add_middleware(RelayMiddleware(_settings))

@@ -1,0 +1,150 @@
+"""The outbox relay in every worker: woken by NOTIFY after commits, sweeping on an interval."""
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import Future
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import dramatiq
+import structlog
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
+
+from payments import metrics
+from payments.outbox import oldest_undelivered_age_seconds, relay_events, sweep_stranded
+from payments.settings import Settings
+from payments.transitions import OUTBOX_CHANNEL
+from tasks.broker import current_broker
+from tasks.deliveries import close_http_client, deliver_event
+from tasks.in_process import InProcessBroker
+from tasks.runtime import actor_runtime
+from tasks.schedule import Scheduler
+
+log = structlog.get_logger(__name__)
+
+GAUGE_EVERY_SECONDS = 5.0
+STOP_TIMEOUT_SECONDS = 10.0
+
+
+class Relay:
+    """Moves committed outbox rows onto the queue and starts the periodic jobs.
+
+    Every failure (database or Redis down) is logged and retried on the next beat,
+    so the relay resumes by itself once they are back.
+    """
+
+    def __init__(self, settings: Settings, scheduler: Scheduler) -> None:
+        self.settings = settings
+        self.scheduler = scheduler
+        self.interval = settings.relay_interval_ms / 1000
+        self.stranded_after = timedelta(seconds=settings.delivery_stranded_after_seconds)
+        self.wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._gauge_at = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Beat until `stop` is set: at once after a NOTIFY, else every RELAY_INTERVAL_MS."""
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                await self._listen()
+                await self.beat()
+            except Exception as exc:
+                log.warning("relay_beat_failed", error=repr(exc))
+                await self._drop_listener()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.interval)
+        await self._drop_listener()
+
+    async def beat(self) -> None:
+        """One pass: relay new events, re-enqueue stranded deliveries, start due jobs."""
+        consumers = list(self.settings.consumers)
+        _enqueue(await relay_events(consumers))
+        _enqueue(await sweep_stranded(consumers, self.stranded_after))
+        if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
+            metrics.OUTBOX_OLDEST_AGE.set(await oldest_undelivered_age_seconds())
+            self._gauge_at = time.monotonic()
+        await self.scheduler.run_due()
+
+    async def _listen(self) -> None:
+        url = self.settings.database_url
+        if not url.startswith(("postgres://", "postgresql://")):
+            return  # SQLite has no NOTIFY: the interval sweep alone drives the relay
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        # A dedicated connection: a pooled one would be handed to queries between beats.
+        self._listener = await asyncpg.connect(url)
+        await self._listener.add_listener(OUTBOX_CHANNEL, lambda *_: self.wake.set())
+
+    async def _drop_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=2)
+            self._listener = None
+
+
+def _enqueue(delivery_ids: Iterable[int]) -> None:
+    for delivery_id in delivery_ids:
+        deliver_event.send(delivery_id)
+
+
+def build_relay(settings: Settings) -> Relay:
+    """A relay whose scheduler elects one worker per job through this process's Redis."""
+    scheduler = Scheduler(current_broker(), actor_runtime().redis, settings.queue_namespace)
+    return Relay(settings, scheduler)
+
+
+class RelayMiddleware(Middleware):
+    """Runs the relay on each worker's event loop, beside the actors, once Tortoise is open."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stop: asyncio.Event | None = None
+        self._running: Future[None] | None = None
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        loop = _loop()
+        self._stop = asyncio.Event()
+        relay = build_relay(self.settings)
+        self._running = asyncio.run_coroutine_threadsafe(relay.run(self._stop), loop)
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # Stop relaying first; in-flight actors finish while Dramatiq joins its threads.
+        if self._stop is None or self._running is None:
+            return
+        _loop().call_soon_threadsafe(self._stop.set)
+        try:
+            self._running.result(timeout=STOP_TIMEOUT_SECONDS)
+        except Exception as exc:
+            log.warning("relay_stop_failed", error=repr(exc))
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        asyncio.run_coroutine_threadsafe(close_http_client(), _loop()).result(timeout=5)
+
+
+@asynccontextmanager
+async def in_process_worker(broker: InProcessBroker, settings: Settings) -> AsyncIterator[None]:
+    """`payments dev`: the actors and the relay run as tasks of the API's own event loop."""
+    broker.start(asyncio.get_running_loop())
+    stop = asyncio.Event()
+    relay = asyncio.create_task(build_relay(settings).run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await relay
+        await broker.stop()
+        await close_http_client()
+
+
+def _loop() -> asyncio.AbstractEventLoop:
+    thread = get_event_loop_thread()
+    if thread is None:
+        raise RuntimeError("RelayMiddleware needs the AsyncIO middleware")
+    loop: asyncio.AbstractEventLoop = thread.loop
+    return loop
