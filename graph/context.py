@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+import structlog
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
@@ -28,7 +29,6 @@ class Loaders:
 class Context:
     runtime: Runtime
     authorization: str | None
-    request_id: str | None = None
     loaders: Loaders = field(default_factory=Loaders)
     known_principal: Principal | None = None
 
@@ -36,6 +36,7 @@ class Context:
         """The authenticated caller; raises Unauthenticated when the token is missing or bad."""
         if self.known_principal is None:
             self.known_principal = await self.runtime.verifier.authenticate(self.authorization)
+            structlog.contextvars.bind_contextvars(principal=self.known_principal.sub)
         return self.known_principal
 
 

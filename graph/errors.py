@@ -1,60 +1,64 @@
 """Turns domain errors into GraphQL errors with a stable `extensions.code`; masks the rest."""
 
 import re
-from collections.abc import Iterator
 
+import structlog
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from payments.errors import PaymentsError, RateLimited
+
+log = structlog.get_logger(__name__)
 
 MASKED_MESSAGE = "Unexpected error."
 _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
-class ErrorPolicy(SchemaExtension):
-    """Expected errors keep their message and get a code; anything else is masked.
+def shape_errors(errors: list[GraphQLError], *, hide_suggestions: bool = False) -> None:
+    """Log each error, then rewrite it in place into what the client may see.
 
-    A stack trace, SQL or a secret must never reach a client, so unknown errors
-    keep only their path and read "Unexpected error." with code INTERNAL_SERVER_ERROR.
-    In production, "Did you mean ...?" hints (which leak the schema) are removed.
+    In place, because Strawberry hands the same objects on to the response whichever
+    way the operation failed (a parse error raised inside ParserCache included).
+    Expected errors keep their message and get a code; anything else reads
+    "Unexpected error." (code INTERNAL_SERVER_ERROR) and keeps only its path, so no
+    stack trace, SQL or secret reaches a client. In production, "Did you mean ...?"
+    hints, which leak the schema, are removed.
     """
-
-    def __init__(self, *, hide_suggestions: bool = False) -> None:
-        self.hide_suggestions = hide_suggestions
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [self._shape(error) for error in result.errors]
-
-    def _shape(self, error: GraphQLError) -> GraphQLError:
-        public = _public(error)
-        if self.hide_suggestions:
-            public.message = _SUGGESTION.sub("", public.message)
-        return public
+    for error in errors:
+        _log(error)
+        _make_public(error)
+        if hide_suggestions:
+            error.message = _SUGGESTION.sub("", error.message)
 
 
-def _public(error: GraphQLError) -> GraphQLError:
+def _log(error: GraphQLError) -> None:
+    # Expected errors answer the client (bad input, auth, limits): not faults of ours.
+    if _is_unexpected(error):
+        log.error("graphql_unexpected_error", path=error.path, exc_info=error.original_error)
+    else:
+        log.debug("graphql_error", error=error.message, path=error.path)
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, (PaymentsError, GraphQLError))
+
+
+def _make_public(error: GraphQLError) -> None:
     original = error.original_error
     if original is None:
-        return _with_code(error, "GRAPHQL_VALIDATION_FAILED")
-    if isinstance(original, PaymentsError):
-        extensions: dict[str, object] = {"code": original.code}
+        _set_code(error, "GRAPHQL_VALIDATION_FAILED")
+    elif isinstance(original, GraphQLError):
+        # graphql-core wraps its own error when a variable's value does not fit its type.
+        _set_code(error, "BAD_USER_INPUT")
+    elif isinstance(original, PaymentsError):
+        error.message = original.message
+        error.extensions = {"code": original.code}
         if isinstance(original, RateLimited):
-            extensions["retryAfter"] = original.retry_after_seconds
-        return GraphQLError(
-            original.message, nodes=error.nodes, path=error.path, extensions=extensions
-        )
-    return GraphQLError(
-        MASKED_MESSAGE,
-        nodes=error.nodes,
-        path=error.path,
-        extensions={"code": "INTERNAL_SERVER_ERROR"},
-    )
+            error.extensions["retryAfter"] = original.retry_after_seconds
+    else:
+        error.message = MASKED_MESSAGE
+        error.extensions = {"code": "INTERNAL_SERVER_ERROR"}
 
 
-def _with_code(error: GraphQLError, code: str) -> GraphQLError:
+def _set_code(error: GraphQLError, code: str) -> None:
     error.extensions = {**(error.extensions or {}), "code": code}
-    return error

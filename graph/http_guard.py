@@ -22,19 +22,32 @@ class GraphQLRequestGuard:
         if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
-        if not headers.get(b"content-type", b"").startswith(b"application/json"):
+        if _media_type(headers.get(b"content-type", b"")) != b"application/json":
             return await bad_request("Only application/json requests are accepted.", 415)(
                 scope, receive, send
             )
-        body = await _read(receive, self.max_bytes)
+        declared = headers.get(b"content-length", b"")
+        too_long = declared.isdigit() and int(declared) > self.max_bytes
+        body = None if too_long else await _read(receive, self.max_bytes)
         if body is None:
             return await bad_request("Request body too large.", 413)(scope, receive, send)
         if body.lstrip().startswith(b"["):
             return await bad_request("Batched operations are not accepted.")(scope, receive, send)
-        await self.app(scope, _replay(body), send)
+        # Media types are case-insensitive, Strawberry's check is not: pass it on canonical.
+        await self.app(_with_json_content_type(scope), _replay(body), send)
+
+
+def _with_json_content_type(scope: Scope) -> Scope:
+    headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+    return {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+
+
+def _media_type(content_type: bytes) -> bytes:
+    return content_type.split(b";", 1)[0].strip().lower()
 
 
 async def _read(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, counted as it streams in (a client may omit or lie about its length)."""
     chunks, size = [], 0
     while True:
         message = await receive()

@@ -92,3 +92,16 @@ def root_fields(
 
 def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     return {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+
+def selected_root_fields(document: DocumentNode | None, operation_name: str | None) -> list[str]:
+    """Root field names of the operation that runs, once per alias, through fragments."""
+    if document is None:
+        return []
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None
+            or (definition.name is not None and definition.name.value == operation_name)
+        ):
+            return list(root_fields(definition.selection_set, fragments_of(document)))
+    return []

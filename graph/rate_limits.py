@@ -2,10 +2,10 @@
 
 from collections.abc import AsyncIterator
 
-from graphql import ExecutionResult, GraphQLError, OperationDefinitionNode
+from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from graph.limits import fragments_of, root_fields
+from graph.limits import selected_root_fields
 from payments.errors import RateLimited, Unauthenticated
 
 
@@ -30,18 +30,7 @@ class RateLimits(SchemaExtension):
             principal = await context.principal()
         except Unauthenticated:
             return  # the resolvers answer UNAUTHENTICATED themselves
-        for field in self._root_fields():
-            await context.runtime.rate_limiter.check(principal.sub, field)
-
-    def _root_fields(self) -> list[str]:
         document = self.execution_context.graphql_document
-        if document is None:
-            return []
-        wanted = self.execution_context.operation_name
-        for definition in document.definitions:
-            if isinstance(definition, OperationDefinitionNode) and (
-                wanted is None or (definition.name and definition.name.value == wanted)
-            ):
-                names = root_fields(definition.selection_set, fragments_of(document))
-                return [name for name in names if not name.startswith("__")]
-        return []
+        for field in selected_root_fields(document, self.execution_context.operation_name):
+            if not field.startswith("__"):
+                await context.runtime.rate_limiter.check(principal.sub, field)

@@ -1,12 +1,14 @@
 """Builds the Strawberry schema with its protective extensions."""
 
-from functools import partial
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from graph.errors import ErrorPolicy
+from graph.errors import shape_errors
 from graph.limits import DocumentLimits
 from graph.mutations import Mutation
 from graph.observability import OperationMetrics
@@ -15,17 +17,32 @@ from graph.rate_limits import RateLimits
 from graph.types import Payment, Refund
 
 
+class PaymentsSchema(strawberry.Schema):
+    """Strawberry's schema whose errors are logged by us and shaped for clients.
+
+    Replaces Strawberry's own logging, which writes every client mistake with a traceback.
+    """
+
+    def __init__(self, *args: Any, hide_suggestions: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        shape_errors(errors, hide_suggestions=self.hide_suggestions)
+
+
 def build_schema(
     limits: DocumentLimits | None = None, *, hide_suggestions: bool = False
 ) -> strawberry.Schema:
     """The schema; parser and validation caches make repeated documents cheap."""
     limits = limits or DocumentLimits()
-    return strawberry.Schema(
+    return PaymentsSchema(
         query=Query,
         mutation=Mutation,
         types=[Payment, Refund],
         extensions=[
-            partial(ErrorPolicy, hide_suggestions=hide_suggestions),
             OperationMetrics,
             RateLimits,
             *limits.extensions(),
@@ -33,6 +50,7 @@ def build_schema(
             ValidationCache,
         ],
         config=StrawberryConfig(auto_camel_case=True),
+        hide_suggestions=hide_suggestions,
     )
 
 

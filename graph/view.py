@@ -1,7 +1,5 @@
 """The ASGI GraphQL endpoint: context per request, GraphiQL with a pre-filled token in dev."""
 
-import json
-
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -10,6 +8,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from graph.context import Context
+from graph.graphiql import graphiql_page
 from payments.runtime import Runtime
 
 
@@ -43,24 +42,11 @@ class PaymentsGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        return Context(
-            runtime=self.runtime,
-            authorization=request.headers.get("authorization"),
-            request_id=request.headers.get("x-request-id"),
-        )
+        return Context(runtime=self.runtime, authorization=request.headers.get("authorization"))
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        html = self.graphql_ide_html
-        if self.graphiql_token:
-            html = _prefill_authorization(html, self.graphiql_token)
-        return HTMLResponse(html)
-
-
-def _prefill_authorization(html: str, token: str) -> str:
-    headers = json.dumps(json.dumps({"Authorization": f"Bearer {token}"}, indent=2))
-    return html.replace(
-        "React.useState(parameters.headers)", f"React.useState(parameters.headers || {headers})"
-    )
+        html, policy = graphiql_page(self.graphql_ide_html, self.graphiql_token)
+        return HTMLResponse(html, headers={"content-security-policy": policy})
 
 
 def bad_request(message: str, status_code: int = 400) -> JSONResponse:

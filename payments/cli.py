@@ -2,18 +2,20 @@
 
 import argparse
 import asyncio
-import os
+import contextlib
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 
 from payments.auth import ALL_SCOPES, issue_token
 from payments.delivery_cli import add_deliveries_command
 from payments.errors import SettingsError
+from payments.multiprocess import multiprocess_directory
 from payments.settings import Settings, load_settings
 from payments.webhook_cli import add_webhooks_command
 
 DEV_HOST, DEV_PORT = "127.0.0.1", 8000
+# On SIGTERM uvicorn stops accepting and lets in-flight requests finish for this long.
+GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -72,24 +74,28 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     _configure_logging(settings)
-    if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # Each worker writes its samples here; /metrics sums them (set before they start).
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="payments-metrics-")
-    uvicorn.run(
-        "payments.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        log_config=None,
-        timeout_graceful_shutdown=20,
-    )
+    # Each worker writes its samples to one directory, and /metrics sums them.
+    workers = multiprocess_directory() if args.workers > 1 else contextlib.nullcontext()
+    with workers:
+        uvicorn.run(
+            "payments.asgi:app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            log_config=None,
+            access_log=False,  # RequestContext writes one JSON line per request instead
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
 
 
 def _worker(args: argparse.Namespace) -> None:
     from tasks.runner import run_worker
+    from tasks.worker_metrics import worker_metrics_environment
 
-    run_worker(load_settings(), processes=args.processes, threads=args.threads)
+    settings = load_settings()
+    with worker_metrics_environment(settings):
+        run_worker(settings, processes=args.processes, threads=args.threads)
 
 
 def _migrate(args: argparse.Namespace) -> None:

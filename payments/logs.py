@@ -1,4 +1,8 @@
-"""Structured logging: one JSON line per event, with secrets and card numbers redacted."""
+"""Structured logging: one JSON line per event, with secrets and card numbers redacted.
+
+Each line has `timestamp`, `level`, `logger`, `message`, and whatever the context bound:
+`request_id` (payments/correlation.py), `principal`, `operation`, `payment_id`.
+"""
 
 import logging
 import re
@@ -20,25 +24,35 @@ def redact(text: str) -> str:
     return SECRET_PATTERN.sub("[REDACTED]", _CARD_NUMBER.sub("[REDACTED]", text))
 
 
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {
+            key: "[REDACTED]" if str(key).lower() in _SENSITIVE_KEYS else _redacted(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value
+
+
 def _redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key, value in event.items():
-        if key.lower() in _SENSITIVE_KEYS:
-            event[key] = "[REDACTED]"
-        elif isinstance(value, str):
-            event[key] = redact(value)
-    return event
+    event.pop("color_message", None)  # uvicorn's ANSI-coloured copy of the message
+    return _redacted(dict(event))  # type: ignore[no-any-return]
 
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Route structlog and the standard library through one redacting renderer."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
+    renderer: list[Any] = (
+        [structlog.processors.EventRenamer("message"), structlog.processors.JSONRenderer()]
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else [structlog.dev.ConsoleRenderer(colors=False)]
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
         _redact_event,
@@ -58,7 +72,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared[:-1], structlog.stdlib.ExtraAdder(), _redact_event],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
         )
     )
     root = logging.getLogger()

@@ -12,6 +12,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from payments.multiprocess import MULTIPROCESS_DIR
+
 GRAPHQL_OPERATIONS = Counter(
     "payments_graphql_operations_total",
     "GraphQL operations by operation name and outcome.",
@@ -64,13 +66,22 @@ RATE_LIMITED = Counter(
     "payments_rate_limited_total", "Requests refused by a rate-limit budget.", ["budget"]
 )
 RATE_LIMIT_ERRORS = Counter(
-    "payments_rate_limit_errors_total", "Rate-limit checks skipped because Redis failed (open)."
+    "payments_rate_limit_errors_total",
+    "Rate-limit checks Redis could not answer, by budget (default: let through; charge: "
+    "checked against a per-process budget instead).",
+    ["budget"],
 )
+
+
+def mark_process_dead() -> None:
+    """Drop this exiting process's live gauges from the aggregate (multiprocess mode only)."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def render_metrics() -> tuple[bytes, str]:
     """The exposition text; aggregates every worker's files in multiprocess mode."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get(MULTIPROCESS_DIR):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     graphql_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Comma-separated origins allowed to call the API from a browser (none by default).
     cors_allowed_origins: str = ""
+    # Dramatiq's Prometheus exporter in `payments worker` (off unless a port is set).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     # The outbox relay sweeps this often even without a NOTIFY; a delivery whose message
     # has not been seen for this long is enqueued again (e.g. after a Redis restart).
     relay_interval_ms: int = Field(default=1000, ge=10)
@@ -74,6 +78,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("rate_limit_default", "rate_limit_charge")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        if value.strip().lower() != "off":
+            parse_rate_limit(value)  # its ValueError names the notation it could not read
+        return value
 
     @field_validator("database_url")
     @classmethod

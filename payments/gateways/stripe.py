@@ -1,20 +1,23 @@
-"""The Stripe gateway: the official SDK's async StripeClient, with keys derived from our ids."""
+"""The Stripe gateway: PaymentIntents and refunds through the official SDK's async client."""
 
-from typing import Any
+from typing import Literal, Protocol
 
 import stripe
+import structlog
+from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from models.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.errors import GatewayUnavailable, NotFound, RefundExceedsAvailable
 from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
 
+log = structlog.get_logger(__name__)
+
 _PAYMENT_STATUSES = {
     "succeeded": PaymentStatus.SUCCEEDED,
     "processing": PaymentStatus.PROCESSING,
     "requires_action": PaymentStatus.REQUIRES_ACTION,
-    "requires_confirmation": PaymentStatus.REQUIRES_ACTION,
-    "requires_capture": PaymentStatus.PROCESSING,
     "canceled": PaymentStatus.CANCELED,
+    # Only reached after a failed confirmation: we always confirm on creation.
     "requires_payment_method": PaymentStatus.FAILED,
 }
 _REFUND_STATUSES = {
@@ -24,14 +27,20 @@ _REFUND_STATUSES = {
     "failed": RefundStatus.FAILED,
     "canceled": RefundStatus.CANCELED,
 }
-_REFUND_REASONS = {
+_REFUND_REASONS: dict[RefundReason, Literal["duplicate", "fraudulent", "requested_by_customer"]] = {
     RefundReason.DUPLICATE: "duplicate",
     RefundReason.FRAUDULENT: "fraudulent",
     RefundReason.REQUESTED_BY_CUSTOMER: "requested_by_customer",
 }
-# Outcomes Stripe could not tell us: the request may or may not have been applied.
-_UNKNOWN_OUTCOME = (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError)
 _OVER_REFUND_CODES = {"amount_too_large", "charge_already_refunded"}
+
+
+class _Card(Protocol):
+    @property
+    def brand(self) -> str | None: ...
+
+    @property
+    def last4(self) -> str | None: ...
 
 
 class StripeGateway:
@@ -51,143 +60,183 @@ class StripeGateway:
         self._client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
-            # Safe because every request carries an idempotency key: a retry is a replay.
+            # Safe because every write carries an idempotency key: a retry is a replay.
             max_network_retries=max_network_retries,
             http_client=self._http,
         )
 
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Create and confirm a PaymentIntent; a card decline comes back as FAILED."""
-        params: dict[str, Any] = {
-            "amount": request.amount,
-            "currency": request.currency.lower(),
-            "payment_method": request.payment_method_id,
-            "confirm": True,
-            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
-            "metadata": {"payment_id": request.payment_id, "customer_id": request.customer_id},
-            "expand": ["latest_charge"],
-        }
-        if request.description:
-            params["description"] = request.description
         try:
             intent = await self._client.v1.payment_intents.create_async(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": request.idempotency_key},
+                _intent_params(request), {"idempotency_key": request.idempotency_key}
             )
         except stripe.CardError as error:
             return _declined(error)
         except stripe.InvalidRequestError as error:
-            return _invalid_request(error)
-        except (*_UNKNOWN_OUTCOME, stripe.IdempotencyError) as error:
-            raise GatewayUnavailable(f"Stripe: {error.user_message or error}") from None
+            return _refused_charge(error)
+        except stripe.StripeError as error:
+            raise _unavailable(error) from error
         return _charge_result(intent)
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         """Refund part of a PaymentIntent; Stripe's own over-refund check is the last guard."""
-        params: dict[str, Any] = {
-            "payment_intent": request.provider_payment_id,
-            "amount": request.amount,
-            "metadata": {"refund_id": request.refund_id, "payment_id": request.payment_id},
-        }
-        if request.reason:
-            params["reason"] = _REFUND_REASONS[request.reason]
         try:
             refund = await self._client.v1.refunds.create_async(
-                params=params,  # type: ignore[arg-type]
-                options={"idempotency_key": request.idempotency_key},
+                _refund_params(request), {"idempotency_key": request.idempotency_key}
             )
         except stripe.InvalidRequestError as error:
             if error.code in _OVER_REFUND_CODES:
-                raise RefundExceedsAvailable(request.amount, 0) from None
-            raise GatewayUnavailable(f"Stripe refused the refund: {error.user_message}") from None
-        except (*_UNKNOWN_OUTCOME, stripe.IdempotencyError) as error:
-            raise GatewayUnavailable(f"Stripe: {error.user_message or error}") from None
+                # Stripe does not say how much is left; our own books answer that before.
+                raise RefundExceedsAvailable(request.amount, 0) from error
+            return _refused_refund(error)
+        except stripe.StripeError as error:
+            raise _unavailable(error) from error
         return _refund_result(refund)
 
     async def retrieve_payment(self, provider_payment_id: str) -> ChargeResult:
+        """The PaymentIntent as Stripe has it now; NotFound when Stripe has no such id."""
         try:
             intent = await self._client.v1.payment_intents.retrieve_async(
-                provider_payment_id, params={"expand": ["latest_charge"]}
+                provider_payment_id, {"expand": ["latest_charge"]}
             )
-        except stripe.InvalidRequestError:
-            raise NotFound("Payment intent") from None
-        except _UNKNOWN_OUTCOME as error:
-            raise GatewayUnavailable(f"Stripe: {error}") from None
+        except stripe.InvalidRequestError as error:
+            raise NotFound("Payment intent") from error
+        except stripe.StripeError as error:
+            raise _unavailable(error) from error
         return _charge_result(intent)
 
     async def find_payment(self, payment_id: str) -> ChargeResult | None:
+        """The PaymentIntent whose metadata names our payment, by Stripe's search.
+
+        Search lags writes (usually by under a minute), so a miss on a young payment
+        means "not yet known", which the reconciler's abandon delay accounts for.
+        """
         query = f"metadata['payment_id']:'{payment_id}'"
         try:
-            found = await self._client.v1.payment_intents.search_async(params={"query": query})
-        except (*_UNKNOWN_OUTCOME, stripe.InvalidRequestError) as error:
-            raise GatewayUnavailable(f"Stripe: {error}") from None
+            found = await self._client.v1.payment_intents.search_async(
+                {"query": query, "expand": ["data.latest_charge"]}
+            )
+        except stripe.StripeError as error:
+            raise _unavailable(error) from error
         return _charge_result(found.data[0]) if found.data else None
 
     async def find_refund(self, refund_id: str, provider_payment_id: str) -> RefundResult | None:
+        """The PaymentIntent's refund whose metadata names our refund, if Stripe made it."""
         try:
-            refunds = await self._client.v1.refunds.list_async(
-                params={"payment_intent": provider_payment_id, "limit": 100}
+            page = await self._client.v1.refunds.list_async(
+                {"payment_intent": provider_payment_id, "limit": 100}
             )
-        except (*_UNKNOWN_OUTCOME, stripe.InvalidRequestError) as error:
-            raise GatewayUnavailable(f"Stripe: {error}") from None
-        ours = [r for r in refunds.data if _metadata(r).get("refund_id") == refund_id]
-        return _refund_result(ours[0]) if ours else None
+            async for refund in page.auto_paging_iter():
+                if _metadata_value(refund.metadata, "refund_id") == refund_id:
+                    return _refund_result(refund)
+        except stripe.StripeError as error:
+            raise _unavailable(error) from error
+        return None
 
     async def aclose(self) -> None:
+        """Close the SDK's pooled HTTP connections."""
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
 
+def _intent_params(request: ChargeRequest) -> PaymentIntentCreateParams:
+    params: PaymentIntentCreateParams = {
+        "amount": request.amount,
+        "currency": request.currency.lower(),
+        "payment_method": request.payment_method_id,
+        "confirm": True,
+        # Redirect-based methods would need a return_url; ours complete on the page.
+        "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        "metadata": {"payment_id": request.payment_id, "customer_id": request.customer_id},
+        "expand": ["latest_charge"],
+    }
+    if request.description:
+        params["description"] = request.description
+    return params
+
+
+def _refund_params(request: RefundRequest) -> RefundCreateParams:
+    params: RefundCreateParams = {
+        "payment_intent": request.provider_payment_id,
+        "amount": request.amount,
+        "metadata": {"refund_id": request.refund_id, "payment_id": request.payment_id},
+    }
+    if request.reason:
+        params["reason"] = _REFUND_REASONS[request.reason]
+    return params
+
+
 def _charge_result(intent: stripe.PaymentIntent) -> ChargeResult:
+    # Unknown or in-between statuses are in flight: a webhook or the reconciler settles them.
     status = _PAYMENT_STATUSES.get(intent.status, PaymentStatus.PROCESSING)
-    error = intent.last_payment_error
-    brand, last4 = _card(intent)
+    error = intent.last_payment_error if status is PaymentStatus.FAILED else None
+    brand, last4 = _brand_and_last4(_charge_card(intent.latest_charge))
     return ChargeResult(
         provider_payment_id=intent.id,
         status=status,
-        failure_code=(error.decline_code or error.code) if error else None,
+        failure_code=_failure_code(error.code, error.decline_code) if error else None,
         failure_message=error.message if error else None,
+        # Only needed (and only shown to the owner) while the customer must authenticate.
         client_secret=intent.client_secret if status is PaymentStatus.REQUIRES_ACTION else None,
         card_brand=brand,
         card_last4=last4,
     )
 
 
-def _card(intent: stripe.PaymentIntent) -> tuple[str | None, str | None]:
-    charge = intent.latest_charge
-    details = getattr(charge, "payment_method_details", None)
-    card = getattr(details, "card", None)
+def _charge_card(charge: str | stripe.Charge | None) -> _Card | None:
+    if not isinstance(charge, stripe.Charge) or charge.payment_method_details is None:
+        return None
+    return charge.payment_method_details.card
+
+
+def _brand_and_last4(card: _Card | None) -> tuple[str | None, str | None]:
+    # Nothing else of a card is ever kept (DESIGN: only gateway ids, brand and last4).
     return (card.brand, card.last4) if card else (None, None)
+
+
+def _failure_code(code: str | None, decline_code: str | None) -> str | None:
+    # A generic decline tells no more than card_declined, the code our clients know.
+    if code == "card_declined" and decline_code not in (None, "generic_decline"):
+        return decline_code
+    return code
 
 
 def _declined(error: stripe.CardError) -> ChargeResult:
     details = error.error
     intent = details.payment_intent if details else None
+    method = details.payment_method if details else None
+    brand, last4 = _brand_and_last4(method.card if method else None)
     return ChargeResult(
         provider_payment_id=intent.id if intent else "",
         status=PaymentStatus.FAILED,
-        failure_code=(details.decline_code or details.code) if details else error.code,
+        failure_code=_failure_code(error.code, details.decline_code if details else None),
         failure_message=error.user_message,
+        card_brand=brand,
+        card_last4=last4,
     )
 
 
-def _invalid_request(error: stripe.InvalidRequestError) -> ChargeResult:
-    # Stripe will refuse the same parameters on every retry: the charge failed for good.
-    missing_method = error.param == "payment_method" and error.code == "resource_missing"
+def _refused_charge(error: stripe.InvalidRequestError) -> ChargeResult:
+    # Stripe refuses these parameters on every retry, and made no PaymentIntent: failed for good.
+    log.warning("stripe_refused_charge", code=error.code, param=error.param)
+    missing_method = error.code == "resource_missing" and error.param == "payment_method"
     return ChargeResult(
         provider_payment_id="",
         status=PaymentStatus.FAILED,
-        failure_code="payment_method_not_found"
-        if missing_method
-        else error.code or "invalid_request",
+        failure_code="payment_method_not_found" if missing_method else error.code,
         failure_message=error.user_message,
     )
 
 
-def _metadata(refund: stripe.Refund) -> dict[str, Any]:
-    metadata = refund.metadata
-    if isinstance(metadata, stripe.StripeObject):
-        return metadata.to_dict()
-    return dict(metadata or {})
+def _refused_refund(error: stripe.InvalidRequestError) -> RefundResult:
+    # E.g. a disputed or uncaptured charge: refused on every retry, so the refund failed.
+    log.warning("stripe_refused_refund", code=error.code, param=error.param)
+    return RefundResult("", RefundStatus.FAILED, error.code or "refused_by_stripe")
+
+
+def _metadata_value(metadata: stripe.StripeObject | None, name: str) -> str | None:
+    # Stripe objects are not dicts: there is no .get().
+    return str(metadata[name]) if metadata is not None and name in metadata else None
 
 
 def _refund_result(refund: stripe.Refund) -> RefundResult:
@@ -196,3 +245,19 @@ def _refund_result(refund: stripe.Refund) -> RefundResult:
         status=_REFUND_STATUSES.get(refund.status or "pending", RefundStatus.PENDING),
         failure_reason=refund.failure_reason,
     )
+
+
+def _unavailable(error: stripe.StripeError) -> GatewayUnavailable:
+    # Stripe's message is not passed on: it can quote (masked) keys and our parameters.
+    fields = {
+        "error": type(error).__name__,
+        "http_status": error.http_status,
+        "code": error.code,
+        "request_id": error.request_id,
+    }
+    if isinstance(error, stripe.IdempotencyError):
+        # Our keys are derived from our ids: one key with other parameters is a bug here.
+        log.error("stripe_idempotency_key_conflict", **fields)
+        return GatewayUnavailable("The payment gateway refused a reused idempotency key.")
+    log.warning("stripe_unavailable", **fields)
+    return GatewayUnavailable()
