@@ -13,6 +13,8 @@ from contextvars import ContextVar
 
 import structlog
 
+from payments.sensitive import contains_card_number, contains_secret
+
 REQUEST_ID_HEADER = "x-request-id"
 MESSAGE_OPTION = "request_id"
 # Ids end up in logs and headers: a bounded, plain alphabet keeps them from injecting either.
@@ -22,9 +24,13 @@ _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 def accept_request_id(candidate: str | None) -> str:
     """The caller's id when it is well formed, otherwise a fresh one."""
-    if candidate and _WELL_FORMED.fullmatch(candidate):
+    if candidate and _WELL_FORMED.fullmatch(candidate) and not _sensitive(candidate):
         return candidate
     return uuid.uuid4().hex
+
+
+def _sensitive(text: str) -> bool:
+    return contains_card_number(text) or contains_secret(text)
 
 
 def bind_request_id(request_id: str | None) -> None:

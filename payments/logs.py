@@ -15,7 +15,8 @@ import structlog
 from payments.sensitive import SECRET_PATTERN
 
 # 13-19 digits, optionally separated by spaces or dashes: anything shaped like a card number.
-_CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+# Bounded by non-digits, not \b: "pm_4242..." has no word boundary before the digits.
+_CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _SENSITIVE_KEYS = {"authorization", "password", "secret", "token", "card_number", "cvc", "cvv"}
 
 

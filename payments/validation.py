@@ -82,6 +82,7 @@ def _check_payment_method(value: str) -> None:
             "paymentMethodId must be a gateway payment method id such as pm_card_visa.",
             field="paymentMethodId",
         )
+    _reject_sensitive(value, "paymentMethodId")
 
 
 def _check_description(value: str | None) -> None:

@@ -67,9 +67,10 @@ async def graphql(
     variables: dict[str, Any] | None = None,
     *,
     bearer: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """POST a GraphQL document and return the decoded JSON body."""
-    headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+    headers = {**(headers or {}), **({"Authorization": f"Bearer {bearer}"} if bearer else {})}
     response = await client.post(
         "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
     )
