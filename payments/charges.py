@@ -11,6 +11,7 @@ from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments import metrics
 from payments.auth import Principal, Scope
+from payments.correlation import bind_payment_id
 from payments.errors import GatewayUnavailable
 from payments.gateways.base import ChargeRequest, ChargeResult
 from payments.idempotency import (
@@ -49,6 +50,7 @@ async def charge(
     if key.completed_at is not None:
         return await _replay(key)
     payment = await _payment_for(key, charge_input, config)
+    bind_payment_id(payment.id)
     if payment.status is not PaymentStatus.PENDING:
         # Settled meanwhile by a webhook or the reconciler: never call the gateway again.
         return await _complete_settled(payment, key)

@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 
 from models.enums import EventSource, InboxStatus, PaymentStatus
 from models.payment import Payment
+from payments.correlation import bind_payment_id
 from payments.errors import PaymentsError
 from payments.gateway_refunds import sync_refund
 from payments.inbox import SETTLED, finish_event, lock_event, park_event, record_attempt
@@ -146,6 +147,7 @@ async def _locked_payment(event: GatewayEvent, connection: BaseDBAsyncClient) ->
     payment = await lock_payment(found.id, connection) if found else None
     if payment is None:
         raise PaymentNotYetKnown(event.id, provider_id or our_id)
+    bind_payment_id(payment.id)
     if payment.provider_payment_id is None and isinstance(provider_id, str):
         payment.provider_payment_id = provider_id
         await payment.save(using_db=connection, update_fields=["provider_payment_id", "updated_at"])

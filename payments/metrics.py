@@ -53,7 +53,8 @@ DELIVERIES = Counter(
 OUTBOX_OLDEST_AGE = Gauge(
     "payments_outbox_oldest_undelivered_age_seconds",
     "Age of the oldest payment event not yet delivered to every consumer.",
-    multiprocess_mode="max",
+    # livemax: a stopped worker's last reading must not stay the maximum forever.
+    multiprocess_mode="livemax",
 )
 WEBHOOKS_RECEIVED = Counter(
     "payments_webhooks_received_total",

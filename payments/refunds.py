@@ -8,6 +8,7 @@ from models.idempotency import IdempotencyKey
 from models.payment import Payment, Refund
 from payments import metrics
 from payments.auth import Principal, Scope
+from payments.correlation import bind_payment_id
 from payments.errors import (
     GatewayUnavailable,
     NotFound,
@@ -42,6 +43,7 @@ async def refund(
     principal.require(Scope.REFUND)
     check_key(idempotency_key)
     validate_refund(refund_input)
+    bind_payment_id(refund_input.payment_id)
     key = await claim_key(
         principal.sub, Operation.REFUND, idempotency_key, _fingerprint(refund_input), config.keys
     )

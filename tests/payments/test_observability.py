@@ -62,6 +62,8 @@ async def test_no_card_number_or_secret_reaches_logs_or_database(settings, tmp_p
     records = [json.loads(line) for line in lines]
     assert any(r.get("request_id") == "req-secret-test" for r in records)
     assert any(r.get("path") == "/graphql" and r.get("status") == 200 for r in records)
+    charges = [r for r in records if r.get("operation") == "chargePayment"]
+    assert charges and all(r["principal"] == sub for r in charges)
     assert rejected["data"]["chargePayment"]["errors"][0]["field"] == "description"
     leaked = _leaks("\n".join(lines), bearer)
     assert leaked == [], leaked
