@@ -18,6 +18,8 @@ class OutboxEvent(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     # Set once the relay has created a delivery row per consumer and enqueued them.
     relayed_at = fields.DatetimeField(null=True, db_index=True)
+    # The request (or message) that caused the change: sent on as X-Request-ID.
+    request_id = fields.CharField(max_length=128, null=True)
 
     deliveries: fields.ReverseRelation["OutboxDelivery"]
 

@@ -17,6 +17,7 @@ from tortoise.queryset import QuerySet
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
 from payments import metrics
+from payments.correlation import REQUEST_ID_HEADER, bind_request_id
 from payments.settings import Settings
 from payments.signatures import standard_webhook_signature
 
@@ -101,6 +102,8 @@ async def deliver(
     claim = await _claim(delivery_id, policy)
     if claim is None:
         return DeliveryResult(Outcome.SKIPPED)
+    # The worker's log lines for this delivery carry the id of the request behind it.
+    bind_request_id(claim.delivery.event.request_id)
     if await _earlier_version_open(claim.delivery):
         return await _hold(claim)
     url = policy.consumers[claim.delivery.consumer]
@@ -162,6 +165,8 @@ async def _post(
         "webhook-timestamp": str(timestamp),
         "webhook-signature": standard_webhook_signature(policy.secret, event.id, timestamp, body),
     }
+    if event.request_id:
+        headers[REQUEST_ID_HEADER] = event.request_id
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
     try:
         # httpx times each phase; the deadline bounds the whole attempt within the lease.

@@ -10,6 +10,7 @@ from models.enums import EventSource, PaymentStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory
 from payments import metrics
+from payments.correlation import current_request_id
 from payments.state_machine import can_move
 
 # PostgreSQL NOTIFY channel that wakes the outbox relay when an event commits.
@@ -85,7 +86,9 @@ async def record_creation(payment: Payment, connection: BaseDBAsyncClient) -> No
 
 async def write_outbox_event(payment: Payment, connection: BaseDBAsyncClient) -> OutboxEvent:
     """Write the event consumers receive for the payment as it is now (same transaction)."""
-    event = OutboxEvent(payment_id=payment.id, version=payment.version)
+    event = OutboxEvent(
+        payment_id=payment.id, version=payment.version, request_id=current_request_id()
+    )
     event.type = f"payment.{payment.status.value.lower()}"
     event.payload = {
         "id": event.id,

@@ -42,6 +42,18 @@ async def test_unique_constraints_exist(database_url):
     assert found >= EXPECTED_UNIQUE_INDEXES
 
 
+async def test_partial_indexes_exist(database_url):
+    """The relay's and the delivery sweep's partial indexes (0002, 0003) are in place."""
+    rows = await _rows("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+    names = {row["indexname"] for row in rows}
+    assert names >= {
+        "outbox_events_unrelayed",
+        "outbox_deliveries_undelivered",
+        "outbox_deliveries_due",
+        "payment_status_history_applied_version",
+    }
+
+
 async def _payment(**fields) -> Payment:
     values = {
         "customer_id": "c",

@@ -12,8 +12,9 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
+from tests.graph.charging import CHARGE, charge_input
 from tests.processes import PAYMENTS
-from tests.support import free_port, new_subject
+from tests.support import free_port, graphql, new_subject, token
 from tests.tasks.fanout_support import OUTBOUND_SECRET, Receiver, Stack, fanout_stack, wait_until
 
 PAYMENT_KEYS = {
@@ -165,3 +166,16 @@ async def test_redis_flushed_mid_run_loses_nothing(private_redis):
             await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "every event", 90)
     assert len(expected) == 100
     assert os.environ.get("REDIS_URL") != private_redis
+
+
+async def test_the_charge_request_id_travels_with_its_events():
+    """X-Request-ID of the chargePayment request reaches both consumers with the event."""
+    sub = new_subject()
+    async with fanout_stack() as stack, httpx.AsyncClient(base_url=stack.api) as client:
+        variables = {"input": charge_input(), "key": "request-id-key"}
+        headers = {"x-request-id": "req-fanout-trace"}
+        await graphql(client, CHARGE, variables, bearer=token(sub), headers=headers)
+        for receiver in (stack.order, stack.notification):
+            await wait_until(lambda r=receiver: bool(r.delivered_ids()), "the event")
+    for receiver in (stack.order, stack.notification):
+        assert {r["headers"].get("x-request-id") for r in receiver.received} == {"req-fanout-trace"}
