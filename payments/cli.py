@@ -3,6 +3,7 @@
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -72,8 +73,12 @@ def _dev(args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from payments.gateways.simulated import own_webhook_url
+
     settings = load_settings()
     _configure_logging(settings)
+    # uvicorn's workers read their settings from the environment: tell them where they listen.
+    os.environ.setdefault("SIMULATED_WEBHOOK_URL", own_webhook_url(args.host, args.port))
     # Each worker writes its samples to one directory, and /metrics sums them.
     workers = multiprocess_directory() if args.workers > 1 else contextlib.nullcontext()
     with workers:

@@ -7,6 +7,7 @@ import uvicorn
 from payments.app import create_app
 from payments.auth import issue_token
 from payments.database import apply_migrations
+from payments.gateways.simulated import own_webhook_url
 from payments.logs import configure_logging
 from payments.settings import DEV_DATABASE_FILE, Settings
 
@@ -19,7 +20,7 @@ def run_dev(settings: Settings, host: str, port: int) -> None:
     if settings.database_url == f"sqlite://{DEV_DATABASE_FILE}":
         DEV_DATABASE_FILE.parent.mkdir(parents=True, exist_ok=True)
     asyncio.run(apply_migrations(settings.database_url))
-    webhook_url = settings.simulated_webhook_url or f"http://{host}:{port}/webhooks/stripe"
+    webhook_url = settings.simulated_webhook_url or own_webhook_url(host, port)
     settings = settings.model_copy(update={"simulated_webhook_url": webhook_url})
     assert settings.jwt_secret is not None
     token = issue_token(settings.jwt_secret.get_secret_value(), DEV_SUBJECT, ttl_seconds=7 * 86400)

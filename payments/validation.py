@@ -14,7 +14,9 @@ MAX_DESCRIPTION_LENGTH = 1000
 MAX_METADATA_KEYS = 50
 MAX_METADATA_KEY_LENGTH = 40
 MAX_METADATA_VALUE_LENGTH = 500
-_PAYMENT_METHOD = re.compile(r"^[a-z]+_[A-Za-z0-9_]+$")
+# Any visible ASCII: an id the gateway does not know is a FAILED charge
+# (payment_method_not_found, as Stripe answers), not an input error.
+_PAYMENT_METHOD = re.compile(r"^[\x21-\x7e]+$")
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,8 @@ def _check_length(value: str, field: str) -> None:
 def _check_payment_method(value: str) -> None:
     if len(value) > MAX_ID_LENGTH or not _PAYMENT_METHOD.match(value):
         raise ValidationFailed(
-            "paymentMethodId must be a gateway payment method id such as pm_card_visa.",
+            f"paymentMethodId must be 1 to {MAX_ID_LENGTH} visible ASCII characters "
+            "(a gateway payment method id such as pm_card_visa).",
             field="paymentMethodId",
         )
     _reject_sensitive(value, "paymentMethodId")

@@ -36,6 +36,13 @@ def _stable_id(prefix: str, key: str) -> str:
     return f"{prefix}_sim{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
 
+def own_webhook_url(host: str, port: int) -> str:
+    """The serving process's own Stripe webhook route, where delayed outcomes are sent."""
+    # A wildcard bind address is not somewhere to connect to; loopback reaches it.
+    reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{reachable}:{port}/webhooks/stripe"
+
+
 @dataclass
 class SimulatedGateway:
     """Outcomes follow DESIGN.md's table; `pm_sim_processing*` finish later by signed webhook."""
@@ -81,15 +88,22 @@ class SimulatedGateway:
         refund_id = _stable_id("re", request.idempotency_key)
         if refund_id not in self.refunds:
             available = self._refundable(request.provider_payment_id)
-            if request.amount > available:
+            if available is not None and request.amount > available:
                 raise RefundExceedsAvailable(request.amount, max(available, 0))
             self.refunds[refund_id] = (request.provider_payment_id, request.amount)
             self.by_refund_id[request.refund_id] = refund_id
         return RefundResult(provider_refund_id=refund_id, status=RefundStatus.SUCCEEDED)
 
-    def _refundable(self, provider_payment_id: str) -> int:
+    def _refundable(self, provider_payment_id: str) -> int | None:
+        """What is left to refund; None for a charge this process did not make.
+
+        Charges made by another `serve` worker or before a restart are unknown here: the
+        service's own row lock and CHECK constraint are what keep their refunds in bounds.
+        """
+        if provider_payment_id not in self.amounts:
+            return None
         refunded = sum(amount for pi, amount in self.refunds.values() if pi == provider_payment_id)
-        return self.amounts.get(provider_payment_id, 0) - refunded
+        return self.amounts[provider_payment_id] - refunded
 
     async def retrieve_payment(self, provider_payment_id: str) -> ChargeResult:
         if provider_payment_id not in self.charges:

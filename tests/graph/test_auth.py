@@ -5,6 +5,8 @@ import time
 import jwt
 import pytest
 
+from models.payment import Payment
+from tests.graph.charging import REFUND, charge
 from tests.support import TEST_JWT_SECRET, error_codes, graphql, new_subject, token
 
 PAYMENT = "query($id: ID!) { payment(id: $id) { id customerId } }"
@@ -55,8 +57,9 @@ async def test_bad_tokens_are_unauthenticated(http, bearer):
     assert body["data"] == {"payment": None}
 
 
-async def test_missing_scope_is_forbidden(http):
-    """A token without payments:write cannot charge: FORBIDDEN, and nothing is created."""
+@pytest.mark.parametrize("scope", ["payments:read", "payments:read payments:admin"])
+async def test_missing_scope_is_forbidden(http, scope):
+    """A token without payments:write (admin or not) cannot charge: FORBIDDEN, nothing created."""
     sub = new_subject()
     body = await graphql(
         http,
@@ -69,7 +72,7 @@ async def test_missing_scope_is_forbidden(http):
                 "paymentMethodId": "pm_card_visa",
             }
         },
-        bearer=token(sub, scope="payments:read"),
+        bearer=token(sub, scope=scope),
     )
     assert error_codes(body) == ["FORBIDDEN"]
     listing = await graphql(http, "{ payments { edges { node { id } } } }", bearer=token(sub))
@@ -125,3 +128,16 @@ async def test_issuer_and_audience_are_checked_when_configured(database_url):
     for bad in (wrong_iss, wrong_aud):
         with pytest.raises(Unauthenticated):
             await verifier.authenticate(f"Bearer {bad}")
+
+
+@pytest.mark.parametrize(
+    "scope", ["payments:read payments:write", "payments:read payments:write payments:admin"]
+)
+async def test_refund_needs_the_refund_scope(http, scope):
+    """Without payments:refund (admin or not) a refund is FORBIDDEN and nothing is refunded."""
+    sub = new_subject()
+    payment = (await charge(http, sub))["payment"]
+    variables = {"input": {"paymentId": payment["id"], "amount": 100}, "key": "no-scope"}
+    body = await graphql(http, REFUND, variables, bearer=token(sub, scope=scope))
+    assert error_codes(body) == ["FORBIDDEN"]
+    assert (await Payment.get(customer_id=sub)).amount_refunded == 0

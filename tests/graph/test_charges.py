@@ -18,6 +18,7 @@ from tests.support import new_subject
         ("pm_card_authenticationRequired", "REQUIRES_ACTION", None),
         ("pm_sim_processing", "PROCESSING", None),
         ("pm_unknown_method", "FAILED", "payment_method_not_found"),
+        ("card_1234", "FAILED", "payment_method_not_found"),
     ],
 )
 async def test_payment_method_outcomes(http, method, status, failure_code):
@@ -93,7 +94,7 @@ async def test_invalid_input_is_reported_and_nothing_is_written(http, overrides,
 
 async def test_every_invalid_field_is_reported_at_once(http):
     """Several problems in one input come back together."""
-    payload = await charge(http, new_subject(), amount=0, orderId="", paymentMethodId="x")
+    payload = await charge(http, new_subject(), amount=0, orderId="", paymentMethodId="pm card")
     fields = {(e["code"], e["field"]) for e in payload["errors"]}
     assert fields == {
         ("INVALID_AMOUNT", "amount"),

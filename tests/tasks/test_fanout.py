@@ -179,3 +179,16 @@ async def test_the_charge_request_id_travels_with_its_events():
             await wait_until(lambda r=receiver: bool(r.delivered_ids()), "the event")
     for receiver in (stack.order, stack.notification):
         assert {r["headers"].get("x-request-id") for r in receiver.received} == {"req-fanout-trace"}
+
+
+async def test_serve_delivers_simulated_outcomes_to_its_own_webhook_route():
+    """Under `payments serve`, pm_sim_processing settles through the served webhook route."""
+    async with fanout_stack() as stack, httpx.AsyncClient(base_url=stack.api) as client:
+        payment = await stack.charge(client, new_subject(), paymentMethodId="pm_sim_processing")
+        assert payment["status"] == "PROCESSING"
+
+        def succeeded() -> bool:
+            bodies = [json.loads(r["body"]) for r in stack.order.received]
+            return any(b["type"] == "payment.succeeded" for b in bodies)
+
+        await wait_until(succeeded, "the simulated webhook's outcome", seconds=30)
