@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
 
 from models.enums import InboxStatus
 from models.inbox import WebhookEvent
@@ -72,11 +73,11 @@ async def finish_event(
 
 async def record_attempt(row_id: int, error: str, status: InboxStatus) -> int:
     """Count a failed processing attempt and keep its error; returns the attempts so far."""
+    # Conditional: a copy of the message (sweep, replay) may have settled it meanwhile,
+    # and a late failure must not re-open a processed event.
+    unsettled = WebhookEvent.filter(id=row_id).exclude(status__in=SETTLED)
+    await unsettled.update(attempts=F("attempts") + 1, error=error[:2000], status=status)
     row = await WebhookEvent.get(id=row_id)
-    row.attempts += 1
-    row.error = error[:2000]
-    row.status = status
-    await row.save(update_fields=["attempts", "error", "status"])
     return row.attempts
 
 
@@ -104,9 +105,13 @@ async def failed_event_ids() -> list[str]:
 
 
 async def stranded_event_ids(older_than: timedelta) -> list[int]:
-    """Rows never attempted long after arrival: their message was lost (enqueue or broker)."""
+    """Rows still unprocessed long after arrival: their message (or its retry) was lost.
+
+    Attempted rows count too: a retry message that vanished with a Redis restart would
+    otherwise leave the event RECEIVED forever. Processing twice is harmless.
+    """
     cutoff = datetime.now(UTC) - older_than
-    rows = WebhookEvent.filter(status=InboxStatus.RECEIVED, attempts=0, received_at__lt=cutoff)
+    rows = WebhookEvent.filter(status=InboxStatus.RECEIVED, received_at__lt=cutoff)
     return [row.id for row in await rows.only("id")]
 
 

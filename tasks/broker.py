@@ -13,6 +13,8 @@ from tasks.in_process import InProcessBroker
 from tasks.middleware import TortoiseMiddleware
 from tasks.worker_metrics import worker_metrics_middleware
 
+REDIS_CONNECT_TIMEOUT_SECONDS = 1.0
+REDIS_SOCKET_TIMEOUT_SECONDS = 5.0
 # Modules that declare actors; imported only after the broker exists, because
 # `dramatiq.actor` binds to the global broker at import time.
 ACTOR_MODULES: list[str] = [
@@ -34,7 +36,14 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
     broker: dramatiq.Broker
     if settings.redis_url:
         # Dramatiq's Lua scripts expect RESP2 replies; redis-py 8 defaults to RESP3.
-        client = redis.Redis.from_url(settings.redis_url, protocol=2)
+        # Timeouts bound how long an unreachable Redis can stall a caller (the webhook
+        # route enqueues inline), instead of hanging on the OS's TCP defaults.
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            protocol=2,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+        )
         broker = RedisBroker(client=client, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
         broker.add_middleware(AsyncIO())
     else:

@@ -23,7 +23,9 @@ class TortoiseMiddleware(Middleware):
     def after_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         _loop_thread().run_coroutine(open_database(self.database_url, self.pool_size))
 
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
+        # After, not before: Dramatiq joins its worker threads in between, and their
+        # in-flight actors still need the database to record what they did.
         _loop_thread().run_coroutine(close_database())
 
 

@@ -16,7 +16,12 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
 from payments import metrics
-from payments.outbox import oldest_undelivered_age_seconds, relay_events, sweep_stranded
+from payments.outbox import (
+    RELAY_BATCH,
+    oldest_undelivered_age_seconds,
+    relay_events,
+    sweep_stranded,
+)
 from payments.settings import Settings
 from payments.transitions import OUTBOX_CHANNEL
 from tasks.broker import current_broker
@@ -29,6 +34,8 @@ log = structlog.get_logger(__name__)
 
 GAUGE_EVERY_SECONDS = 5.0
 STOP_TIMEOUT_SECONDS = 10.0
+# Bounds one beat, so a huge backlog still lets the sweep and the periodic jobs run.
+MAX_BATCHES_PER_BEAT = 20
 
 
 class Relay:
@@ -64,12 +71,21 @@ class Relay:
     async def beat(self) -> None:
         """One pass: relay new events, re-enqueue stranded deliveries, start due jobs."""
         consumers = list(self.settings.consumers)
-        _enqueue(await relay_events(consumers))
+        await self._relay_backlog(consumers)
         _enqueue(await sweep_stranded(consumers, self.stranded_after))
         if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
             metrics.OUTBOX_OLDEST_AGE.set(await oldest_undelivered_age_seconds())
             self._gauge_at = time.monotonic()
         await self.scheduler.run_due()
+
+    async def _relay_backlog(self, consumers: list[str]) -> None:
+        # A full batch means more are waiting: keep going instead of sleeping a beat.
+        full_batch = RELAY_BATCH * len(consumers)
+        for _ in range(MAX_BATCHES_PER_BEAT):
+            delivery_ids = await relay_events(consumers)
+            _enqueue(delivery_ids)
+            if not consumers or len(delivery_ids) < full_batch:
+                return
 
     async def _listen(self) -> None:
         url = self.settings.database_url

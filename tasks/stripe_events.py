@@ -50,7 +50,7 @@ def enqueue_stripe_event(row_id: int) -> None:
 
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)
 async def requeue_stranded_stripe_events() -> None:
-    """Enqueue stored events never attempted minutes after arrival (their message was lost)."""
+    """Enqueue stored events still unprocessed minutes after arrival (their message was lost)."""
     stranded = await stranded_event_ids(STRANDED_AFTER)
     for row_id in stranded:
         enqueue_stripe_event(row_id)

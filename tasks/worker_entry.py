@@ -11,6 +11,9 @@ configure_logging(_settings.log_level, _settings.log_format)
 broker = setup_broker(_settings, worker=True)
 set_actor_runtime(build_runtime(_settings))
 
+from tasks.middleware import TortoiseMiddleware  # noqa: E402
 from tasks.relay import RelayMiddleware  # noqa: E402  (actor modules need the broker first)
 
-broker.add_middleware(RelayMiddleware(_settings))
+# Before Tortoise in the list: Dramatiq runs after_worker_boot hooks in reverse order,
+# so the database is open when the relay starts (and still open when it stops).
+broker.add_middleware(RelayMiddleware(_settings), before=TortoiseMiddleware)

@@ -110,23 +110,28 @@ async def test_event_is_retried_with_backoff_then_parked(server):
 
 
 async def test_stranded_events_are_requeued_and_old_settled_ones_pruned(server, worker):
-    """The sweeps re-enqueue a never-attempted event and delete settled ones past retention."""
+    """Sweeps re-enqueue unprocessed events (a lost retry too) and delete old settled ones."""
     from tasks.stripe_events import prune_webhook_events, requeue_stranded_stripe_events
 
-    stranded, expired = (event("customer.created", {"id": new_id("cus")}) for _ in range(2))
-    for stripe_event in (stranded, expired):
+    stranded, retried, expired = (
+        event("customer.created", {"id": new_id("cus")}) for _ in range(3)
+    )
+    for stripe_event in (stranded, retried, expired):
         await store_event(body_of(stripe_event), stripe_event)
     long_ago = datetime.now(UTC) - timedelta(days=400)
-    await WebhookEvent.filter(event_id__in=[stranded["id"], expired["id"]]).update(
+    await WebhookEvent.filter(event_id__in=[stranded["id"], retried["id"], expired["id"]]).update(
         received_at=long_ago
     )
+    # Attempted twice, and its delayed retry message vanished with a Redis restart.
+    await WebhookEvent.filter(event_id=retried["id"]).update(attempts=2)
     await WebhookEvent.filter(event_id=expired["id"]).update(status=InboxStatus.PROCESSED)
     requeue_stranded_stripe_events.send()
     await eventually(_reaches(stranded["id"], InboxStatus.IGNORED))
+    await eventually(_reaches(retried["id"], InboxStatus.IGNORED))
     prune_webhook_events.send()
 
     async def pruned() -> bool:
-        return await _row(expired["id"]) is None and await _row(stranded["id"]) is None
+        return all([await _row(e["id"]) is None for e in (stranded, retried, expired)])
 
     await eventually(pruned)
 
