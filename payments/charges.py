@@ -118,16 +118,12 @@ async def _call_gateway(
     try:
         result = await config.gateway.charge(request)
     except GatewayUnavailable:
-        _observe_gateway(config, "unavailable", started)
+        metrics.observe_gateway_call(config.gateway.name, "charge", "unavailable", started)
         await release_key(key)
         raise
-    _observe_gateway(config, result.status.value.lower(), started)
+    outcome = result.status.value.lower()
+    metrics.observe_gateway_call(config.gateway.name, "charge", outcome, started)
     return result
-
-
-def _observe_gateway(config: ServiceConfig, outcome: str, started: float) -> None:
-    elapsed = time.perf_counter() - started
-    metrics.GATEWAY_CALLS.labels(config.gateway.name, "charge", outcome).observe(elapsed)
 
 
 async def _commit_outcome(payment_id: str, result: ChargeResult, key: IdempotencyKey) -> Payment:

@@ -1,6 +1,7 @@
 """Prometheus metrics of the service, in one registry-aware module."""
 
 import os
+import time
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -72,6 +73,11 @@ RATE_LIMIT_ERRORS = Counter(
     "checked against a per-process budget instead).",
     ["budget"],
 )
+
+
+def observe_gateway_call(gateway: str, operation: str, outcome: str, started: float) -> None:
+    """Time one gateway call since `started` (a perf_counter reading), by its outcome."""
+    GATEWAY_CALLS.labels(gateway, operation, outcome).observe(time.perf_counter() - started)
 
 
 def mark_process_dead() -> None:

@@ -1,5 +1,7 @@
 """refundPayment: reserve under a row lock, call the gateway, commit the outcome."""
 
+import time
+
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -134,17 +136,23 @@ async def _call_gateway(
         reason=refund_row.reason,
         idempotency_key=f"refund-{refund_row.id}",
     )
+    started = time.perf_counter()
     try:
-        return await config.gateway.refund(request)
+        result = await config.gateway.refund(request)
     except GatewayUnavailable:
+        metrics.observe_gateway_call(config.gateway.name, "refund", "unavailable", started)
         await release_key(key)
         raise
     except RefundExceedsAvailable as error:
+        metrics.observe_gateway_call(config.gateway.name, "refund", "refused", started)
         # The gateway disagrees with our books: release the reservation, report it.
         await commit_refund_outcome(
             refund_row.id, RefundResult("", RefundStatus.FAILED, "amount_too_large"), key, error
         )
         raise
+    outcome = result.status.value.lower()
+    metrics.observe_gateway_call(config.gateway.name, "refund", outcome, started)
+    return result
 
 
 async def commit_refund_outcome(

@@ -13,8 +13,9 @@ import websockets
 
 from payments.app import create_app
 from tests.conftest import make_settings, settings_env
+from tests.graph.charging import charge, refund
 from tests.processes import PAYMENTS, api_process
-from tests.support import TEST_JWT_SECRET, free_port, serve
+from tests.support import TEST_JWT_SECRET, free_port, new_subject, serve
 
 
 async def test_liveness_and_readiness(http):
@@ -84,6 +85,23 @@ async def test_metrics_are_prometheus_text(http):
     response = await http.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain")
     assert "# TYPE payments_idempotency_outcomes_total counter" in response.text
+
+
+async def test_traffic_shows_in_the_metric_families(http):
+    """After a charge and a refund, gateway, idempotency and refund metrics carry their labels."""
+    sub = new_subject()
+    payment = (await charge(http, sub))["payment"]
+    await refund(http, sub, payment["id"], amount=100)
+    text = (await http.get("/metrics")).text
+    for sample in (
+        'payments_gateway_call_duration_seconds_count{gateway="simulated",operation="charge",'
+        'outcome="succeeded"}',
+        'payments_gateway_call_duration_seconds_count{gateway="simulated",operation="refund",'
+        'outcome="succeeded"}',
+        'payments_idempotency_outcomes_total{operation="refund",outcome="new"}',
+        'payments_graphql_operations_total{operation="refundPayment",outcome="ok"}',
+    ):
+        assert sample in text, sample
 
 
 async def test_malformed_json_is_a_graphql_shaped_400(http):
