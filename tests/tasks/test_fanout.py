@@ -192,3 +192,27 @@ async def test_serve_delivers_simulated_outcomes_to_its_own_webhook_route():
             return any(b["type"] == "payment.succeeded" for b in bodies)
 
         await wait_until(succeeded, "the simulated webhook's outcome", seconds=30)
+
+
+async def test_a_later_version_waits_for_an_earlier_one_that_is_being_retried():
+    """Version 2 fails 8 times while two refunds commit: the receiver still gets 2, 3, 4."""
+    async with fanout_stack() as stack, httpx.AsyncClient(base_url=stack.api) as client:
+        failures: dict[int, int] = defaultdict(int)
+
+        def first_event_flaky(record: dict) -> int:
+            version = json.loads(record["body"])["data"]["payment"]["version"]
+            failures[version] += 1
+            # 8 failures take over a second of backoff: the refunds commit well within it.
+            return 503 if version == 2 and failures[version] <= 8 else 200
+
+        stack.order.answer = first_event_flaky
+        sub = new_subject()
+        payment = await stack.charge(client, sub)
+        await wait_until(lambda: failures[2] >= 1, "the first failed attempt")
+        await stack.refund(client, sub, payment["id"], 100)
+        await stack.refund(client, sub, payment["id"], 200)
+        await wait_until(lambda: len(stack.order.delivered_ids()) == 3, "all three events")
+    assert failures[2] == 9
+    assert _versions_in_arrival_order(stack.order) == {payment["id"]: [2, 3, 4]}
+    # Held, not attempted: the later versions were each POSTed exactly once.
+    assert (failures[3], failures[4]) == (1, 1)
