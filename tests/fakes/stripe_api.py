@@ -22,6 +22,7 @@ from starlette.routing import Route
 from tests.fakes.stripe_ledger import Json, ParameterError, StripeFailure, StripeLedger
 
 Handler = Callable[[Request, Json], Json]
+SLOW_SECONDS = 1.5
 _KEY_REUSED = (
     "Keys for idempotent requests can only be used with the same parameters they were first "
     "used with. Try using a key other than '{key}' if you meant to execute a different request."
@@ -33,6 +34,7 @@ class Fault:
     path_prefix: str
     # "before_commit": 503, nothing done. "after_commit": done and stored, then 500.
     # "hang": done and stored, then the answer never comes (until the client gives up).
+    # "slow": done and stored, answered after SLOW_SECONDS.
     mode: str
     times: int
 
@@ -100,6 +102,8 @@ class FakeStripe:
                 return _error(500, {"type": "api_error", "message": "Lost after commit"})
             if fault and fault.mode == "hang":
                 await asyncio.sleep(3600)
+            if fault and fault.mode == "slow":
+                await asyncio.sleep(SLOW_SECONDS)
             return response
 
         return endpoint

@@ -92,3 +92,26 @@ async def test_gateway_outage_is_retryable_and_resumes_the_same_payment(settings
     assert up["data"]["chargePayment"]["payment"]["id"] == pending.id
     assert up["data"]["chargePayment"]["payment"]["status"] == "SUCCEEDED"
     assert fake.charges_created == 1
+
+
+async def test_sigterm_lets_an_in_flight_charge_finish(settings, fake_stripe):
+    """SIGTERM while Stripe answers: the charge completes, is answered, then the API exits."""
+    fake, stripe_url = fake_stripe
+    env = {
+        **settings_env(settings),
+        "GATEWAY": "stripe",
+        "STRIPE_API_KEY": "sk_test_drain",
+        "STRIPE_API_BASE": stripe_url,
+    }
+    sub = new_subject()
+    variables = {"input": charge_input(orderId="o-drain"), "key": uuid.uuid4().hex}
+    fake.fail_next("/v1/payment_intents", "slow")
+    async with api_process(env) as api, httpx.AsyncClient(base_url=api.url, timeout=30) as client:
+        in_flight = asyncio.create_task(graphql(client, CHARGE, variables, bearer=token(sub)))
+        await _wait_for(lambda: fake.charges_created == 1, "Stripe to charge")
+        os.killpg(api.process.pid, signal.SIGTERM)
+        body = await in_flight
+        # uvicorn re-raises the signal once drained: the exit status says SIGTERM.
+        assert await api.process.wait() == -signal.SIGTERM
+    assert body["data"]["chargePayment"]["payment"]["status"] == "SUCCEEDED"
+    assert (await Payment.get(customer_id=sub)).status is PaymentStatus.SUCCEEDED
