@@ -27,6 +27,17 @@ async def fake_stripe() -> AsyncIterator[tuple[FakeStripe, str]]:
         yield fake, url
 
 
+def _stripe_env(settings, stripe_url: str) -> dict[str, str]:
+    """The environment of a `payments serve` that charges through the fake Stripe."""
+    env = settings_env(settings)
+    return {
+        **env,
+        "GATEWAY": "stripe",
+        "STRIPE_API_KEY": "sk_test_x",
+        "STRIPE_API_BASE": stripe_url,
+    }
+
+
 async def _wait_for(condition, what: str) -> None:
     for _ in range(200):
         if condition():
@@ -38,13 +49,7 @@ async def _wait_for(condition, what: str) -> None:
 async def test_killed_after_stripe_charged_a_retry_finishes_the_same_payment(settings, fake_stripe):
     """SIGKILL while Stripe's answer is in flight; the same-key retry completes it, one charge."""
     fake, stripe_url = fake_stripe
-    env = {
-        **settings_env(settings),
-        "GATEWAY": "stripe",
-        "STRIPE_API_KEY": "sk_test_crash",
-        "STRIPE_API_BASE": stripe_url,
-        "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1",
-    }
+    env = {**_stripe_env(settings, stripe_url), "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1"}
     port, sub, key = free_port(), new_subject(), uuid.uuid4().hex
     variables = {"input": charge_input(orderId="o-crash"), "key": key}
     url = f"http://127.0.0.1:{port}"
@@ -97,12 +102,7 @@ async def test_gateway_outage_is_retryable_and_resumes_the_same_payment(settings
 async def test_sigterm_lets_an_in_flight_charge_finish(settings, fake_stripe):
     """SIGTERM while Stripe answers: the charge completes, is answered, then the API exits."""
     fake, stripe_url = fake_stripe
-    env = {
-        **settings_env(settings),
-        "GATEWAY": "stripe",
-        "STRIPE_API_KEY": "sk_test_drain",
-        "STRIPE_API_BASE": stripe_url,
-    }
+    env = _stripe_env(settings, stripe_url)
     sub = new_subject()
     variables = {"input": charge_input(orderId="o-drain"), "key": uuid.uuid4().hex}
     fake.fail_next("/v1/payment_intents", "slow")
