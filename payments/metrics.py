@@ -40,6 +40,11 @@ GATEWAY_CALLS = Histogram(
     "Gateway calls by gateway, operation and outcome.",
     ["gateway", "operation", "outcome"],
 )
+GATEWAY_CONFLICTS = Counter(
+    "payments_gateway_conflicts_total",
+    "Gateway reports that contradict a terminal status (e.g. succeeded after failed); alert on it.",
+    ["status", "reported"],
+)
 IDEMPOTENCY = Counter(
     "payments_idempotency_outcomes_total",
     "Idempotency key claims by operation and outcome (new, replay, conflict, in_use).",

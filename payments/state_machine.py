@@ -23,5 +23,10 @@ def can_move(current: S, target: S) -> bool:
     return target in ALLOWED_MOVES[current]
 
 
+def captures_after_terminal(current: S, reported: S) -> bool:
+    """A success reported for a payment we closed as FAILED or CANCELED: needs a human."""
+    return current in (S.FAILED, S.CANCELED) and reported is S.SUCCEEDED
+
+
 def status_after_refunds(amount: int, amount_refunded: int) -> S:
     return S.REFUNDED if amount_refunded >= amount else S.PARTIALLY_REFUNDED

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.enums import EventSource, PaymentStatus
@@ -11,7 +12,9 @@ from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory
 from payments import metrics
 from payments.correlation import current_request_id
-from payments.state_machine import can_move
+from payments.state_machine import can_move, captures_after_terminal
+
+log = structlog.get_logger(__name__)
 
 # PostgreSQL NOTIFY channel that wakes the outbox relay when an event commits.
 OUTBOX_CHANNEL = "payments_outbox"
@@ -40,6 +43,8 @@ async def apply_change(payment: Payment, change: Change, connection: BaseDBAsync
     """
     if not can_move(payment.status, change.target):
         await _record(payment, change, connection, applied=False)
+        if captures_after_terminal(payment.status, change.target):
+            _alert_captured_after_terminal(payment, change)
         return False
     previous = payment.status
     for name, value in change.fields.items():
@@ -51,6 +56,20 @@ async def apply_change(payment: Payment, change: Change, connection: BaseDBAsync
     await write_outbox_event(payment, connection)
     metrics.PAYMENTS.labels(change.target.value, payment.currency).inc()
     return True
+
+
+def _alert_captured_after_terminal(payment: Payment, change: Change) -> None:
+    # Stripe lets a failed PaymentIntent be confirmed again with another method: money
+    # was taken while our books say it was not. Absorbed (DESIGN), but never silently.
+    metrics.GATEWAY_CONFLICTS.labels(payment.status.value, change.target.value).inc()
+    log.error(
+        "payment_captured_after_terminal_status",
+        payment_id=payment.id,
+        status=payment.status.value,
+        reported=change.target.value,
+        source=change.source.value,
+        provider_event_id=change.provider_event_id,
+    )
 
 
 async def _record(

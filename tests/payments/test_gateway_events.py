@@ -9,6 +9,7 @@ from models.enums import EventSource, InboxStatus, PaymentStatus, RefundStatus
 from models.inbox import WebhookEvent
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory, Refund
+from payments import metrics
 from payments.errors import NotFound, PaymentNotRefundable
 from payments.gateway_events import PaymentNotYetKnown, process_stored_event, replay_events
 from payments.inbox import failed_event_ids, prune_events, store_event
@@ -102,6 +103,18 @@ async def test_late_processing_after_succeeded_is_recorded_and_ignored(database_
     ignored = await PaymentStatusHistory.get(provider_event_id=stale["id"])
     assert (ignored.applied, ignored.status) == (False, PaymentStatus.PROCESSING)
     assert await OutboxEvent.filter(payment_id=payment.id).count() == before
+
+
+async def test_success_after_failure_is_absorbed_but_counted_as_a_conflict(database_url):
+    """Stripe reports money taken on a payment we closed as FAILED: kept FAILED, and alerted."""
+    payment = await charged("pm_card_chargeDeclined")
+    assert payment.status is PaymentStatus.FAILED
+    conflicts = metrics.GATEWAY_CONFLICTS.labels("FAILED", "SUCCEEDED")
+    before = conflicts._value.get()
+    late = event("payment_intent.succeeded", intent(payment.provider_payment_id))
+    assert await deliver(late) is InboxStatus.PROCESSED
+    assert (await Payment.get(id=payment.id)).status is PaymentStatus.FAILED
+    assert conflicts._value.get() == before + 1
 
 
 async def test_requires_action_then_canceled(database_url):
