@@ -1,6 +1,6 @@
 """ISO 4217 currencies with their minor-unit exponents, and amount limits."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from payments.errors import InvalidAmount, InvalidCurrency
 
@@ -49,9 +49,14 @@ class AmountLimits:
 
     minimums: dict[str, int]
     maximum: int = DEFAULT_MAXIMUM
+    # Overrides of `maximum` for some currencies (e.g. a lower ceiling for JPY).
+    maximums: dict[str, int] = field(default_factory=dict)
 
     def minimum(self, currency: str) -> int:
         return self.minimums.get(currency, 1)
+
+    def maximum_for(self, currency: str) -> int:
+        return self.maximums.get(currency, self.maximum)
 
 
 DEFAULT_LIMITS = AmountLimits(minimums=DEFAULT_MINIMUMS)
@@ -67,9 +72,9 @@ def normalize_currency(code: str) -> str:
 
 def check_charge_amount(amount: int, currency: str, limits: AmountLimits = DEFAULT_LIMITS) -> None:
     """Raise InvalidAmount unless `amount` (minor units) is within the currency's bounds."""
-    minimum = limits.minimum(currency)
-    if amount < minimum or amount > limits.maximum:
+    minimum, maximum = limits.minimum(currency), limits.maximum_for(currency)
+    if amount < minimum or amount > maximum:
         raise InvalidAmount(
-            f"Amount must be between {minimum} and {limits.maximum} {currency} minor units.",
+            f"Amount must be between {minimum} and {maximum} {currency} minor units.",
             field="amount",
         )

@@ -76,8 +76,14 @@ def build_service_config(settings: Settings, gateway: Gateway) -> ServiceConfig:
             ttl=timedelta(hours=settings.idempotency_key_ttl_hours),
             lock_timeout=timedelta(seconds=settings.idempotency_lock_timeout_seconds),
         ),
-        limits=AmountLimits(
-            minimums={**DEFAULT_MINIMUMS, **settings.charge_amount_minimums},
-            maximum=settings.charge_amount_maximum or DEFAULT_MAXIMUM,
-        ),
+        limits=amount_limits(settings),
+    )
+
+
+def amount_limits(settings: Settings) -> AmountLimits:
+    """Charge bounds: Stripe's minimums and maximum, overridden by the CHARGE_AMOUNT_* settings."""
+    return AmountLimits(
+        minimums={**DEFAULT_MINIMUMS, **settings.charge_amount_minimums},
+        maximum=settings.charge_amount_maximum or DEFAULT_MAXIMUM,
+        maximums=settings.charge_amount_maximums,
     )

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from payments.errors import SettingsError
+from payments.money import CURRENCY_EXPONENTS
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_WEBHOOK_SECRET = "whsec_ZGV2LW9ubHktc3RyaXBlLXdlYmhvb2stc2VjcmV0"
@@ -73,6 +74,8 @@ class Settings(BaseSettings):
     # JSON object of per-currency minimum charge amounts in minor units, e.g. {"USD": 50}.
     charge_amount_minimums: dict[str, int] = Field(default_factory=dict)
     charge_amount_maximum: int | None = Field(default=None, ge=1)
+    # JSON object of per-currency maximums in minor units, overriding CHARGE_AMOUNT_MAXIMUM.
+    charge_amount_maximums: dict[str, int] = Field(default_factory=dict)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -85,6 +88,16 @@ class Settings(BaseSettings):
         if value.strip().lower() != "off":
             parse_rate_limit(value)  # its ValueError names the notation it could not read
         return value
+
+    @field_validator("charge_amount_minimums", "charge_amount_maximums")
+    @classmethod
+    def _check_amounts_by_currency(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = [code for code in value if code.strip().upper() not in CURRENCY_EXPONENTS]
+        if unknown:
+            raise ValueError(f"not ISO 4217 currencies: {', '.join(unknown)}")
+        if any(amount < 1 for amount in value.values()):
+            raise ValueError("amounts are positive integers in minor units")
+        return {code.strip().upper(): amount for code, amount in value.items()}
 
     @field_validator("database_url")
     @classmethod

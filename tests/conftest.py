@@ -85,7 +85,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process (`payments worker/serve`) see `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYMENTS_", "PROMETHEUS_"))}
     for name, value in settings.model_dump().items():
-        if value is None or name in {"charge_amount_minimums"}:
+        if value is None or name in {"charge_amount_minimums", "charge_amount_maximums"}:
             continue
         raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
         env[name.upper()] = str(raw.value if hasattr(raw, "value") else raw)

@@ -58,3 +58,30 @@ def test_cli_reports_configuration_error_in_one_line():
     assert result.stderr.strip().splitlines() == [
         "payments: configuration error: DATABASE_URL: Value error, must start with postgres:// or sqlite://"
     ]
+
+
+@pytest.mark.parametrize(
+    "limits", [{"XYZ": 50}, {"USD": 0}], ids=["unknown-currency", "zero-amount"]
+)
+def test_bad_per_currency_amounts_name_the_variable(limits):
+    """Per-currency bounds must name ISO 4217 currencies and be positive."""
+    with pytest.raises(SettingsError, match=r"^CHARGE_AMOUNT_MAXIMUMS"):
+        load_settings(database_url="sqlite://x", charge_amount_maximums=limits)
+
+
+def test_per_currency_maximum_overrides_the_global_one():
+    """CHARGE_AMOUNT_MAXIMUMS={"jpy": 1000} caps yen charges; other currencies keep the default."""
+    from payments.errors import PaymentErrors
+    from payments.runtime import amount_limits
+    from payments.validation import ChargeInput, validate_charge
+
+    settings = load_settings(dev=True, charge_amount_maximums={"jpy": 1000})
+    limits = amount_limits(settings)
+
+    def charge(amount: int, currency: str) -> ChargeInput:
+        return ChargeInput("o", amount, currency, "pm_card_visa", "cus_1")
+
+    assert validate_charge(charge(1001, "USD"), limits).amount == 1001
+    with pytest.raises(PaymentErrors) as refused:
+        validate_charge(charge(1001, "JPY"), limits)
+    assert [(e.code, e.field) for e in refused.value.errors] == [("INVALID_AMOUNT", "amount")]
