@@ -13,7 +13,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.graph.charging import CHARGE, charge_input
-from tests.processes import PAYMENTS
+from tests.processes import PAYMENTS, WorkerProcess
 from tests.support import free_port, graphql, new_subject, token
 from tests.tasks.fanout_support import OUTBOUND_SECRET, Receiver, Stack, fanout_stack, wait_until
 
@@ -216,3 +216,17 @@ async def test_a_later_version_waits_for_an_earlier_one_that_is_being_retried():
     assert _versions_in_arrival_order(stack.order) == {payment["id"]: [2, 3, 4]}
     # Held, not attempted: the later versions were each POSTed exactly once.
     assert (failures[3], failures[4]) == (1, 1)
+
+
+async def test_two_worker_machines_share_the_outbox_without_double_posting():
+    """A second `payments worker` (2 processes) beside the first: each event POSTed once each."""
+    async with fanout_stack() as stack:
+        with WorkerProcess.start(stack.env, ("--processes", "2", "--threads", "4")):
+            await _charge_many(stack, 150, refund_every=5)
+            expected = await stack.event_ids()
+            for receiver in (stack.order, stack.notification):
+                await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "all events")
+    for receiver in (stack.order, stack.notification):
+        assert set(receiver.attempts().values()) == {1}, "an event was POSTed twice"
+        for versions in _versions_in_arrival_order(receiver).values():
+            assert versions == sorted(versions)
