@@ -15,7 +15,7 @@ from payments.app import create_app
 from payments.gateways.stripe import StripeGateway
 from tests.conftest import settings_env
 from tests.fakes.stripe_api import FakeStripe
-from tests.graph.charging import CHARGE, charge_input
+from tests.graph.charging import CHARGE, REFUND, charge_input
 from tests.processes import api_process
 from tests.support import free_port, graphql, new_subject, serve, token
 
@@ -115,3 +115,41 @@ async def test_sigterm_lets_an_in_flight_charge_finish(settings, fake_stripe):
         assert await api.process.wait() == -signal.SIGTERM
     assert body["data"]["chargePayment"]["payment"]["status"] == "SUCCEEDED"
     assert (await Payment.get(customer_id=sub)).status is PaymentStatus.SUCCEEDED
+
+
+async def test_killed_after_stripe_refunded_a_retry_finishes_the_same_refund(settings, fake_stripe):
+    """SIGKILL while Stripe's refund answer is in flight; the retry completes it, one refund."""
+    fake, stripe_url = fake_stripe
+    env = {**_stripe_env(settings, stripe_url), "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1"}
+    port, sub, key = free_port(), new_subject(), uuid.uuid4().hex
+    url = f"http://127.0.0.1:{port}"
+    async with api_process(env, port=port), httpx.AsyncClient(base_url=url, timeout=30) as client:
+        charged = await graphql(
+            client, CHARGE, {"input": charge_input(), "key": key}, bearer=token(sub)
+        )
+    payment_id = charged["data"]["chargePayment"]["payment"]["id"]
+    variables = {"input": {"paymentId": payment_id, "amount": 400}, "key": uuid.uuid4().hex}
+    fake.fail_next("/v1/refunds", "hang")
+
+    async with (
+        api_process(env, port=port) as api,
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+    ):
+        in_flight = asyncio.create_task(graphql(client, REFUND, variables, bearer=token(sub)))
+        await _wait_for(lambda: len(fake.refunds) == 1, "Stripe to refund")
+        os.killpg(api.process.pid, signal.SIGKILL)
+        await api.process.wait()
+        with pytest.raises(httpx.TransportError):
+            await in_flight
+    reserved = await Payment.get(customer_id=sub)
+    assert (reserved.amount_refunded, reserved.amount_refund_pending) == (0, 400)
+
+    async with api_process(env, port=port), httpx.AsyncClient(base_url=url, timeout=30) as client:
+        await asyncio.sleep(1.1)  # the dead request's key lock expires
+        body = await graphql(client, REFUND, variables, bearer=token(sub))
+    result = body["data"]["refundPayment"]
+    assert (result["refund"]["status"], result["payment"]["amountRefunded"]) == ("SUCCEEDED", 400)
+    assert len(fake.refunds) == 1
+    assert (await Payment.get(customer_id=sub)).amount_refund_pending == 0
+    keys = {key for _, path, key in fake.requests if path == "/v1/refunds"}
+    assert len(keys) == 1 and keys.pop().startswith("refund-")
