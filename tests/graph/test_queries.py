@@ -1,5 +1,6 @@
 """payment, payments and node queries: pagination, filters, children, owner scoping."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 from tests.graph.charging import charge, refund
@@ -92,3 +93,28 @@ async def test_node_resolves_payments_and_refunds(http):
     stranger = await graphql(http, query, {"id": payment["id"]}, bearer=token(new_subject()))
     assert [n["__typename"] for n in as_owner] == ["Payment", "Refund"]
     assert stranger["data"]["node"] is None
+
+
+CHILDREN = """query($first: Int) {
+  payments(first: $first) { nodes { id refunds { id amount } events { status } } }
+}"""
+
+
+async def _sql_statements(http, caplog, sub: str, first: int) -> int:
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        body = await graphql(http, CHILDREN, {"first": first}, bearer=token(sub))
+    assert len(body["data"]["payments"]["nodes"]) == first
+    return sum(1 for r in caplog.records if r.name == "tortoise.db_client")
+
+
+async def test_refunds_and_events_of_a_page_cost_the_same_queries_for_1_or_10(http, caplog):
+    """No N+1: a page of 10 payments with refunds and events runs as many SQL statements as 1."""
+    sub = new_subject()
+    for index in range(10):
+        payment = (await charge(http, sub, orderId=f"n{index}"))["payment"]
+        await refund(http, sub, payment["id"], amount=100)
+    one = await _sql_statements(http, caplog, sub, 1)
+    ten = await _sql_statements(http, caplog, sub, 10)
+    assert one > 0, "no SQL was captured"
+    assert ten == one
