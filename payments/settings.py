@@ -11,8 +11,8 @@ from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from payments.errors import SettingsError
-from payments.money import CURRENCY_EXPONENTS
+from payments.errors import InvalidCurrency, SettingsError
+from payments.money import normalize_currency
 
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_WEBHOOK_SECRET = "whsec_ZGV2LW9ubHktc3RyaXBlLXdlYmhvb2stc2VjcmV0"
@@ -92,12 +92,12 @@ class Settings(BaseSettings):
     @field_validator("charge_amount_minimums", "charge_amount_maximums")
     @classmethod
     def _check_amounts_by_currency(cls, value: dict[str, int]) -> dict[str, int]:
-        unknown = [code for code in value if code.strip().upper() not in CURRENCY_EXPONENTS]
-        if unknown:
-            raise ValueError(f"not ISO 4217 currencies: {', '.join(unknown)}")
         if any(amount < 1 for amount in value.values()):
             raise ValueError("amounts are positive integers in minor units")
-        return {code.strip().upper(): amount for code, amount in value.items()}
+        try:
+            return {normalize_currency(code): amount for code, amount in value.items()}
+        except InvalidCurrency as error:
+            raise ValueError(error.message) from None
 
     @field_validator("database_url")
     @classmethod
