@@ -12,6 +12,10 @@ import jwt
 from payments.errors import Forbidden, Unauthenticated
 
 ALGORITHM = "HS256"
+# Verified tokens are remembered so a client's every call skips the signature check. An
+# entry ends with its token's exp, and after at most a minute (a JWKS key may be revoked).
+VERIFIED_FOR_SECONDS = 60.0
+VERIFIED_MAX_TOKENS = 10_000
 
 
 class Scope(StrEnum):
@@ -54,6 +58,9 @@ class TokenVerifier:
     issuer: str | None = None
     audience: str | None = None
     _jwks: jwt.PyJWKClient | None = field(default=None, init=False, repr=False, compare=False)
+    _verified: dict[str, tuple[Principal, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.jwks_url:
@@ -63,6 +70,14 @@ class TokenVerifier:
     async def authenticate(self, authorization: str | None) -> Principal:
         """Return the principal of an `Authorization: Bearer` header, or raise Unauthenticated."""
         token = _bearer_token(authorization)
+        remembered = self._verified.get(token)
+        if remembered is not None and time.time() < remembered[1]:
+            return remembered[0]
+        principal, expires_at = await self._verify(token)
+        self._remember(token, principal, expires_at)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         key = await self._signing_key(token)
         try:
             claims = jwt.decode(
@@ -75,7 +90,13 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"Invalid bearer token: {exc}.") from None
-        return Principal(sub=str(claims["sub"]), scopes=frozenset(_scopes(claims)))
+        principal = Principal(sub=str(claims["sub"]), scopes=frozenset(_scopes(claims)))
+        return principal, float(claims["exp"])
+
+    def _remember(self, token: str, principal: Principal, expires_at: float) -> None:
+        if len(self._verified) >= VERIFIED_MAX_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest entry
+        self._verified[token] = (principal, min(expires_at, time.time() + VERIFIED_FOR_SECONDS))
 
     async def _signing_key(self, token: str) -> Any:
         if self.secret:

@@ -2,7 +2,9 @@
 
 from typing import Any
 
+import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate
 
 from models import MODEL_MODULES
@@ -10,9 +12,8 @@ from models import MODEL_MODULES
 
 def tortoise_config(database_url: str, pool_size: int = 20) -> dict[str, Any]:
     """The Tortoise config for one database, with our models and migrations."""
-    credentials_url = _with_pool(database_url, pool_size)
     return {
-        "connections": {"default": credentials_url},
+        "connections": {"default": _connection(database_url, pool_size)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -25,11 +26,28 @@ def tortoise_config(database_url: str, pool_size: int = 20) -> dict[str, Any]:
     }
 
 
+def _connection(database_url: str, pool_size: int) -> str | dict[str, Any]:
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        return database_url
+    connection = expand_db_url(_with_pool(database_url, pool_size))
+    connection["credentials"]["reset"] = keep_session
+    return connection
+
+
 def _with_pool(database_url: str, pool_size: int) -> str:
-    if not database_url.startswith(("postgres://", "postgresql://")) or "maxsize" in database_url:
+    if "maxsize" in database_url:
         return database_url
     separator = "&" if "?" in database_url else "?"
     return f"{database_url}{separator}minsize=1&maxsize={pool_size}"
+
+
+async def keep_session(connection: asyncpg.Connection) -> None:
+    """Release a pooled connection without asyncpg's reset query (a round trip per query).
+
+    Nothing here changes session state on a pooled connection: no SET, LISTEN (the relay
+    listens on its own connection), advisory locks or cursors. asyncpg still rolls back
+    a transaction left open before calling this.
+    """
 
 
 async def open_database(database_url: str, pool_size: int = 20) -> None:

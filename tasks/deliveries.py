@@ -1,5 +1,6 @@
 """Actors of outgoing payment events: deliver one (event, consumer); prune delivered events."""
 
+import asyncio
 from datetime import timedelta
 
 import dramatiq
@@ -33,9 +34,12 @@ async def deliver_event(delivery_id: int) -> None:
     policy = DeliveryPolicy.from_settings(actor_runtime().settings)
     result = await deliver(delivery_id, policy, http_client())
     if result.retry_in_ms is not None:
-        deliver_event.send_with_options(args=(delivery_id,), delay=result.retry_in_ms)
+        # Sends block on Redis: in a thread, so the actors sharing this loop keep running.
+        await asyncio.to_thread(
+            deliver_event.send_with_options, args=(delivery_id,), delay=result.retry_in_ms
+        )
     if result.wake is not None:
-        deliver_event.send(result.wake)
+        await asyncio.to_thread(deliver_event.send, result.wake)
 
 
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)

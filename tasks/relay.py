@@ -72,7 +72,7 @@ class Relay:
         """One pass: relay new events, re-enqueue stranded deliveries, start due jobs."""
         consumers = list(self.settings.consumers)
         await self._relay_backlog(consumers)
-        _enqueue(await sweep_stranded(consumers, self.stranded_after))
+        await _enqueue(await sweep_stranded(consumers, self.stranded_after))
         if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
             metrics.OUTBOX_OLDEST_AGE.set(await oldest_undelivered_age_seconds())
             self._gauge_at = time.monotonic()
@@ -83,7 +83,7 @@ class Relay:
         full_batch = RELAY_BATCH * len(consumers)
         for _ in range(MAX_BATCHES_PER_BEAT):
             delivery_ids = await relay_events(consumers)
-            _enqueue(delivery_ids)
+            await _enqueue(delivery_ids)
             if not consumers or len(delivery_ids) < full_batch:
                 return
 
@@ -104,7 +104,12 @@ class Relay:
             self._listener = None
 
 
-def _enqueue(delivery_ids: Iterable[int]) -> None:
+async def _enqueue(delivery_ids: Iterable[int]) -> None:
+    # Off the actors' loop: its blocking Redis round trips would stall every delivery.
+    await asyncio.to_thread(_send_all, list(delivery_ids))
+
+
+def _send_all(delivery_ids: list[int]) -> None:
     for delivery_id in delivery_ids:
         deliver_event.send(delivery_id)
 

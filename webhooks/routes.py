@@ -1,5 +1,6 @@
 """`POST /webhooks/stripe`: bound the body, verify, store once, enqueue, answer at once."""
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +38,7 @@ def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], None]) -> Ro
             return _rejected("invalid_event", 400)
         row_id = await store_event(body, event)
         if row_id is not None:
-            _enqueue(enqueue, row_id)
+            await _enqueue(enqueue, row_id)
         WEBHOOKS_RECEIVED.labels(event["type"], "stored" if row_id else "duplicate").inc()
         return JSONResponse({"received": True})
 
@@ -55,9 +56,11 @@ def _parse_event(body: bytes) -> dict[str, Any] | None:
     return event if valid else None
 
 
-def _enqueue(enqueue: Callable[[int], None], row_id: int) -> None:
+async def _enqueue(enqueue: Callable[[int], None], row_id: int) -> None:
     try:
-        enqueue(row_id)
+        # The broker's Redis client blocks: a thread keeps its round trip from stalling
+        # every other request this process is serving.
+        await asyncio.to_thread(enqueue, row_id)
     except Exception:
         # The event is stored, and Stripe would resend it only as a duplicate; the
         # stranded-event sweep enqueues it again, so Stripe still gets its 200.

@@ -1,6 +1,8 @@
 -- wrk script: POST a GraphQL document from env; fresh idempotency keys where the body has KEY.
 local body_template = os.getenv("BENCH_BODY")
 local token = os.getenv("BENCH_TOKEN")
+-- Per wrk run: Lua's random numbers are unseeded, so without it every run reuses the keys.
+local nonce = os.getenv("BENCH_NONCE") or ""
 local ids = {}
 for id in string.gmatch(os.getenv("BENCH_IDS") or "", "[^,]+") do table.insert(ids, id) end
 local threads = {}
@@ -20,7 +22,7 @@ end
 
 function request()
   counter = counter + 1
-  local body = body_template:gsub("KEY", tid .. "-" .. counter .. "-" .. math.random(1, 1e9))
+  local body = body_template:gsub("KEY", nonce .. "-" .. tid .. "-" .. counter)
   if #ids > 0 then body = body:gsub("PAYMENT_ID", ids[(counter % #ids) + 1]) end
   return wrk.format(nil, "/graphql", nil, body)
 end

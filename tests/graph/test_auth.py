@@ -141,3 +141,28 @@ async def test_refund_needs_the_refund_scope(http, scope):
     body = await graphql(http, REFUND, variables, bearer=token(sub, scope=scope))
     assert error_codes(body) == ["FORBIDDEN"]
     assert (await Payment.get(customer_id=sub)).amount_refunded == 0
+
+
+async def test_a_remembered_token_still_expires(database_url, monkeypatch):
+    """A verified token is not checked again on its next call, yet stops working at its exp."""
+    from payments.errors import Unauthenticated
+    from payments.runtime import build_verifier
+    from tests.conftest import make_settings
+
+    verifier = build_verifier(make_settings(database_url))
+    exp = int(time.time()) + 30
+    bearer = f"Bearer {_signed({'sub': 's', 'scope': 'payments:read', 'exp': exp})}"
+    assert (await verifier.authenticate(bearer)).sub == "s"
+    decodes = []
+
+    def expired(*args, **kwargs):
+        decodes.append(args)
+        raise jwt.ExpiredSignatureError("Signature has expired")
+
+    monkeypatch.setattr(jwt, "decode", expired)
+    assert (await verifier.authenticate(bearer)).sub == "s"
+    assert decodes == []
+    monkeypatch.setattr(time, "time", lambda: exp + 1.0)
+    with pytest.raises(Unauthenticated):
+        await verifier.authenticate(bearer)
+    assert len(decodes) == 1
