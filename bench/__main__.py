@@ -191,9 +191,14 @@ async def end_to_end(stack: Stack, token: str, rate: int = 200, seconds: int = 1
     )
 
 
-async def drained(stack: Stack, seconds: int = 60) -> None:
+async def drained(stack: Stack, seconds: int = 180) -> None:
+    """Wait until the worker has caught up, so its backlog cannot slow the next scenario."""
     for _ in range(seconds * 2):
-        rows = await stack.sql("SELECT count(*) FROM outbox_deliveries WHERE status <> 'DELIVERED'")
+        rows = await stack.sql(
+            "SELECT (SELECT count(*) FROM outbox_deliveries WHERE status <> 'DELIVERED')"
+            " + (SELECT count(*) FROM outbox_events WHERE relayed_at IS NULL)"
+            " + (SELECT count(*) FROM webhook_events WHERE status = 'RECEIVED')"
+        )
         if rows[0][0] == 0:
             return
         await asyncio.sleep(0.5)
@@ -208,8 +213,10 @@ async def run() -> list[Row]:
     async with running_stack() as stack:
         ids = await seed_payments(stack, token, 400)
         await drained(stack)
-        # First, so the backlog the write scenarios leave behind cannot delay it.
+        # First, on a quiet stack; each write scenario is followed by a drain, so the
+        # backlog it leaves the worker cannot slow the next measurement.
         e2e = await end_to_end(stack, token)
+        await drained(stack)
         env = {"BENCH_TOKEN": token}
         api = stack.api
         read_base = await measured(
@@ -236,6 +243,7 @@ async def run() -> list[Row]:
                 "3. chargePayment, fresh keys", api, "graphql.lua", BENCH_BODY=CHARGE, **env
             )
         )
+        await drained(stack)
         replay = CHARGE.replace("KEY", "bench-replay")
         rows.append(
             await measured("4. chargePayment replay", api, "graphql.lua", BENCH_BODY=replay, **env)
@@ -257,12 +265,14 @@ async def run() -> list[Row]:
                 **env,
             )
         )
+        await drained(stack)
         events = signed_events(200_000)
         rows.append(
             await measured(
                 "6. signed Stripe webhook ingestion", api, "webhooks.lua", BENCH_EVENTS=str(events)
             )
         )
+        await drained(stack)
         write_base = await pgbench_tps(stack.database_url)
         rows.append(Row("write baseline (pgbench, a charge's SQL)", write_base, 0, 0, 0))
         rows.append(e2e)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
 
 from models.enums import Operation
 from models.idempotency import IdempotencyKey
@@ -19,8 +18,19 @@ from payments.errors import (
     ReplayedError,
     ValidationFailed,
 )
+from payments.rows import insert_once
 
 MAX_KEY_LENGTH = 255
+_CLAIMED_COLUMNS = (
+    "principal",
+    "operation",
+    "key",
+    "fingerprint",
+    "locked_until",
+    "created_at",
+    "expires_at",
+)
+_UNIQUE_COLUMNS = ("principal", "operation", "key")
 
 
 @dataclass(frozen=True)
@@ -57,17 +67,19 @@ async def claim_key(
     crashed owner's lock expired). Raises IdempotencyKeyReused / IdempotencyKeyInUse.
     """
     now = datetime.now(UTC)
-    try:
-        record = await IdempotencyKey.create(
-            principal=principal,
-            operation=operation,
-            key=_digest(key),
-            fingerprint=input_fingerprint,
-            locked_until=now + policy.lock_timeout,
-            expires_at=now + policy.ttl,
-        )
-    except IntegrityError:
+    record = IdempotencyKey(
+        principal=principal,
+        operation=operation,
+        key=_digest(key),
+        fingerprint=input_fingerprint,
+        locked_until=now + policy.lock_timeout,
+        created_at=now,
+        expires_at=now + policy.ttl,
+    )
+    row_id = await insert_once(record, _CLAIMED_COLUMNS, _UNIQUE_COLUMNS)
+    if row_id is None:
         return await _existing(principal, operation, key, input_fingerprint, policy)
+    record.id = row_id
     metrics.IDEMPOTENCY.labels(operation.value, "new").inc()
     return record
 

@@ -9,6 +9,7 @@ from tortoise.expressions import F
 from models.enums import InboxStatus
 from models.inbox import WebhookEvent
 from payments.errors import NotFound
+from payments.rows import insert_once
 
 # Settled events are never processed again (a replay re-opens one explicitly).
 SETTLED = frozenset({InboxStatus.PROCESSED, InboxStatus.IGNORED})
@@ -39,14 +40,7 @@ async def store_event(raw_body: bytes, event: dict[str, Any]) -> int | None:
         provider_created_at=_timestamp(created) if isinstance(created, int) else None,
         received_at=datetime.now(UTC),
     )
-    fields = WebhookEvent._meta.fields_map
-    values = [fields[name].to_db_value(getattr(row, name), row) for name in _INSERTED_COLUMNS]
-    db = WebhookEvent._meta.db
-    # Typed as the generic builder; the PostgreSQL and SQLite builders both add RETURNING.
-    insert: Any = db.query_class.into(WebhookEvent._meta.basetable).columns(*_INSERTED_COLUMNS)
-    query = insert.insert(*values).on_conflict("event_id").do_nothing().returning("id")
-    inserted = await db.execute_query_dict(*query.get_parameterized_sql())
-    return int(inserted[0]["id"]) if inserted else None
+    return await insert_once(row, _INSERTED_COLUMNS, ("event_id",))
 
 
 def _timestamp(unix: int) -> datetime:
