@@ -30,7 +30,7 @@ def _connection(database_url: str, pool_size: int) -> str | dict[str, Any]:
     if not database_url.startswith(("postgres://", "postgresql://")):
         return database_url
     connection = expand_db_url(_with_pool(database_url, pool_size))
-    connection["credentials"]["reset"] = keep_session
+    connection["credentials"]["reset"] = _keep_session
     return connection
 
 
@@ -41,7 +41,7 @@ def _with_pool(database_url: str, pool_size: int) -> str:
     return f"{database_url}{separator}minsize=1&maxsize={pool_size}"
 
 
-async def keep_session(connection: asyncpg.Connection) -> None:
+async def _keep_session(connection: asyncpg.Connection) -> None:
     """Release a pooled connection without asyncpg's reset query (a round trip per query).
 
     Nothing here changes session state on a pooled connection: no SET, LISTEN (the relay

@@ -1,6 +1,9 @@
 """Dramatiq broker set-up: Redis in production, an in-process broker in `payments dev`."""
 
+import asyncio
 import importlib
+from collections.abc import Iterable
+from typing import Any
 
 import dramatiq
 import redis
@@ -37,7 +40,7 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
     if settings.redis_url:
         # Dramatiq's Lua scripts expect RESP2 replies; redis-py 8 defaults to RESP3.
         # Timeouts bound how long an unreachable Redis can stall a caller (the webhook
-        # route enqueues inline), instead of hanging on the OS's TCP defaults.
+        # route awaits its enqueue), instead of hanging on the OS's TCP defaults.
         client = redis.Redis.from_url(
             settings.redis_url,
             protocol=2,
@@ -59,6 +62,24 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
     for module in ACTOR_MODULES:
         importlib.import_module(module)
     return broker
+
+
+async def send_off_loop(
+    actor: dramatiq.Actor[Any, Any], messages: Iterable[tuple[Any, ...]], delay: int | None = None
+) -> None:
+    """Enqueue one message per argument tuple, from a thread.
+
+    The broker's Redis client blocks: on the event loop, each round trip would stall every
+    request or actor sharing it. `to_thread` carries the context (the request id) along.
+    """
+    await asyncio.to_thread(_send_each, actor, list(messages), delay)
+
+
+def _send_each(
+    actor: dramatiq.Actor[Any, Any], messages: list[tuple[Any, ...]], delay: int | None
+) -> None:
+    for args in messages:
+        actor.send_with_options(args=args, delay=delay)
 
 
 def current_broker() -> dramatiq.Broker:

@@ -1,6 +1,5 @@
 """Actors of outgoing payment events: deliver one (event, consumer); prune delivered events."""
 
-import asyncio
 from datetime import timedelta
 
 import dramatiq
@@ -9,7 +8,7 @@ import structlog
 
 from payments.delivery import DeliveryPolicy, deliver
 from payments.outbox import prune_delivered
-from tasks.broker import current_broker
+from tasks.broker import current_broker, send_off_loop
 from tasks.runtime import actor_runtime
 
 log = structlog.get_logger(__name__)
@@ -34,12 +33,9 @@ async def deliver_event(delivery_id: int) -> None:
     policy = DeliveryPolicy.from_settings(actor_runtime().settings)
     result = await deliver(delivery_id, policy, http_client())
     if result.retry_in_ms is not None:
-        # Sends block on Redis: in a thread, so the actors sharing this loop keep running.
-        await asyncio.to_thread(
-            deliver_event.send_with_options, args=(delivery_id,), delay=result.retry_in_ms
-        )
+        await send_off_loop(deliver_event, [(delivery_id,)], delay=result.retry_in_ms)
     if result.wake is not None:
-        await asyncio.to_thread(deliver_event.send, result.wake)
+        await send_off_loop(deliver_event, [(result.wake,)])
 
 
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)

@@ -24,7 +24,7 @@ from payments.outbox import (
 )
 from payments.settings import Settings
 from payments.transitions import OUTBOX_CHANNEL
-from tasks.broker import current_broker
+from tasks.broker import current_broker, send_off_loop
 from tasks.deliveries import close_http_client, deliver_event
 from tasks.in_process import InProcessBroker
 from tasks.runtime import actor_runtime
@@ -105,13 +105,7 @@ class Relay:
 
 
 async def _enqueue(delivery_ids: Iterable[int]) -> None:
-    # Off the actors' loop: its blocking Redis round trips would stall every delivery.
-    await asyncio.to_thread(_send_all, list(delivery_ids))
-
-
-def _send_all(delivery_ids: list[int]) -> None:
-    for delivery_id in delivery_ids:
-        deliver_event.send(delivery_id)
+    await send_off_loop(deliver_event, ((delivery_id,) for delivery_id in delivery_ids))
 
 
 def build_relay(settings: Settings) -> Relay:

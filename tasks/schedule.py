@@ -6,6 +6,8 @@ from datetime import timedelta
 import dramatiq
 from redis.asyncio import Redis
 
+from tasks.broker import send_off_loop
+
 # Actors by name, so a job's module is imported only by the broker (ACTOR_MODULES).
 PERIODIC_JOBS: tuple[tuple[str, timedelta], ...] = (
     ("reconcile_payments", timedelta(minutes=1)),  # tasks.maintenance
@@ -36,7 +38,7 @@ class Scheduler:
                 continue
             self._tried[name] = time.monotonic()
             if await self._elected(name, every):
-                self.broker.get_actor(name).send()
+                await send_off_loop(self.broker.get_actor(name), [()])
 
     def _tried_within(self, name: str, every: timedelta) -> bool:
         last = self._tried.get(name)

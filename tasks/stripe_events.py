@@ -8,7 +8,7 @@ from dramatiq.common import compute_backoff
 
 from payments.gateway_events import PaymentNotYetKnown, process_stored_event
 from payments.inbox import park_event, prune_events, stranded_event_ids
-from tasks.broker import current_broker
+from tasks.broker import current_broker, send_off_loop
 from tasks.runtime import actor_runtime
 
 log = structlog.get_logger(__name__)
@@ -43,17 +43,16 @@ async def process_stripe_event(row_id: int) -> None:
         raise dramatiq.Retry(error.message, delay=delay) from None
 
 
-def enqueue_stripe_event(row_id: int) -> None:
+async def enqueue_stripe_event(row_id: int) -> None:
     """Hand a newly stored event to the workers (the webhook route's `enqueue`)."""
-    process_stripe_event.send(row_id)
+    await send_off_loop(process_stripe_event, [(row_id,)])
 
 
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)
 async def requeue_stranded_stripe_events() -> None:
     """Enqueue stored events still unprocessed minutes after arrival (their message was lost)."""
     stranded = await stranded_event_ids(STRANDED_AFTER)
-    for row_id in stranded:
-        enqueue_stripe_event(row_id)
+    await send_off_loop(process_stripe_event, ((row_id,) for row_id in stranded))
     log.info("stripe_events_requeued", count=len(stranded))
 
 

@@ -1,8 +1,7 @@
 """`POST /webhooks/stripe`: bound the body, verify, store once, enqueue, answer at once."""
 
-import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -22,7 +21,7 @@ log = structlog.get_logger(__name__)
 NO_TYPE = "none"
 
 
-def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], None]) -> Route:
+def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], Awaitable[None]]) -> Route:
     """The route; `enqueue(row_id)` hands a newly stored event to the worker."""
     secrets = tuple(runtime.settings.webhook_secrets)
 
@@ -56,11 +55,9 @@ def _parse_event(body: bytes) -> dict[str, Any] | None:
     return event if valid else None
 
 
-async def _enqueue(enqueue: Callable[[int], None], row_id: int) -> None:
+async def _enqueue(enqueue: Callable[[int], Awaitable[None]], row_id: int) -> None:
     try:
-        # The broker's Redis client blocks: a thread keeps its round trip from stalling
-        # every other request this process is serving.
-        await asyncio.to_thread(enqueue, row_id)
+        await enqueue(row_id)
     except Exception:
         # The event is stored, and Stripe would resend it only as a duplicate; the
         # stranded-event sweep enqueues it again, so Stripe still gets its 200.
