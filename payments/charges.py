@@ -22,6 +22,7 @@ from payments.idempotency import (
     raise_stored_error,
     release_key,
 )
+from payments.rows import select_one
 from payments.service_config import ServiceConfig
 from payments.transitions import Change, apply_change, lock_payment, record_creation
 from payments.validation import ChargeInput, validate_charge
@@ -73,7 +74,9 @@ def _fingerprint(charge_input: ChargeInput) -> str:
 
 async def _replay(key: IdempotencyKey) -> Payment:
     raise_stored_error(key)
-    return await Payment.get(id=key.resource_id)
+    payment = await select_one(Payment, id=key.resource_id)
+    assert payment is not None  # a completed key names its payment; payments are never deleted
+    return payment
 
 
 async def _payment_for(

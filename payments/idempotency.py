@@ -18,7 +18,7 @@ from payments.errors import (
     ReplayedError,
     ValidationFailed,
 )
-from payments.rows import insert_once
+from payments.rows import insert_once, select_one
 
 MAX_KEY_LENGTH = 255
 _CLAIMED_COLUMNS = (
@@ -87,7 +87,11 @@ async def claim_key(
 async def _existing(
     principal: str, operation: Operation, key: str, input_fingerprint: str, policy: KeyPolicy
 ) -> IdempotencyKey:
-    record = await IdempotencyKey.get(principal=principal, operation=operation, key=_digest(key))
+    digest = _digest(key)
+    record = await select_one(IdempotencyKey, principal=principal, operation=operation, key=digest)
+    if record is None:
+        # Purged as expired since our insert found it: a retry claims the key anew.
+        raise IdempotencyKeyInUse()
     if record.fingerprint != input_fingerprint:
         metrics.IDEMPOTENCY.labels(operation.value, "conflict").inc()
         raise IdempotencyKeyReused()

@@ -11,6 +11,7 @@ from models.enums import PaymentStatus
 from models.payment import Payment, PaymentStatusHistory, Refund
 from payments.auth import Principal, Scope
 from payments.errors import ValidationFailed
+from payments.rows import select_one
 
 MAX_PAGE_SIZE = 100
 
@@ -34,7 +35,7 @@ class PaymentPage:
 async def get_payment(principal: Principal, payment_id: str) -> Payment | None:
     """The payment if it exists and the principal may see it; otherwise None (never 'forbidden')."""
     principal.require(Scope.READ)
-    payment = await Payment.get_or_none(id=payment_id)
+    payment = await select_one(Payment, id=payment_id)
     if payment is None or not principal.may_see(payment.customer_id):
         return None
     return payment

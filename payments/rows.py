@@ -1,9 +1,18 @@
-"""Create-once inserts: INSERT ... ON CONFLICT DO NOTHING RETURNING id for a model row."""
+"""Hot-path row access by SQL built once per shape: Tortoise's query builder runs per call.
+
+Building a query with Tortoise costs more CPU than PostgreSQL spends answering it
+(issue 7's profiles: about 60% of a lookup by key). These helpers build each
+statement once per model, columns and dialect, and afterwards only bind values.
+"""
 
 from collections.abc import Sequence
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
+
+M = TypeVar("M", bound=Model)
 
 
 async def insert_once(row: Model, columns: Sequence[str], unique: Sequence[str]) -> int | None:
@@ -14,10 +23,59 @@ async def insert_once(row: Model, columns: Sequence[str], unique: Sequence[str])
     so callers race-free decide who created it, without an exception or an error line
     in PostgreSQL's log.
     """
-    meta = type(row)._meta
-    values = [meta.fields_map[name].to_db_value(getattr(row, name), row) for name in columns]
+    model = type(row)
+    db = model._meta.db
+    sql = _insert_once_sql(model, db.capabilities.dialect, tuple(columns), tuple(unique))
+    inserted = await db.execute_query_dict(sql, _db_values(row, columns))
+    return int(inserted[0]["id"]) if inserted else None
+
+
+async def select_one(
+    model: type[M],
+    connection: BaseDBAsyncClient | None = None,
+    *,
+    for_update: bool = False,
+    **equal: Any,
+) -> M | None:
+    """The row whose columns equal `equal` (a primary or unique key), or None.
+
+    With `for_update`, the row stays locked until the caller's transaction ends
+    (SQLite has no row locks: there it is a plain read).
+    """
+    db = connection or model._meta.db
+    lock = for_update and db.capabilities.support_for_update
+    sql = _select_one_sql(model, db.capabilities.dialect, tuple(equal), lock)
+    meta = model._meta
+    values = [meta.fields_map[name].to_db_value(value, model) for name, value in equal.items()]
+    _, rows = await db.execute_query(sql, values)
+    return model._init_from_db(**rows[0]) if rows else None
+
+
+def _db_values(row: Model, columns: Sequence[str]) -> list[Any]:
+    fields = type(row)._meta.fields_map
+    return [fields[name].to_db_value(getattr(row, name), row) for name in columns]
+
+
+@cache
+def _insert_once_sql(
+    model: type[Model], dialect: str, columns: tuple[str, ...], unique: tuple[str, ...]
+) -> str:
+    meta = model._meta
     # Typed as the generic builder; the PostgreSQL and SQLite builders both add RETURNING.
     insert: Any = meta.db.query_class.into(meta.basetable).columns(*columns)
-    query = insert.insert(*values).on_conflict(*unique).do_nothing().returning("id")
-    inserted = await meta.db.execute_query_dict(*query.get_parameterized_sql())
-    return int(inserted[0]["id"]) if inserted else None
+    query = insert.insert(*("" for _ in columns)).on_conflict(*unique).do_nothing()
+    return str(query.returning("id").get_parameterized_sql()[0])
+
+
+@cache
+def _select_one_sql(
+    model: type[Model], dialect: str, columns: tuple[str, ...], for_update: bool
+) -> str:
+    meta = model._meta
+    table = meta.basetable
+    query: Any = meta.db.query_class.from_(table).select(*meta.fields_db_projection.values())
+    for name in columns:
+        query = query.where(table[meta.fields_db_projection[name]] == "")
+    if for_update:
+        query = query.for_update()
+    return str(query.get_parameterized_sql()[0])

@@ -12,11 +12,12 @@ from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory
 from payments import metrics
 from payments.correlation import current_request_id
+from payments.rows import select_one
 from payments.state_machine import can_move, captures_after_terminal
 
 log = structlog.get_logger(__name__)
 
-# PostgreSQL NOTIFY channel that wakes the outbox relay when an event commits.
+# PostgreSQL NOTIFY channel on which migration 0004's trigger wakes the relay at commit.
 OUTBOX_CHANNEL = "payments_outbox"
 
 
@@ -32,7 +33,7 @@ class Change:
 
 async def lock_payment(payment_id: str, connection: BaseDBAsyncClient) -> Payment | None:
     """Load a payment with a row lock held until the transaction ends."""
-    return await Payment.select_for_update().using_db(connection).get_or_none(id=payment_id)
+    return await select_one(Payment, connection, for_update=True, id=payment_id)
 
 
 async def apply_change(payment: Payment, change: Change, connection: BaseDBAsyncClient) -> bool:
@@ -116,9 +117,6 @@ async def write_outbox_event(payment: Payment, connection: BaseDBAsyncClient) ->
         "data": {"payment": payment_snapshot(payment)},
     }
     await event.save(using_db=connection)
-    if connection.capabilities.dialect == "postgres":
-        # Delivered at commit: wakes the relay at once instead of at its next sweep.
-        await connection.execute_query(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
     return event
 
 

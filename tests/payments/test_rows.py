@@ -1,0 +1,53 @@
+"""The hot-path row helpers read what Tortoise reads, and their row lock really holds."""
+
+import asyncpg
+import pytest
+from tortoise.transactions import in_transaction
+
+from models.enums import PaymentStatus
+from models.payment import Payment
+from payments.rows import select_one
+
+
+async def _payment() -> Payment:
+    return await Payment.create(
+        customer_id="c",
+        order_id="o",
+        amount=1000,
+        currency="USD",
+        status=PaymentStatus.SUCCEEDED,
+        payment_method_id="pm_card_visa",
+        gateway="simulated",
+        metadata={"cart": "42"},
+    )
+
+
+async def test_select_one_reads_the_row_tortoise_reads(database_url):
+    created = await _payment()
+    expected = await Payment.get(id=created.id)
+    found = await select_one(Payment, id=created.id)
+    assert found is not None
+    columns = Payment._meta.fields_db_projection
+    assert {name: getattr(found, name) for name in columns} == {
+        name: getattr(expected, name) for name in columns
+    }
+    assert found.status is PaymentStatus.SUCCEEDED and found.metadata == {"cart": "42"}
+
+
+async def test_select_one_finds_nothing_for_an_unknown_key(database_url):
+    assert await select_one(Payment, id="pay_unknown") is None
+
+
+async def test_select_for_update_holds_the_row_lock_until_commit(database_url):
+    payment = await _payment()
+    other = await asyncpg.connect(database_url)
+    try:
+        async with in_transaction() as connection:
+            await select_one(Payment, connection, for_update=True, id=payment.id)
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await other.execute(
+                    "SELECT 1 FROM payments WHERE id = $1 FOR UPDATE NOWAIT", payment.id
+                )
+        await other.execute("SELECT 1 FROM payments WHERE id = $1 FOR UPDATE NOWAIT", payment.id)
+    finally:
+        await other.close()
