@@ -11,19 +11,31 @@ from typing import Any
 
 import httpx
 import structlog
-from tortoise.expressions import Q
-from tortoise.queryset import QuerySet
 
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
 from payments import metrics
 from payments.correlation import REQUEST_ID_HEADER, bind_request_id
+from payments.rows import fetch_rows, select_one, update_where
 from payments.settings import Settings
 from payments.signatures import standard_webhook_signature
 
 log = structlog.get_logger(__name__)
 
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.ENQUEUED)
+_OPEN_SQL = ", ".join(f"'{status.value}'" for status in OPEN)
+# An earlier event not relayed yet has no delivery row to find: it counts as open too.
+_EARLIER_VERSION_OPEN = f"""
+SELECT 1 FROM outbox_events AS e
+WHERE e.payment_id = $1 AND e.version < $2 AND (
+    e.relayed_at IS NULL OR EXISTS (
+        SELECT 1 FROM outbox_deliveries AS d
+        WHERE d.event_id = e.id AND d.consumer = $3 AND d.status IN ({_OPEN_SQL})))
+LIMIT 1"""
+_NEXT_OPEN_VERSION = f"""
+SELECT id FROM outbox_deliveries
+WHERE consumer = $1 AND payment_id = $2 AND version > $3 AND status IN ({_OPEN_SQL})
+ORDER BY version LIMIT 1"""
 _RETRYABLE_STATUS = frozenset({408, 429})
 
 
@@ -86,6 +98,7 @@ class DeliveryResult:
 @dataclass(frozen=True)
 class _Claim:
     delivery: OutboxDelivery
+    event: OutboxEvent
     lease: datetime  # the claim's fencing token: later writes apply only while it holds
 
 
@@ -103,43 +116,49 @@ async def deliver(
     if claim is None:
         return DeliveryResult(Outcome.SKIPPED)
     # The worker's log lines for this delivery carry the id of the request behind it.
-    bind_request_id(claim.delivery.event.request_id)
+    bind_request_id(claim.event.request_id)
     if await _earlier_version_open(claim.delivery):
         return await _hold(claim)
     url = policy.consumers[claim.delivery.consumer]
-    status_code, error = await _post(claim.delivery.event, url, policy, client)
+    status_code, error = await _post(claim.event, url, policy, client)
     return await _record(claim, status_code, error, policy)
 
 
 async def _claim(delivery_id: int, policy: DeliveryPolicy) -> _Claim | None:
-    # A consumer missing from the configuration keeps its deliveries open until it is back.
+    delivery = await select_one(OutboxDelivery, id=delivery_id)
     now = _now()
-    lease = now + policy.lease
-    claimable = OutboxDelivery.filter(
-        id=delivery_id,
-        status__in=OPEN,
-        consumer__in=list(policy.consumers),
-        next_attempt_at__lte=now,
-    )
-    if not await claimable.update(status=DeliveryStatus.ENQUEUED, next_attempt_at=lease):
+    if delivery is None or not _claimable(delivery, policy, now):
         return None
-    delivery = await OutboxDelivery.get(id=delivery_id).prefetch_related("event")
-    return _Claim(delivery, lease)
+    lease = now + policy.lease
+    # Fenced on the state just read: of concurrent claimers, only the first changes it.
+    claimed = await update_where(
+        OutboxDelivery,
+        {"status": DeliveryStatus.ENQUEUED, "next_attempt_at": lease},
+        id=delivery_id,
+        status=delivery.status,
+        next_attempt_at=delivery.next_attempt_at,
+    )
+    if not claimed:
+        return None
+    event = await select_one(OutboxEvent, id=delivery.event_id)
+    assert event is not None  # an event goes only once every delivery of it is done
+    return _Claim(delivery, event, lease)
+
+
+def _claimable(delivery: OutboxDelivery, policy: DeliveryPolicy, now: datetime) -> bool:
+    # A consumer missing from the configuration keeps its deliveries open until it is back.
+    due = delivery.next_attempt_at is not None and delivery.next_attempt_at <= now
+    return delivery.status in OPEN and delivery.consumer in policy.consumers and due
 
 
 async def _earlier_version_open(delivery: OutboxDelivery) -> bool:
-    # An earlier event not relayed yet has no delivery row to find: check it too.
-    earlier = Q(payment_id=delivery.payment_id, version__lt=delivery.version)
-    if await OutboxEvent.filter(earlier, relayed_at__isnull=True).exists():
-        return True
-    return await OutboxDelivery.filter(
-        earlier, consumer=delivery.consumer, status__in=OPEN
-    ).exists()
+    values = [delivery.payment_id, delivery.version, delivery.consumer]
+    return bool(await fetch_rows(_EARLIER_VERSION_OPEN, values))
 
 
 async def _hold(claim: _Claim) -> DeliveryResult:
     """Park behind an earlier version; its outcome wakes this one (the sweep is the backstop)."""
-    parked = await _fenced(claim).update(status=DeliveryStatus.PENDING, next_attempt_at=_now())
+    parked = await _fenced(claim, status=DeliveryStatus.PENDING, next_attempt_at=_now())
     if parked and not await _earlier_version_open(claim.delivery):
         # The earlier one finished while this one was parking, too early to wake it.
         return DeliveryResult(Outcome.HELD, wake=await _wake(claim.delivery.id))
@@ -149,8 +168,12 @@ async def _hold(claim: _Claim) -> DeliveryResult:
 async def _wake(delivery_id: int) -> int | None:
     """Make a held delivery due now; its id when this call did it (exactly one caller does)."""
     now = _now()
-    held = OutboxDelivery.filter(id=delivery_id, status=DeliveryStatus.PENDING)
-    woken = await held.update(status=DeliveryStatus.ENQUEUED, next_attempt_at=now, enqueued_at=now)
+    woken = await update_where(
+        OutboxDelivery,
+        {"status": DeliveryStatus.ENQUEUED, "next_attempt_at": now, "enqueued_at": now},
+        id=delivery_id,
+        status=DeliveryStatus.PENDING,
+    )
     return delivery_id if woken else None
 
 
@@ -192,7 +215,7 @@ async def _record(
         return await _finish(claim, DeliveryStatus.DEAD, outcome)
     delay = policy.backoff_ms(attempts)
     due = _now() + timedelta(milliseconds=delay)
-    if not await _fenced(claim).update(next_attempt_at=due, enqueued_at=_now(), **outcome):
+    if not await _fenced(claim, next_attempt_at=due, enqueued_at=_now(), **outcome):
         return _lost(claim)
     metrics.DELIVERIES.labels(claim.delivery.consumer, Outcome.RETRIED.value).inc()
     return DeliveryResult(Outcome.RETRIED, retry_in_ms=delay)
@@ -201,7 +224,7 @@ async def _record(
 async def _finish(claim: _Claim, status: DeliveryStatus, outcome: dict[str, Any]) -> DeliveryResult:
     delivered = status is DeliveryStatus.DELIVERED
     stamp = {"delivered_at" if delivered else "dead_at": _now()}
-    if not await _fenced(claim).update(status=status, next_attempt_at=None, **stamp, **outcome):
+    if not await _fenced(claim, status=status, next_attempt_at=None, **stamp, **outcome):
         return _lost(claim)
     delivery = claim.delivery
     result = Outcome.DELIVERED if delivered else Outcome.DEAD
@@ -212,18 +235,16 @@ async def _finish(claim: _Claim, status: DeliveryStatus, outcome: dict[str, Any]
 
 
 async def _wake_next(delivery: OutboxDelivery) -> int | None:
-    later = OutboxDelivery.filter(
-        consumer=delivery.consumer,
-        payment_id=delivery.payment_id,
-        version__gt=delivery.version,
-        status__in=OPEN,
+    values = [delivery.consumer, delivery.payment_id, delivery.version]
+    following = await fetch_rows(_NEXT_OPEN_VERSION, values)
+    return await _wake(following[0]["id"]) if following else None
+
+
+async def _fenced(claim: _Claim, **changes: Any) -> int:
+    """Apply `changes` only while the claim's lease still holds; returns 1 if it did."""
+    return await update_where(
+        OutboxDelivery, changes, id=claim.delivery.id, next_attempt_at=claim.lease
     )
-    following = await later.order_by("version").first()
-    return await _wake(following.id) if following is not None else None
-
-
-def _fenced(claim: _Claim) -> QuerySet[OutboxDelivery]:
-    return OutboxDelivery.filter(id=claim.delivery.id, next_attempt_at=claim.lease)
 
 
 def _lost(claim: _Claim) -> DeliveryResult:

@@ -5,10 +5,12 @@ Building a query with Tortoise costs more CPU than PostgreSQL spends answering i
 statement once per model, columns and dialect, and afterwards only bind values.
 """
 
+import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 
@@ -51,6 +53,29 @@ async def select_one(
     return model._init_from_db(**rows[0]) if rows else None
 
 
+async def update_where(
+    model: type[Model],
+    changes: dict[str, Any],
+    connection: BaseDBAsyncClient | None = None,
+    **equal: Any,
+) -> int:
+    """Set `changes` on the rows whose columns equal `equal`; returns how many changed."""
+    db = connection or model._meta.db
+    sql = _update_where_sql(model, db.capabilities.dialect, tuple(changes), tuple(equal))
+    fields = model._meta.fields_map
+    values = [fields[name].to_db_value(value, model) for name, value in changes.items()]
+    values += [fields[name].to_db_value(value, model) for name, value in equal.items()]
+    changed, _ = await db.execute_query(sql, values)
+    return int(changed)
+
+
+async def fetch_rows(sql: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+    """Rows of a query written with PostgreSQL's `$1` placeholders (SQLite reads `?1`)."""
+    db = connections.get("default")
+    _, rows = await db.execute_query(_in_dialect(sql, db.capabilities.dialect), list(values))
+    return [dict(row) for row in rows]
+
+
 def _db_values(row: Model, columns: Sequence[str]) -> list[Any]:
     fields = type(row)._meta.fields_map
     return [fields[name].to_db_value(getattr(row, name), row) for name in columns]
@@ -79,3 +104,22 @@ def _select_one_sql(
     if for_update:
         query = query.for_update()
     return str(query.get_parameterized_sql()[0])
+
+
+@cache
+def _update_where_sql(
+    model: type[Model], dialect: str, changes: tuple[str, ...], columns: tuple[str, ...]
+) -> str:
+    meta = model._meta
+    table = meta.basetable
+    query: Any = meta.db.query_class.update(table)
+    for name in changes:
+        query = query.set(meta.fields_db_projection[name], "")
+    for name in columns:
+        query = query.where(table[meta.fields_db_projection[name]] == "")
+    return str(query.get_parameterized_sql()[0])
+
+
+@cache
+def _in_dialect(sql: str, dialect: str) -> str:
+    return re.sub(r"\$(\d+)", r"?\1", sql) if dialect == "sqlite" else sql

@@ -6,7 +6,7 @@ from tortoise.transactions import in_transaction
 
 from models.enums import PaymentStatus
 from models.payment import Payment
-from payments.rows import select_one
+from payments.rows import fetch_rows, select_one, update_where
 
 
 async def _payment() -> Payment:
@@ -51,3 +51,20 @@ async def test_select_for_update_holds_the_row_lock_until_commit(database_url):
         await other.execute("SELECT 1 FROM payments WHERE id = $1 FOR UPDATE NOWAIT", payment.id)
     finally:
         await other.close()
+
+
+async def test_update_where_changes_only_rows_matching_every_column(database_url):
+    first, second = await _payment(), await _payment()
+    refunded = {"amount_refunded": 100, "status": PaymentStatus.PARTIALLY_REFUNDED}
+    assert await update_where(Payment, refunded, id=first.id, version=99) == 0
+    assert await update_where(Payment, refunded, id=first.id, version=first.version) == 1
+    changed, untouched = await Payment.get(id=first.id), await Payment.get(id=second.id)
+    assert (changed.amount_refunded, changed.status) == (100, PaymentStatus.PARTIALLY_REFUNDED)
+    assert (untouched.amount_refunded, untouched.status) == (0, PaymentStatus.SUCCEEDED)
+
+
+async def test_fetch_rows_binds_numbered_placeholders_in_order(database_url):
+    payment = await _payment()
+    sql = "SELECT id FROM payments WHERE amount = $2 AND id = $1"
+    assert await fetch_rows(sql, [payment.id, 1000]) == [{"id": payment.id}]
+    assert await fetch_rows(sql, [payment.id, 999]) == []
