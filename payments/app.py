@@ -1,5 +1,6 @@
 """The composition root of the API: builds the Starlette app from settings."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -54,6 +55,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if owns_database:
             await open_database(settings.database_url, settings.database_pool_size)
+        # What start-up made lives as long as the process; frozen, full collections skip
+        # it (issue 7: payment(id)'s p99 went from ~210 ms to ~90 ms at 32 connections).
+        gc.freeze()
         try:
             if isinstance(broker, InProcessBroker):
                 async with in_process_worker(broker, settings):

@@ -1,6 +1,7 @@
 """Routes besides GraphQL execution: health, metrics, GraphiQL, WebSocket, bad requests."""
 
 import asyncio
+import gc
 import json
 import sqlite3
 import subprocess
@@ -23,6 +24,14 @@ async def test_liveness_and_readiness(http):
     assert (await http.get("/health/live")).json() == {"status": "ok"}
     ready = await http.get("/health/ready")
     assert (ready.status_code, ready.json()) == (200, {"database": "ok", "redis": "ok"})
+
+
+async def test_start_up_objects_are_frozen_out_of_the_collectors_way(database_url):
+    """Once started, what start-up made sits in the permanent generation (short GC pauses)."""
+    gc.unfreeze()
+    app = create_app(make_settings(database_url), owns_database=False)
+    async with serve(app):
+        assert gc.get_freeze_count() > 0
 
 
 async def test_readiness_is_503_naming_redis_when_redis_is_down(database_url):
