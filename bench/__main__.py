@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.cpu import cpu_ms_per_request
 from bench.stack import (
     JWT_SECRET,
     ROOT,
@@ -30,6 +31,7 @@ from payments.signatures import stripe_signature_header
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 WARMUP = os.environ.get("BENCH_WARMUP", "3s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+CPU_REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "1000"))
 SUBJECT = "bench-customer"
 PAYMENT_FIELDS = "id status amount currency version"
 CHARGE = (
@@ -85,27 +87,58 @@ def graphql_body(query: str) -> str:
     return json.dumps({"query": query})
 
 
-async def seed_payments(stack: Stack, token: str, count: int) -> list[str]:
-    body = json.loads(CHARGE.replace("KEY", "seed"))
-    ids: list[str] = []
+async def post_all(stack: Stack, token: str, bodies: list[dict]) -> list[dict]:
+    """POST each GraphQL body, 16 at a time; the decoded responses."""
     async with httpx.AsyncClient(base_url=stack.api, timeout=60) as client:
         limit = asyncio.Semaphore(16)
 
-        async def one(i: int) -> None:
+        async def one(body: dict) -> dict:
             async with limit:
-                variables = {
-                    "k": f"seed-{i}-{uuid.uuid4().hex}",
-                    "i": {**body["variables"]["i"], "amount": 100_000},
-                }
-                response = await client.post(
-                    "/graphql",
-                    json={"query": body["query"], "variables": variables},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                ids.append(response.json()["data"]["chargePayment"]["payment"]["id"])
+                headers = {"Authorization": f"Bearer {token}"}
+                response = await client.post("/graphql", json=body, headers=headers)
+                decoded: dict = response.json()
+                return decoded
 
-        await asyncio.gather(*(one(i) for i in range(count)))
-    return ids
+        return await asyncio.gather(*(one(body) for body in bodies))
+
+
+async def seed_payments(stack: Stack, token: str, count: int) -> list[str]:
+    body = json.loads(CHARGE.replace("KEY", "seed"))
+    charges = [
+        {
+            "query": body["query"],
+            "variables": {
+                "k": f"seed-{i}-{uuid.uuid4().hex}",
+                "i": {**body["variables"]["i"], "amount": 100_000},
+            },
+        }
+        for i in range(count)
+    ]
+    answers = await post_all(stack, token, charges)
+    return [answer["data"]["chargePayment"]["payment"]["id"] for answer in answers]
+
+
+async def cpu_costs(stack: Stack, token: str, read: str) -> list[Row]:
+    """9. CPU per request by process: a charge with its fan-out, and a payment(id)."""
+
+    async def charges_delivered() -> None:
+        await seed_payments(stack, token, CPU_REQUESTS)
+        await drained(stack)
+
+    async def reads() -> None:
+        await post_all(stack, token, [json.loads(read)] * CPU_REQUESTS)
+
+    await drained(stack)  # the write baseline's events, relayed and delivered like any others
+    rows = []
+    for name, run_them in (
+        ("a charge, fan-out included", charges_delivered),
+        ("a payment(id)", reads),
+    ):
+        costs = await cpu_ms_per_request(stack, CPU_REQUESTS, run_them)
+        row = Row(f"9. CPU ms per request: {name}", 0, 0, 0, 0)
+        row.target = " / ".join(f"{part} {ms:.1f}" for part, ms in costs.items())
+        rows.append(row)
+    return rows
 
 
 def signed_events(count: int) -> Path:
@@ -277,6 +310,7 @@ async def run() -> list[Row]:
         rows.append(Row("write baseline (pgbench, a charge's SQL)", write_base, 0, 0, 0))
         rows.append(e2e)
         rows.append(await memory(stack, one, env, rss_warm))
+        rows += await cpu_costs(stack, token, one)
     judge(rows, read_base.rps, write_base)
     return rows
 
