@@ -10,6 +10,8 @@ from typing import Any
 import httpx
 import uvicorn
 
+from models.enums import PaymentStatus
+from models.payment import Payment
 from payments.auth import issue_token
 
 TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
@@ -81,3 +83,18 @@ async def graphql(
 
 def error_codes(body: dict[str, Any]) -> list[str]:
     return [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
+
+
+async def create_payment(**fields: Any) -> Payment:
+    """A settled payment row written straight to the database (no API, no events)."""
+    values = {
+        "customer_id": "c",
+        "order_id": "o",
+        "amount": 1000,
+        "currency": "USD",
+        "status": PaymentStatus.SUCCEEDED,
+        "payment_method_id": "pm_card_visa",
+        "gateway": "simulated",
+        **fields,
+    }
+    return await Payment.create(**values)

@@ -4,8 +4,7 @@ import pytest
 from tortoise import connections
 from tortoise.exceptions import IntegrityError, OperationalError
 
-from models.enums import PaymentStatus
-from models.payment import Payment
+from tests.support import create_payment
 
 EXPECTED_CHECKS = {
     "payments_amount_positive",
@@ -54,20 +53,6 @@ async def test_partial_indexes_exist(database_url):
     }
 
 
-async def _payment(**fields) -> Payment:
-    values = {
-        "customer_id": "c",
-        "order_id": "o",
-        "amount": 1000,
-        "currency": "USD",
-        "status": PaymentStatus.SUCCEEDED,
-        "payment_method_id": "pm_card_visa",
-        "gateway": "simulated",
-        **fields,
-    }
-    return await Payment.create(**values)
-
-
 @pytest.mark.parametrize(
     "fields",
     [
@@ -82,4 +67,4 @@ async def _payment(**fields) -> Payment:
 async def test_database_rejects_broken_money(database_url, fields):
     """PostgreSQL refuses rows that break an invariant, whatever the code above it does."""
     with pytest.raises((IntegrityError, OperationalError)):
-        await _payment(**fields)
+        await create_payment(**fields)

@@ -6,9 +6,8 @@ import asyncpg
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from models.enums import PaymentStatus
-from models.payment import Payment
 from payments.transitions import OUTBOX_CHANNEL, write_outbox_event
+from tests.support import create_payment
 
 
 async def test_the_wake_up_trigger_exists(database_url):
@@ -24,15 +23,7 @@ async def test_a_committed_outbox_row_notifies_the_relay_channel(database_url):
     listener = await asyncpg.connect(database_url)
     await listener.add_listener(OUTBOX_CHANNEL, lambda *_: woken.set())
     try:
-        payment = await Payment.create(
-            customer_id="c",
-            order_id="o",
-            amount=1000,
-            currency="USD",
-            status=PaymentStatus.SUCCEEDED,
-            payment_method_id="pm_card_visa",
-            gateway="simulated",
-        )
+        payment = await create_payment()
         async with in_transaction() as connection:
             await write_outbox_event(payment, connection)
         await asyncio.wait_for(woken.wait(), timeout=5)

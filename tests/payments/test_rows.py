@@ -7,23 +7,11 @@ from tortoise.transactions import in_transaction
 from models.enums import PaymentStatus
 from models.payment import Payment
 from payments.rows import fetch_rows, select_one, update_where
-
-
-async def _payment() -> Payment:
-    return await Payment.create(
-        customer_id="c",
-        order_id="o",
-        amount=1000,
-        currency="USD",
-        status=PaymentStatus.SUCCEEDED,
-        payment_method_id="pm_card_visa",
-        gateway="simulated",
-        metadata={"cart": "42"},
-    )
+from tests.support import create_payment
 
 
 async def test_select_one_reads_the_row_tortoise_reads(database_url):
-    created = await _payment()
+    created = await create_payment(metadata={"cart": "42"})
     expected = await Payment.get(id=created.id)
     found = await select_one(Payment, id=created.id)
     assert found is not None
@@ -39,7 +27,7 @@ async def test_select_one_finds_nothing_for_an_unknown_key(database_url):
 
 
 async def test_select_for_update_holds_the_row_lock_until_commit(database_url):
-    payment = await _payment()
+    payment = await create_payment()
     other = await asyncpg.connect(database_url)
     try:
         async with in_transaction() as connection:
@@ -54,7 +42,7 @@ async def test_select_for_update_holds_the_row_lock_until_commit(database_url):
 
 
 async def test_update_where_changes_only_rows_matching_every_column(database_url):
-    first, second = await _payment(), await _payment()
+    first, second = await create_payment(), await create_payment()
     refunded = {"amount_refunded": 100, "status": PaymentStatus.PARTIALLY_REFUNDED}
     assert await update_where(Payment, refunded, id=first.id, version=99) == 0
     assert await update_where(Payment, refunded, id=first.id, version=first.version) == 1
@@ -64,7 +52,7 @@ async def test_update_where_changes_only_rows_matching_every_column(database_url
 
 
 async def test_fetch_rows_binds_numbered_placeholders_in_order(database_url):
-    payment = await _payment()
+    payment = await create_payment()
     sql = "SELECT id FROM payments WHERE amount = $2 AND id = $1"
     assert await fetch_rows(sql, [payment.id, 1000]) == [{"id": payment.id}]
     assert await fetch_rows(sql, [payment.id, 999]) == []
