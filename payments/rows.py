@@ -47,9 +47,7 @@ async def select_one(
     db = connection or model._meta.db
     lock = for_update and db.capabilities.support_for_update
     sql = _select_one_sql(model, db.capabilities.dialect, tuple(equal), lock)
-    meta = model._meta
-    values = [meta.fields_map[name].to_db_value(value, model) for name, value in equal.items()]
-    _, rows = await db.execute_query(sql, values)
+    _, rows = await db.execute_query(sql, _to_db(model, equal))
     return model._init_from_db(**rows[0]) if rows else None
 
 
@@ -62,10 +60,7 @@ async def update_where(
     """Set `changes` on the rows whose columns equal `equal`; returns how many changed."""
     db = connection or model._meta.db
     sql = _update_where_sql(model, db.capabilities.dialect, tuple(changes), tuple(equal))
-    fields = model._meta.fields_map
-    values = [fields[name].to_db_value(value, model) for name, value in changes.items()]
-    values += [fields[name].to_db_value(value, model) for name, value in equal.items()]
-    changed, _ = await db.execute_query(sql, values)
+    changed, _ = await db.execute_query(sql, _to_db(model, changes) + _to_db(model, equal))
     return int(changed)
 
 
@@ -79,6 +74,11 @@ async def fetch_rows(sql: str, values: Sequence[Any]) -> list[dict[str, Any]]:
 def _db_values(row: Model, columns: Sequence[str]) -> list[Any]:
     fields = type(row)._meta.fields_map
     return [fields[name].to_db_value(getattr(row, name), row) for name in columns]
+
+
+def _to_db(model: type[Model], values: dict[str, Any]) -> list[Any]:
+    fields = model._meta.fields_map
+    return [fields[name].to_db_value(value, model) for name, value in values.items()]
 
 
 @cache
@@ -97,10 +97,9 @@ def _select_one_sql(
     model: type[Model], dialect: str, columns: tuple[str, ...], for_update: bool
 ) -> str:
     meta = model._meta
-    table = meta.basetable
-    query: Any = meta.db.query_class.from_(table).select(*meta.fields_db_projection.values())
-    for name in columns:
-        query = query.where(table[meta.fields_db_projection[name]] == "")
+    query: Any = meta.db.query_class.from_(meta.basetable)
+    query = query.select(*meta.fields_db_projection.values())
+    query = _where_equal(model, query, columns)
     if for_update:
         query = query.for_update()
     return str(query.get_parameterized_sql()[0])
@@ -111,13 +110,18 @@ def _update_where_sql(
     model: type[Model], dialect: str, changes: tuple[str, ...], columns: tuple[str, ...]
 ) -> str:
     meta = model._meta
-    table = meta.basetable
-    query: Any = meta.db.query_class.update(table)
+    query: Any = meta.db.query_class.update(meta.basetable)
     for name in changes:
         query = query.set(meta.fields_db_projection[name], "")
+    return str(_where_equal(model, query, columns).get_parameterized_sql()[0])
+
+
+def _where_equal(model: type[Model], query: Any, columns: tuple[str, ...]) -> Any:
+    # "" is a stand-in: only the placeholders it leaves in the SQL are kept.
+    meta = model._meta
     for name in columns:
-        query = query.where(table[meta.fields_db_projection[name]] == "")
-    return str(query.get_parameterized_sql()[0])
+        query = query.where(meta.basetable[meta.fields_db_projection[name]] == "")
+    return query
 
 
 @cache
