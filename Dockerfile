@@ -5,6 +5,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY app app
 COPY graph graph
 COPY models models
 COPY payments payments

@@ -25,8 +25,8 @@ from bench.stack import (
     rss_mb,
     running_stack,
 )
-from payments.auth import issue_token
-from payments.signatures import stripe_signature_header
+from payments.shared.auth import issue_token
+from payments.shared.signatures import stripe_signature_header
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 WARMUP = os.environ.get("BENCH_WARMUP", "3s")

@@ -8,9 +8,9 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from models.payment import PaymentStatusHistory, Refund
-from payments.auth import Principal
-from payments.queries import history_by_payment, refunds_by_payment
+from payments.reads.service import history_by_payment, refunds_by_payment
 from payments.runtime import Runtime
+from payments.shared.auth import Principal
 
 
 @dataclass

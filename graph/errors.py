@@ -5,7 +5,7 @@ import re
 import structlog
 from graphql import GraphQLError
 
-from payments.errors import PaymentsError, RateLimited
+from payments.shared.errors import PaymentsError, RateLimited
 
 log = structlog.get_logger(__name__)
 

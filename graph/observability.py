@@ -7,7 +7,7 @@ import structlog
 from strawberry.extensions import SchemaExtension
 
 from graph.limits import selected_root_fields
-from payments import metrics
+from payments.shared import metrics
 
 # Documents that never executed: unparsable, invalid, or of a refused operation type.
 NOT_EXECUTED = "invalid"

@@ -6,7 +6,7 @@ from graphql import ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from graph.limits import selected_root_fields
-from payments.errors import RateLimited, Unauthenticated
+from payments.shared.errors import RateLimited, Unauthenticated
 
 
 class RateLimits(SchemaExtension):

@@ -6,15 +6,22 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from graph.charges.mutations import ChargeMutations
 from graph.errors import shape_errors
 from graph.limits import DocumentLimits
-from graph.mutations import Mutation
 from graph.observability import OperationMetrics
-from graph.queries import Query
+from graph.payments.queries import PaymentQueries
+from graph.payments.types import Payment
 from graph.rate_limits import RateLimits
-from graph.types import Payment, Refund
+from graph.refunds.mutations import RefundMutations
+from graph.refunds.types import Refund
+
+# Each domain folder contributes its root fields; adding a domain adds it to these tuples.
+Query = merge_types("Query", (PaymentQueries,))
+Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations))
 
 
 class PaymentsSchema(strawberry.Schema):

@@ -1,1 +1,1 @@
-"""Payments core: domain services, gateways, auth, settings, and the composition root."""
+"""The core, one folder per domain; it imports no web, GraphQL or queue framework."""

@@ -1,17 +1,17 @@
-"""The long-lived collaborators of a process (gateway, token verifier, Redis), from settings."""
+"""The long-lived collaborators of a process (gateway, token verifier, Redis) in one value."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from redis.asyncio import Redis
 
-from payments.auth import TokenVerifier
 from payments.gateways.base import Gateway
-from payments.idempotency import KeyPolicy
-from payments.money import DEFAULT_MAXIMUM, DEFAULT_MINIMUMS, AmountLimits
-from payments.rate_limits import RateLimiter
+from payments.idempotency.keys import KeyPolicy
 from payments.service_config import ServiceConfig
-from payments.settings import GatewayName, Settings
+from payments.shared.auth import TokenVerifier
+from payments.shared.money import DEFAULT_MAXIMUM, DEFAULT_MINIMUMS, AmountLimits
+from payments.shared.rate_limits import RateLimiter
+from payments.shared.settings import Settings
 
 
 @dataclass
@@ -36,37 +36,6 @@ class Runtime:
         await self.gateway.aclose()
         if self.redis is not None:
             await self.redis.aclose()
-
-
-def build_runtime(settings: Settings, gateway: Gateway | None = None) -> Runtime:
-    """Wire the process's collaborators; tests may pass their own gateway."""
-    return Runtime(
-        settings=settings,
-        gateway=gateway or build_gateway(settings),
-        verifier=build_verifier(settings),
-        redis=Redis.from_url(settings.redis_url, protocol=3) if settings.redis_url else None,
-    )
-
-
-def build_verifier(settings: Settings) -> TokenVerifier:
-    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-    return TokenVerifier(
-        secret=secret,
-        jwks_url=None if secret else settings.jwt_jwks_url,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-    )
-
-
-def build_gateway(settings: Settings) -> Gateway:
-    if settings.gateway_name is GatewayName.STRIPE:
-        from payments.gateways.stripe import StripeGateway
-
-        assert settings.stripe_api_key is not None
-        return StripeGateway(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
-    from payments.gateways.simulated import SimulatedGateway
-
-    return SimulatedGateway.from_settings(settings)
 
 
 def build_service_config(settings: Settings, gateway: Gateway) -> ServiceConfig:

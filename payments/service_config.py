@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 
 from payments.gateways.base import Gateway
-from payments.idempotency import KeyPolicy
-from payments.money import DEFAULT_LIMITS, AmountLimits
+from payments.idempotency.keys import KeyPolicy
+from payments.shared.money import DEFAULT_LIMITS, AmountLimits
 
 
 @dataclass(frozen=True)

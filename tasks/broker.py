@@ -10,7 +10,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
-from payments.settings import Settings
+from payments.shared.settings import Settings
 from tasks.correlation import RequestIdMiddleware
 from tasks.in_process import InProcessBroker
 from tasks.middleware import TortoiseMiddleware

@@ -6,7 +6,7 @@ import dramatiq
 import structlog
 from dramatiq.middleware import Middleware
 
-from payments.correlation import MESSAGE_OPTION, bind_request_id, current_request_id
+from payments.shared.correlation import MESSAGE_OPTION, bind_request_id, current_request_id
 
 
 class RequestIdMiddleware(Middleware):

@@ -6,8 +6,8 @@ import dramatiq
 import httpx
 import structlog
 
-from payments.delivery import DeliveryPolicy, deliver
-from payments.outbox import prune_delivered
+from payments.outbox.delivery import DeliveryPolicy, deliver
+from payments.outbox.relay import prune_delivered
 from tasks.broker import current_broker, send_off_loop
 from tasks.runtime import actor_runtime
 

@@ -3,8 +3,8 @@
 import dramatiq
 import structlog
 
-from payments.idempotency import purge_expired_keys
-from payments.reconciler import ReconcilePolicy, reconcile
+from payments.idempotency.keys import purge_expired_keys
+from payments.reconciliation.service import ReconcilePolicy, reconcile
 from tasks.broker import current_broker
 from tasks.runtime import actor_runtime
 

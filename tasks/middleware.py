@@ -6,7 +6,7 @@ import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from payments.database import close_database, open_database
+from payments.shared.database import close_database, open_database
 
 
 class TortoiseMiddleware(Middleware):

@@ -15,15 +15,15 @@ import structlog
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from payments import metrics
-from payments.outbox import (
+from payments.lifecycle.transitions import OUTBOX_CHANNEL
+from payments.outbox.relay import (
     RELAY_BATCH,
     oldest_undelivered_age_seconds,
     relay_events,
     sweep_stranded,
 )
-from payments.settings import Settings
-from payments.transitions import OUTBOX_CHANNEL
+from payments.shared import metrics
+from payments.shared.settings import Settings
 from tasks.broker import current_broker, send_off_loop
 from tasks.deliveries import close_http_client, deliver_event
 from tasks.in_process import InProcessBroker

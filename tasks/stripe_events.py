@@ -6,8 +6,8 @@ import dramatiq
 import structlog
 from dramatiq.common import compute_backoff
 
-from payments.gateway_events import PaymentNotYetKnown, process_stored_event
-from payments.inbox import park_event, prune_events, stranded_event_ids
+from payments.gateway_events.inbox import park_event, prune_events, stranded_event_ids
+from payments.gateway_events.service import PaymentNotYetKnown, process_stored_event
 from tasks.broker import current_broker, send_off_loop
 from tasks.runtime import actor_runtime
 

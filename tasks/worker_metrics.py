@@ -6,8 +6,8 @@ from contextlib import contextmanager
 
 from dramatiq.middleware import Middleware
 
-from payments.multiprocess import multiprocess_directory
-from payments.settings import Settings
+from payments.shared.multiprocess import multiprocess_directory
+from payments.shared.settings import Settings
 
 
 @contextmanager

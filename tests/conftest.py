@@ -8,10 +8,10 @@ import asyncpg
 import httpx
 import pytest
 
-from payments.app import create_app
-from payments.database import apply_migrations, close_database, open_database
+from app.factory import create_app
 from payments.gateways.simulated import SimulatedGateway
-from payments.settings import Settings, load_settings
+from payments.shared.database import apply_migrations, close_database, open_database
+from payments.shared.settings import Settings, load_settings
 from tests.processes import WorkerProcess
 from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, serve
 

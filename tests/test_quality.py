@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SOURCES = ["graph", "models", "webhooks", "tasks", "payments", "tests", "bench"]
+SOURCES = ["app", "graph", "models", "webhooks", "tasks", "payments", "tests", "bench"]
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -27,7 +27,7 @@ def test_committed_schema_matches_the_code():
     [
         ("ruff", "check", *SOURCES),
         ("ruff", "format", "--check", *SOURCES),
-        ("mypy", "graph", "models", "webhooks", "tasks", "payments"),
+        ("mypy", "app", "graph", "models", "webhooks", "tasks", "payments"),
         ("lint-imports",),
     ],
     ids=["ruff", "ruff-format", "mypy", "import-linter"],

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from payments.inbox import store_event
-from payments.metrics import WEBHOOKS_RECEIVED
+from payments.gateway_events.inbox import store_event
 from payments.runtime import Runtime
+from payments.shared.metrics import WEBHOOKS_RECEIVED
 from webhooks.body import BodyTooLarge, read_bounded_body
 from webhooks.verification import signature_is_valid
 

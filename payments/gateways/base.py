@@ -49,7 +49,7 @@ class RefundResult:
 class Gateway(Protocol):
     """A payment provider. Declines are results; only unknown outcomes raise.
 
-    Implementations raise `payments.errors.GatewayUnavailable` when the provider
+    Implementations raise `payments.shared.errors.GatewayUnavailable` when the provider
     cannot be reached or answers with a server error, i.e. when the outcome is unknown.
     """
 

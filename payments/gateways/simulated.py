@@ -10,10 +10,10 @@ import httpx
 import structlog
 
 from models.enums import PaymentStatus, RefundStatus
-from payments.errors import NotFound, RefundExceedsAvailable
 from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
-from payments.settings import Settings
-from payments.signatures import stripe_signature_header
+from payments.shared.errors import NotFound, RefundExceedsAvailable
+from payments.shared.settings import Settings
+from payments.shared.signatures import stripe_signature_header
 
 log = structlog.get_logger(__name__)
 

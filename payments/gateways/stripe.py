@@ -7,8 +7,8 @@ import structlog
 from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from models.enums import PaymentStatus, RefundReason, RefundStatus
-from payments.errors import GatewayUnavailable, NotFound, RefundExceedsAvailable
 from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from payments.shared.errors import GatewayUnavailable, NotFound, RefundExceedsAvailable
 
 log = structlog.get_logger(__name__)
 

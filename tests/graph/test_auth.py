@@ -114,9 +114,9 @@ async def test_admin_reads_every_payment_and_filters_by_customer(http):
 
 async def test_issuer_and_audience_are_checked_when_configured(database_url):
     """With JWT_ISSUER/JWT_AUDIENCE set, tokens for another issuer or audience are refused."""
-    from payments.auth import issue_token
-    from payments.errors import Unauthenticated
-    from payments.runtime import build_verifier
+    from app.wiring import build_verifier
+    from payments.shared.auth import issue_token
+    from payments.shared.errors import Unauthenticated
     from tests.conftest import make_settings
 
     settings = make_settings(database_url, jwt_issuer="https://issuer", jwt_audience="payments")
@@ -145,8 +145,8 @@ async def test_refund_needs_the_refund_scope(http, scope):
 
 async def test_a_remembered_token_still_expires(database_url, monkeypatch):
     """A verified token is not checked again on its next call, yet stops working at its exp."""
-    from payments.errors import Unauthenticated
-    from payments.runtime import build_verifier
+    from app.wiring import build_verifier
+    from payments.shared.errors import Unauthenticated
     from tests.conftest import make_settings
 
     verifier = build_verifier(make_settings(database_url))

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from app.factory import create_app
 from models.enums import PaymentStatus
 from models.payment import Payment
-from payments.app import create_app
 from payments.gateways.stripe import StripeGateway
 from tests.conftest import settings_env
 from tests.fakes.stripe_api import FakeStripe

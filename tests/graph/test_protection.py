@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
+from app.factory import create_app
 from models.payment import Payment
-from payments.app import create_app
 from tests.conftest import make_settings
 from tests.support import error_codes, graphql, new_subject, serve, token
 

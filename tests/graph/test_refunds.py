@@ -129,6 +129,6 @@ async def test_twenty_concurrent_refunds_never_exceed_the_payment(http):
 
 def test_payment_ids_that_look_like_card_numbers_pass_validation():
     """Our random hex ids may hold a Luhn-valid digit run; refund validation must accept them."""
-    from payments.validation import RefundInput, validate_refund
+    from payments.refunds.rules import RefundInput, validate_refund
 
     validate_refund(RefundInput(payment_id="pay_4242424242424242aaaaaaaaaaaa", amount=100))

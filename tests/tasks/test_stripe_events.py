@@ -11,7 +11,7 @@ from models.enums import InboxStatus, PaymentStatus
 from models.inbox import WebhookEvent
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory
-from payments.inbox import store_event
+from payments.gateway_events.inbox import store_event
 from tests.conftest import settings_env
 from tests.graph.charging import charge
 from tests.processes import PAYMENTS

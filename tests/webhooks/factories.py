@@ -12,16 +12,17 @@ import httpx
 
 from models.enums import RefundReason
 from models.payment import Payment, Refund
-from payments.auth import ALL_SCOPES, Principal
-from payments.charges import charge
-from payments.errors import GatewayUnavailable
+from payments.charges.rules import ChargeInput
+from payments.charges.service import charge
 from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
 from payments.gateways.simulated import SimulatedGateway
-from payments.refunds import refund
-from payments.sensitive import contains_card_number
+from payments.refunds.rules import RefundInput
+from payments.refunds.service import refund
 from payments.service_config import ServiceConfig
-from payments.signatures import stripe_signature_header
-from payments.validation import ChargeInput, RefundInput
+from payments.shared.auth import ALL_SCOPES, Principal
+from payments.shared.errors import GatewayUnavailable
+from payments.shared.sensitive import contains_card_number
+from payments.shared.signatures import stripe_signature_header
 from tests.support import TEST_WEBHOOK_SECRET
 
 ADMIN = Principal("webhook-tests", frozenset(ALL_SCOPES.split()))

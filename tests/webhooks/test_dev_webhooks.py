@@ -4,8 +4,8 @@ import asyncio
 import time
 import uuid
 
+from tests.app.test_dev_command import _gql, dev_server
 from tests.graph.charging import CHARGE, charge_input
-from tests.payments.test_dev_command import _gql, dev_server
 
 __all__ = ["dev_server"]  # the fixture: one `payments dev` process for this module
 

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Callable, Mapping
 import httpx
 import pytest
 
+from app.factory import create_app
 from models.enums import InboxStatus
 from models.inbox import WebhookEvent
-from payments.app import create_app
-from payments.signatures import stripe_signature_header
+from payments.shared.signatures import stripe_signature_header
 from tests.conftest import make_settings
 from tests.support import TEST_WEBHOOK_SECRET, serve
 from tests.webhooks.factories import body_of, event, intent, new_id, post_event, signed_headers

@@ -3,9 +3,9 @@
 import pytest
 
 from models.enums import PaymentStatus, RefundStatus
-from payments.errors import RefundExceedsAvailable
 from payments.gateways.base import ChargeRequest, RefundRequest
 from payments.gateways.simulated import SimulatedGateway, own_webhook_url
+from payments.shared.errors import RefundExceedsAvailable
 
 
 def _refund(provider_id: str, amount: int, key: str) -> RefundRequest:

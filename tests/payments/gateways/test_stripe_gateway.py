@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from models.enums import PaymentStatus, RefundReason, RefundStatus
-from payments.errors import GatewayUnavailable, RefundExceedsAvailable
 from payments.gateways.base import ChargeRequest, RefundRequest
 from payments.gateways.stripe import StripeGateway
+from payments.shared.errors import GatewayUnavailable, RefundExceedsAvailable
 from tests.fakes.stripe_api import FakeStripe
 from tests.support import free_port, serve
 

@@ -1,0 +1,1 @@
+"""The composition root: app factory, ASGI entry, CLI, dev server and worker wiring."""

@@ -1,0 +1,30 @@
+"""`payments dev`: migrate an embedded SQLite file and serve API and worker in one process."""
+
+import asyncio
+
+import uvicorn
+
+from app.factory import create_app
+from payments.gateways.simulated import own_webhook_url
+from payments.shared.auth import issue_token
+from payments.shared.database import apply_migrations
+from payments.shared.logs import configure_logging
+from payments.shared.settings import DEV_DATABASE_FILE, Settings
+
+DEV_SUBJECT = "dev-customer"
+
+
+def run_dev(settings: Settings, host: str, port: int) -> None:
+    """Prepare the embedded database, print the GraphiQL URL and a token, then serve."""
+    configure_logging(settings.log_level, "console")
+    if settings.database_url == f"sqlite://{DEV_DATABASE_FILE}":
+        DEV_DATABASE_FILE.parent.mkdir(parents=True, exist_ok=True)
+    asyncio.run(apply_migrations(settings.database_url))
+    webhook_url = settings.simulated_webhook_url or own_webhook_url(host, port)
+    settings = settings.model_copy(update={"simulated_webhook_url": webhook_url})
+    assert settings.jwt_secret is not None
+    token = issue_token(settings.jwt_secret.get_secret_value(), DEV_SUBJECT, ttl_seconds=7 * 86400)
+    app = create_app(settings, graphiql_token=token)
+    print(f"GraphiQL:  http://{host}:{port}/graphql  (Authorization header pre-filled)")
+    print(f"Dev token (sub={DEV_SUBJECT}, all scopes, 7 days):\n{token}", flush=True)
+    uvicorn.run(app, host=host, port=port, log_config=None)

@@ -1,0 +1,125 @@
+"""The composition root of the API: builds the Starlette app from settings."""
+
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import strawberry
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from app.asgi_middleware import RequestContext
+from app.wiring import build_runtime
+from graph.http_guard import GraphQLRequestGuard
+from graph.limits import DocumentLimits
+from graph.schema import build_schema
+from graph.view import PaymentsGraphQL
+from payments.gateways.base import Gateway
+from payments.shared.database import close_database, open_database
+from payments.shared.health import check_readiness
+from payments.shared.metrics import mark_process_dead, render_metrics
+from payments.shared.settings import Settings
+from tasks.broker import setup_broker
+from tasks.in_process import InProcessBroker
+from tasks.runtime import set_actor_runtime
+from webhooks.routes import stripe_webhook_route
+
+
+def create_app(
+    settings: Settings,
+    *,
+    gateway: Gateway | None = None,
+    graphiql_token: str | None = None,
+    owns_database: bool = True,
+) -> Starlette:
+    """The API app; the lifespan opens and closes the database, Redis and the gateway.
+
+    `owns_database=False` leaves the Tortoise connections to the caller (a process
+    that hosts several apps, such as the test suite).
+    """
+    runtime = build_runtime(settings, gateway)
+    broker = setup_broker(settings)
+    # Actor modules can be imported only once the broker exists.
+    from tasks.relay import in_process_worker
+    from tasks.stripe_events import enqueue_stripe_event
+
+    if isinstance(broker, InProcessBroker):
+        set_actor_runtime(runtime)
+    graphql = PaymentsGraphQL(runtime, _schema(settings), graphiql_token=graphiql_token)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if owns_database:
+            await open_database(settings.database_url, settings.database_pool_size)
+        # What start-up made lives as long as the process; frozen, full collections skip
+        # it (issue 7: payment(id)'s p99 went from ~210 ms to ~90 ms at 32 connections).
+        gc.freeze()
+        try:
+            if isinstance(broker, InProcessBroker):
+                async with in_process_worker(broker, settings):
+                    yield
+            else:
+                yield
+        finally:
+            await runtime.aclose()
+            if owns_database:
+                await close_database()
+            mark_process_dead()
+
+    async def ready(request: Request) -> Response:
+        checks = await check_readiness(runtime.redis)
+        healthy = all(state == "ok" for state in checks.values())
+        return JSONResponse(checks, status_code=200 if healthy else 503)
+
+    routes = [
+        Route(
+            "/graphql",
+            GraphQLRequestGuard(graphql, settings.graphql_max_body_bytes),
+            methods=["GET", "POST"],
+        ),
+        WebSocketRoute("/graphql", graphql),
+        Route("/health/live", _live),
+        Route("/health/ready", ready),
+        Route("/metrics", _metrics),
+        stripe_webhook_route(runtime, enqueue=enqueue_stripe_event),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=_middleware(settings))
+    app.state.runtime = runtime
+    return app
+
+
+def _schema(settings: Settings) -> "strawberry.Schema":
+    limits = DocumentLimits(
+        max_depth=settings.graphql_max_depth,
+        max_tokens=settings.graphql_max_tokens,
+        max_aliases=settings.graphql_max_aliases,
+        introspection=not settings.is_production,
+    )
+    return build_schema(limits, hide_suggestions=settings.is_production)
+
+
+def _middleware(settings: Settings) -> list[Middleware]:
+    return [
+        Middleware(RequestContext, production=settings.is_production),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        ),
+    ]
+
+
+async def _live(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _metrics(request: Request) -> Response:
+    body, content_type = render_metrics()
+    return PlainTextResponse(body, media_type=content_type)

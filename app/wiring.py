@@ -1,0 +1,39 @@
+"""Builds a process's Runtime from settings: the gateway, the token verifier and Redis."""
+
+from redis.asyncio import Redis
+
+from payments.gateways.base import Gateway
+from payments.runtime import Runtime
+from payments.shared.auth import TokenVerifier
+from payments.shared.settings import GatewayName, Settings
+
+
+def build_runtime(settings: Settings, gateway: Gateway | None = None) -> Runtime:
+    """Wire the process's collaborators; tests may pass their own gateway."""
+    return Runtime(
+        settings=settings,
+        gateway=gateway or build_gateway(settings),
+        verifier=build_verifier(settings),
+        redis=Redis.from_url(settings.redis_url, protocol=3) if settings.redis_url else None,
+    )
+
+
+def build_verifier(settings: Settings) -> TokenVerifier:
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
+    return TokenVerifier(
+        secret=secret,
+        jwks_url=None if secret else settings.jwt_jwks_url,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+
+
+def build_gateway(settings: Settings) -> Gateway:
+    if settings.gateway_name is GatewayName.STRIPE:
+        from payments.gateways.stripe import StripeGateway
+
+        assert settings.stripe_api_key is not None
+        return StripeGateway(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
+    from payments.gateways.simulated import SimulatedGateway
+
+    return SimulatedGateway.from_settings(settings)

@@ -1,0 +1,1 @@
+"""GraphQL of charging: the chargePayment mutation."""

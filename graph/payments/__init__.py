@@ -1,0 +1,1 @@
+"""GraphQL of payments: the Payment type and the queries that read it."""

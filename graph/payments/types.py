@@ -1,0 +1,100 @@
+"""The Payment type, its history events and its Relay connection."""
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from graph.context import Info
+from graph.enums import EventSource, PaymentStatus
+from graph.refunds.types import Refund
+from graph.relay import Node, PageInfo
+from models import payment as stored
+
+
+@strawberry.type
+class PaymentEvent:
+    status: PaymentStatus
+    source: EventSource
+    occurred_at: datetime
+
+
+@strawberry.type
+class Payment(Node):
+    order_id: str
+    customer_id: str
+    amount: int
+    currency: str
+    status: PaymentStatus
+    amount_refunded: int
+    amount_refundable: int
+    failure_code: str | None
+    failure_message: str | None
+    provider_payment_id: str | None
+    description: str | None
+    metadata: JSON | None
+    card_brand: str | None
+    card_last4: str | None
+    disputed: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    _client_secret: strawberry.Private[str | None]
+
+    @strawberry.field(description="Only returned to the customer who owns the payment.")
+    def client_secret(self, info: Info) -> str | None:
+        principal = info.context.known_principal
+        return self._client_secret if principal and principal.sub == self.customer_id else None
+
+    @strawberry.field
+    async def refunds(self, info: Info) -> list[Refund]:
+        rows = await info.context.loaders.refunds.load(str(self.id))
+        return [Refund.from_model(row) for row in rows]
+
+    @strawberry.field
+    async def events(self, info: Info) -> list[PaymentEvent]:
+        rows = await info.context.loaders.history.load(str(self.id))
+        return [
+            PaymentEvent(status=r.status, source=r.source, occurred_at=r.occurred_at) for r in rows
+        ]
+
+    @classmethod
+    def from_model(cls, payment: stored.Payment) -> "Payment":
+        return cls(
+            id=strawberry.ID(payment.id),
+            order_id=payment.order_id,
+            customer_id=payment.customer_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            status=payment.status,
+            amount_refunded=payment.amount_refunded,
+            amount_refundable=payment.amount_refundable,
+            failure_code=payment.failure_code,
+            failure_message=payment.failure_message,
+            provider_payment_id=payment.provider_payment_id,
+            description=payment.description,
+            metadata=payment.metadata,
+            card_brand=payment.card_brand,
+            card_last4=payment.card_last4,
+            disputed=payment.disputed_at is not None,
+            version=payment.version,
+            created_at=payment.created_at,
+            updated_at=payment.updated_at,
+            _client_secret=payment.client_secret,
+        )
+
+
+@strawberry.type
+class PaymentEdge:
+    cursor: str
+    node: Payment
+
+
+@strawberry.type
+class PaymentConnection:
+    edges: list[PaymentEdge]
+    page_info: PageInfo
+
+    @strawberry.field
+    def nodes(self) -> list[Payment]:
+        return [edge.node for edge in self.edges]

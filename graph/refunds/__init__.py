@@ -1,0 +1,1 @@
+"""GraphQL of refunds: the Refund type and the refundPayment mutation."""

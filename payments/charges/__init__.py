@@ -1,0 +1,1 @@
+"""Charging a payment method: input rules and the charge flow."""

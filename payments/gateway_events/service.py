@@ -1,0 +1,237 @@
+"""Applies stored Stripe events to payments and refunds through the same service transitions."""
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from models.enums import EventSource, InboxStatus, PaymentStatus
+from models.payment import Payment
+from payments.gateway_events.inbox import (
+    SETTLED,
+    finish_event,
+    lock_event,
+    park_event,
+    record_attempt,
+)
+from payments.gateway_events.inbox import replay_event as reopen_event
+from payments.lifecycle.state_machine import REFUNDABLE
+from payments.lifecycle.transitions import Change, apply_change, lock_payment
+from payments.refunds.gateway_sync import sync_refund
+from payments.shared.correlation import bind_payment_id
+from payments.shared.errors import PaymentsError
+
+log = structlog.get_logger(__name__)
+
+_AWAITING_OUTCOME = frozenset(
+    {PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION}
+)
+
+
+class PaymentNotYetKnown(PaymentsError):
+    """No payment matches the event yet (its charge may still be committing): retry later."""
+
+    code = "PAYMENT_NOT_YET_KNOWN"
+
+    def __init__(self, event_id: str, reference: str | None) -> None:
+        super().__init__(
+            f"No payment matches {reference or 'no reference'} (event {event_id}) yet."
+        )
+        self.attempts = 0
+
+
+class EventConflict(PaymentsError):
+    """The event contradicts a settled payment (a refund of a FAILED one): an operator decides."""
+
+    code = "GATEWAY_EVENT_CONFLICT"
+
+
+@dataclass(frozen=True)
+class GatewayEvent:
+    """What processing reads of a stored Stripe event: its id, type, object and time."""
+
+    id: str
+    type: str
+    object: dict[str, Any]
+    created: datetime
+
+    @classmethod
+    def parse(cls, payload: str) -> "GatewayEvent":
+        event = json.loads(payload)
+        created = event.get("created")
+        return cls(
+            id=event["id"],
+            type=event["type"],
+            object=(event.get("data") or {}).get("object") or {},
+            created=datetime.fromtimestamp(created, UTC) if created else datetime.now(UTC),
+        )
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.object.get("metadata") or {}
+
+
+Handler = Callable[[GatewayEvent, Payment, BaseDBAsyncClient], Awaitable[None]]
+
+
+async def process_stored_event(row_id: int) -> InboxStatus:
+    """Apply one stored event once, in one transaction holding the payment's row lock.
+
+    Returns the event's status (PROCESSED, IGNORED for types we do not handle, FAILED
+    for a conflict an operator must look at). Raises PaymentNotYetKnown, with the
+    attempts so far, when no payment matches yet; other errors are recorded and re-raised.
+    """
+    try:
+        async with in_transaction() as connection:
+            return await _process_locked(row_id, connection)
+    except PaymentNotYetKnown as error:
+        error.attempts = await record_attempt(row_id, error.message, InboxStatus.RECEIVED)
+        raise
+    except EventConflict as error:
+        await record_attempt(row_id, error.message, InboxStatus.FAILED)
+        log.warning("stripe_event_conflict", row_id=row_id, error=error.message)
+        return InboxStatus.FAILED
+    except Exception as error:
+        await record_attempt(row_id, repr(error), InboxStatus.FAILED)
+        raise
+
+
+async def replay_events(event_ids: Iterable[str]) -> dict[str, InboxStatus]:
+    """Re-open stored events and process them now, in this process (the CLI's replay).
+
+    An event whose payment is still unknown is parked again. Raises NotFound for an
+    event id that is not stored.
+    """
+    outcomes: dict[str, InboxStatus] = {}
+    for event_id in event_ids:
+        row_id = await reopen_event(event_id)
+        try:
+            outcomes[event_id] = await process_stored_event(row_id)
+        except PaymentNotYetKnown:
+            await park_event(row_id)
+            outcomes[event_id] = InboxStatus.PARKED
+    return outcomes
+
+
+async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxStatus:
+    # The inbox row lock comes first, then the payment's: every path takes them in
+    # this order, and a redelivered message waits here instead of applying twice.
+    row = await lock_event(row_id, connection)
+    if row is None:
+        # Pruned after it settled; a late duplicate message has nothing left to do.
+        return InboxStatus.IGNORED
+    if row.status in SETTLED:
+        return row.status
+    event = GatewayEvent.parse(row.payload)
+    handler = _HANDLERS.get(event.type)
+    status = InboxStatus.IGNORED
+    if handler is not None:
+        await handler(event, await _locked_payment(event, connection), connection)
+        status = InboxStatus.PROCESSED
+    await finish_event(row, status, connection)
+    log.info("stripe_event_processed", event_id=event.id, type=event.type, status=status.value)
+    return status
+
+
+async def _locked_payment(event: GatewayEvent, connection: BaseDBAsyncClient) -> Payment:
+    """The event's payment, locked; it adopts the PaymentIntent id when found by metadata."""
+    if event.type.startswith("payment_intent."):
+        provider_id = event.object.get("id")
+    else:
+        provider_id = event.object.get("payment_intent")
+    our_id = event.metadata.get("payment_id")
+    found = None
+    if isinstance(provider_id, str):
+        found = await Payment.get_or_none(provider_payment_id=provider_id, using_db=connection)
+    if found is None and isinstance(our_id, str):
+        found = await Payment.get_or_none(id=our_id, using_db=connection)
+    payment = await lock_payment(found.id, connection) if found else None
+    if payment is None:
+        raise PaymentNotYetKnown(event.id, provider_id or our_id)
+    bind_payment_id(payment.id)
+    if payment.provider_payment_id is None and isinstance(provider_id, str):
+        payment.provider_payment_id = provider_id
+        await payment.save(using_db=connection, update_fields=["provider_payment_id", "updated_at"])
+    return payment
+
+
+def _intent_moved(target: PaymentStatus) -> Handler:
+    async def handle(event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient) -> None:
+        change = Change(target, EventSource.WEBHOOK, _intent_fields(target, event.object), event.id)
+        await apply_change(payment, change, connection)
+
+    return handle
+
+
+def _intent_fields(target: PaymentStatus, intent: dict[str, Any]) -> dict[str, Any]:
+    if target is PaymentStatus.FAILED:
+        error = intent.get("last_payment_error") or {}
+        return {
+            "failure_code": error.get("decline_code") or error.get("code"),
+            "failure_message": error.get("message"),
+        }
+    if target is PaymentStatus.REQUIRES_ACTION and intent.get("client_secret"):
+        return {"client_secret": intent["client_secret"]}
+    if target is PaymentStatus.CANCELED and intent.get("cancellation_reason"):
+        return {"failure_code": intent["cancellation_reason"]}
+    return {}
+
+
+async def _refund_changed(
+    event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient
+) -> None:
+    await _ensure_captured(event, payment, connection)
+    await sync_refund(payment.id, event.object, connection)
+
+
+async def _charge_refunded(
+    event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient
+) -> None:
+    await _ensure_captured(event, payment, connection)
+    for refund_object in (event.object.get("refunds") or {}).get("data") or []:
+        await sync_refund(payment.id, refund_object, connection)
+    # Newer API versions omit the refunds list: refund.* events then carry each refund,
+    # because a bare total cannot say which refunds it already counts.
+    refunded = (await Payment.get(id=payment.id, using_db=connection)).amount_refunded
+    if int(event.object.get("amount_refunded") or 0) > refunded:
+        log.warning("stripe_refunds_unlisted", event_id=event.id, payment_id=payment.id)
+
+
+async def _dispute_created(
+    event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient
+) -> None:
+    await _ensure_captured(event, payment, connection)
+    if payment.disputed_at is None:
+        payment.disputed_at = event.created
+        await payment.save(using_db=connection, update_fields=["disputed_at", "updated_at"])
+
+
+async def _ensure_captured(
+    event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient
+) -> None:
+    # Stripe refunds and disputes only captured charges, so one that overtakes the
+    # payment's own success event proves that success: apply it first, as that event would.
+    if payment.status in _AWAITING_OUTCOME:
+        change = Change(PaymentStatus.SUCCEEDED, EventSource.WEBHOOK, provider_event_id=event.id)
+        await apply_change(payment, change, connection)
+    elif payment.status not in REFUNDABLE and payment.status is not PaymentStatus.REFUNDED:
+        raise EventConflict(f"{event.type} for a {payment.status.value} payment {payment.id}.")
+
+
+_HANDLERS: dict[str, Handler] = {
+    "payment_intent.succeeded": _intent_moved(PaymentStatus.SUCCEEDED),
+    "payment_intent.payment_failed": _intent_moved(PaymentStatus.FAILED),
+    "payment_intent.processing": _intent_moved(PaymentStatus.PROCESSING),
+    "payment_intent.requires_action": _intent_moved(PaymentStatus.REQUIRES_ACTION),
+    "payment_intent.canceled": _intent_moved(PaymentStatus.CANCELED),
+    "charge.refunded": _charge_refunded,
+    "refund.created": _refund_changed,
+    "refund.updated": _refund_changed,
+    "refund.failed": _refund_changed,
+    "charge.dispute.created": _dispute_created,
+}

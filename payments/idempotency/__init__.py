@@ -1,0 +1,1 @@
+"""Idempotency keys as Stripe does them: claim, fingerprint, replay, resume, purge."""

@@ -1,0 +1,153 @@
+"""Idempotency keys as Stripe has them: claim atomically, fingerprint, replay, lock, resume."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models.enums import Operation
+from models.idempotency import IdempotencyKey
+from payments.shared import metrics
+from payments.shared.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    PaymentsError,
+    ReplayedError,
+    ValidationFailed,
+)
+from payments.shared.rows import insert_once, select_one
+
+MAX_KEY_LENGTH = 255
+_CLAIMED_COLUMNS = (
+    "principal",
+    "operation",
+    "key",
+    "fingerprint",
+    "locked_until",
+    "created_at",
+    "expires_at",
+)
+_UNIQUE_COLUMNS = ("principal", "operation", "key")
+
+
+@dataclass(frozen=True)
+class KeyPolicy:
+    ttl: timedelta = timedelta(hours=24)
+    lock_timeout: timedelta = timedelta(seconds=60)
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """A stable digest of the canonical (normalised, key-sorted) request input."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_key(key: str) -> None:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} characters.", field="idempotencyKey"
+        )
+
+
+def _digest(key: str) -> str:
+    # Only a digest is stored: a client may put anything in its key, even a card number.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def claim_key(
+    principal: str, operation: Operation, key: str, input_fingerprint: str, policy: KeyPolicy
+) -> IdempotencyKey:
+    """Own the key for this request, or raise / return what the first request decided.
+
+    Returns the record with `completed_at` set when the stored outcome must be
+    replayed, or unset when this request now owns it (new, or resumed after a
+    crashed owner's lock expired). Raises IdempotencyKeyReused / IdempotencyKeyInUse.
+    """
+    now = datetime.now(UTC)
+    record = IdempotencyKey(
+        principal=principal,
+        operation=operation,
+        key=_digest(key),
+        fingerprint=input_fingerprint,
+        locked_until=now + policy.lock_timeout,
+        created_at=now,
+        expires_at=now + policy.ttl,
+    )
+    row_id = await insert_once(record, _CLAIMED_COLUMNS, _UNIQUE_COLUMNS)
+    if row_id is None:
+        return await _existing(principal, operation, key, input_fingerprint, policy)
+    record.id = row_id
+    metrics.IDEMPOTENCY.labels(operation.value, "new").inc()
+    return record
+
+
+async def _existing(
+    principal: str, operation: Operation, key: str, input_fingerprint: str, policy: KeyPolicy
+) -> IdempotencyKey:
+    digest = _digest(key)
+    record = await select_one(IdempotencyKey, principal=principal, operation=operation, key=digest)
+    if record is None:
+        # Purged as expired since our insert found it: a retry claims the key anew.
+        raise IdempotencyKeyInUse()
+    if record.fingerprint != input_fingerprint:
+        metrics.IDEMPOTENCY.labels(operation.value, "conflict").inc()
+        raise IdempotencyKeyReused()
+    if record.completed_at is not None:
+        metrics.IDEMPOTENCY.labels(operation.value, "replay").inc()
+        return record
+    if not await _take_over_expired_lock(record, policy):
+        metrics.IDEMPOTENCY.labels(operation.value, "in_use").inc()
+        raise IdempotencyKeyInUse()
+    metrics.IDEMPOTENCY.labels(operation.value, "resumed").inc()
+    return await IdempotencyKey.get(id=record.id)
+
+
+async def _take_over_expired_lock(record: IdempotencyKey, policy: KeyPolicy) -> bool:
+    """Atomically take a key whose owner died (lock expired); False if someone holds it."""
+    now = datetime.now(UTC)
+    taken = await IdempotencyKey.filter(
+        id=record.id, completed_at__isnull=True, locked_until__lt=now
+    ).update(locked_until=now + policy.lock_timeout)
+    return taken == 1
+
+
+async def release_key(record: IdempotencyKey) -> None:
+    """Let a same-key retry resume at once (the outcome is unknown, e.g. gateway down)."""
+    await IdempotencyKey.filter(id=record.id, completed_at__isnull=True).update(
+        locked_until=datetime.now(UTC) - timedelta(seconds=1)
+    )
+
+
+async def complete_key(
+    record: IdempotencyKey,
+    connection: BaseDBAsyncClient,
+    *,
+    resource_id: str | None = None,
+    error: PaymentsError | None = None,
+) -> None:
+    """Store the outcome (in the caller's transaction) so retries replay it."""
+    record.resource_id = resource_id or record.resource_id
+    stored = {"code": error.code, "message": error.message, "field": error.field} if error else None
+    record.response = {"errors": [stored] if stored else []}
+    record.completed_at = datetime.now(UTC)
+    record.locked_until = None
+    await record.save(
+        using_db=connection,
+        update_fields=["resource_id", "response", "completed_at", "locked_until"],
+    )
+
+
+def raise_stored_error(record: IdempotencyKey) -> None:
+    """Raise the error outcome a completed key holds, so a retry gets the same answer."""
+    errors: list[dict[str, Any]] = (record.response or {}).get("errors", [])
+    if errors:
+        raise ReplayedError(errors[0]["code"], errors[0]["message"], errors[0].get("field"))
+
+
+async def purge_expired_keys(now: datetime | None = None) -> int:
+    """Delete keys past their retention; returns how many went."""
+    cutoff = now or datetime.now(UTC)
+    return await IdempotencyKey.filter(expires_at__lt=cutoff).delete()

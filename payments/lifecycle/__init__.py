@@ -1,0 +1,1 @@
+"""The payment state machine and the one function that applies a change."""

@@ -1,0 +1,133 @@
+"""Applies a status change: version, history row and outbox event in the caller's transaction."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from models.enums import EventSource, PaymentStatus
+from models.outbox import OutboxEvent
+from models.payment import Payment, PaymentStatusHistory
+from payments.lifecycle.state_machine import can_move, captures_after_terminal
+from payments.shared import metrics
+from payments.shared.correlation import current_request_id
+from payments.shared.rows import select_one
+
+log = structlog.get_logger(__name__)
+
+# PostgreSQL NOTIFY channel on which migration 0004's trigger wakes the relay at commit.
+OUTBOX_CHANNEL = "payments_outbox"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A requested move of a payment, with the fields the gateway reported alongside it."""
+
+    target: PaymentStatus
+    source: EventSource
+    fields: dict[str, Any] = field(default_factory=dict)
+    provider_event_id: str | None = None
+
+
+async def lock_payment(payment_id: str, connection: BaseDBAsyncClient) -> Payment | None:
+    """Load a payment with a row lock held until the transaction ends."""
+    return await select_one(Payment, connection, for_update=True, id=payment_id)
+
+
+async def apply_change(payment: Payment, change: Change, connection: BaseDBAsyncClient) -> bool:
+    """Apply `change` to a locked payment if the state machine allows it.
+
+    An allowed move bumps `version`, writes a history row and one outbox event. A
+    move the payment is already past is recorded (history row, not applied) and ignored.
+    """
+    if not can_move(payment.status, change.target):
+        await _record(payment, change, connection, applied=False)
+        if captures_after_terminal(payment.status, change.target):
+            _alert_captured_after_terminal(payment, change)
+        return False
+    previous = payment.status
+    for name, value in change.fields.items():
+        setattr(payment, name, value)
+    payment.status = change.target
+    payment.version += 1
+    await payment.save(using_db=connection)
+    await _record(payment, change, connection, applied=True, previous=previous)
+    await write_outbox_event(payment, connection)
+    metrics.PAYMENTS.labels(change.target.value, payment.currency).inc()
+    return True
+
+
+def _alert_captured_after_terminal(payment: Payment, change: Change) -> None:
+    # Stripe lets a failed PaymentIntent be confirmed again with another method: money
+    # was taken while our books say it was not. Absorbed (DESIGN), but never silently.
+    metrics.GATEWAY_CONFLICTS.labels(payment.status.value, change.target.value).inc()
+    log.error(
+        "payment_captured_after_terminal_status",
+        payment_id=payment.id,
+        status=payment.status.value,
+        reported=change.target.value,
+        source=change.source.value,
+        provider_event_id=change.provider_event_id,
+    )
+
+
+async def _record(
+    payment: Payment,
+    change: Change,
+    connection: BaseDBAsyncClient,
+    *,
+    applied: bool,
+    previous: PaymentStatus | None = None,
+) -> None:
+    await PaymentStatusHistory.create(
+        payment_id=payment.id,
+        from_status=previous if applied else payment.status,
+        status=change.target,
+        source=change.source,
+        version=payment.version,
+        provider_event_id=change.provider_event_id,
+        applied=applied,
+        using_db=connection,
+    )
+
+
+async def record_creation(payment: Payment, connection: BaseDBAsyncClient) -> None:
+    """The first history row of a payment (PENDING, version 1); no event goes out for it."""
+    await PaymentStatusHistory.create(
+        payment_id=payment.id,
+        status=payment.status,
+        source=EventSource.API,
+        version=payment.version,
+        using_db=connection,
+    )
+
+
+async def write_outbox_event(payment: Payment, connection: BaseDBAsyncClient) -> OutboxEvent:
+    """Write the event consumers receive for the payment as it is now (same transaction)."""
+    event = OutboxEvent(
+        payment_id=payment.id, version=payment.version, request_id=current_request_id()
+    )
+    event.type = f"payment.{payment.status.value.lower()}"
+    event.payload = {
+        "id": event.id,
+        "type": event.type,
+        "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "data": {"payment": payment_snapshot(payment)},
+    }
+    await event.save(using_db=connection)
+    return event
+
+
+def payment_snapshot(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "orderId": payment.order_id,
+        "customerId": payment.customer_id,
+        "status": payment.status.value,
+        "amount": payment.amount,
+        "amountRefunded": payment.amount_refunded,
+        "currency": payment.currency,
+        "version": payment.version,
+    }

@@ -1,0 +1,128 @@
+"""The outbox relay's services: claim committed events, sweep lost messages, redrive, prune."""
+
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q, Subquery
+from tortoise.transactions import in_transaction
+
+from models.enums import DeliveryStatus
+from models.outbox import OutboxDelivery, OutboxEvent
+from payments.outbox.delivery import OPEN
+
+log = structlog.get_logger(__name__)
+
+RELAY_BATCH = 200
+PRUNE_BATCH = 1000
+# Due long ago: the relay's next sweep enqueues it.
+_LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+async def relay_events(consumers: Collection[str]) -> list[int]:
+    """Claim committed, unrelayed events and create one delivery per consumer.
+
+    Returns the delivery ids to enqueue. Rows are claimed with FOR UPDATE SKIP LOCKED,
+    so relays in several workers on several machines share the work (Tortoise drops
+    the clause on SQLite, where `payments dev` is the only process). With no consumer
+    configured, events are logged and marked relayed.
+    """
+    async with in_transaction() as connection:
+        events = await _claim_unrelayed(connection)
+        if not events:
+            return []
+        now = datetime.now(UTC)
+        deliveries = [
+            OutboxDelivery(
+                event_id=event.id,
+                consumer=consumer,
+                payment_id=event.payment_id,
+                version=event.version,
+                status=DeliveryStatus.ENQUEUED,
+                next_attempt_at=now,
+                enqueued_at=now,
+            )
+            for event in events
+            for consumer in consumers
+        ]
+        event_ids = [event.id for event in events]
+        if deliveries:
+            await OutboxDelivery.bulk_create(deliveries, using_db=connection)
+        await OutboxEvent.filter(id__in=event_ids).using_db(connection).update(relayed_at=now)
+        created = OutboxDelivery.filter(event_id__in=event_ids).using_db(connection)
+        ids: list[int] = await created.order_by("id").values_list("id", flat=True)  # type: ignore[assignment]
+    if not consumers:
+        for event in events:
+            log.info("payment_event", event_id=event.id, type=event.type, payload=event.payload)
+    return ids
+
+
+async def _claim_unrelayed(connection: BaseDBAsyncClient) -> list[OutboxEvent]:
+    query = OutboxEvent.filter(relayed_at__isnull=True).order_by("created_at").limit(RELAY_BATCH)
+    return await query.select_for_update(skip_locked=True).using_db(connection)
+
+
+async def sweep_stranded(consumers: Collection[str], older_than: timedelta) -> list[int]:
+    """Open deliveries whose message should have run `older_than` ago: due again now.
+
+    Their message was lost (Redis flushed or restarted), its worker was killed, or a
+    held delivery missed its wake-up. Returns the ids to enqueue again.
+    """
+    now = datetime.now(UTC)
+    async with in_transaction() as connection:
+        stale = OutboxDelivery.filter(
+            status__in=OPEN, consumer__in=list(consumers), next_attempt_at__lt=now - older_than
+        )
+        batch = stale.order_by("id").limit(RELAY_BATCH).select_for_update(skip_locked=True)
+        ids = [row.id for row in await batch.using_db(connection)]
+        swept = OutboxDelivery.filter(id__in=ids).using_db(connection)
+        await swept.update(next_attempt_at=now, enqueued_at=now)
+    return ids
+
+
+async def redrive(event_id: str | None = None) -> list[int]:
+    """Re-open dead deliveries (of one event, or all) for a fresh round of attempts.
+
+    They are made due long ago, so the relay's next sweep enqueues them.
+    """
+    dead = OutboxDelivery.filter(status=DeliveryStatus.DEAD)
+    if event_id is not None:
+        dead = dead.filter(event_id=event_id)
+    ids: list[int] = await dead.values_list("id", flat=True)  # type: ignore[assignment]
+    await OutboxDelivery.filter(id__in=ids, status=DeliveryStatus.DEAD).update(
+        status=DeliveryStatus.ENQUEUED, attempts=0, dead_at=None, next_attempt_at=_LONG_AGO
+    )
+    return ids
+
+
+async def list_deliveries(failed_only: bool = False, limit: int = 100) -> list[OutboxDelivery]:
+    """Recent deliveries, newest first; `failed_only` keeps dead ones and open ones that failed."""
+    query = OutboxDelivery.all()
+    if failed_only:
+        query = query.filter(Q(status=DeliveryStatus.DEAD) | Q(status__in=OPEN, attempts__gt=0))
+    return await query.order_by("-id").limit(limit)
+
+
+async def prune_delivered(older_than: timedelta) -> int:
+    """Delete events older than the retention that every consumer has confirmed.
+
+    Events with an open or dead delivery stay (a dead one can still be redriven).
+    """
+    undelivered = OutboxDelivery.exclude(status=DeliveryStatus.DELIVERED).values("event_id")
+    done = OutboxEvent.filter(
+        created_at__lt=datetime.now(UTC) - older_than, relayed_at__isnull=False
+    ).exclude(id__in=Subquery(undelivered))
+    pruned = 0
+    while ids := await done.limit(PRUNE_BATCH).values_list("id", flat=True):
+        pruned += await OutboxEvent.filter(id__in=ids).delete()
+    return pruned
+
+
+async def oldest_undelivered_age_seconds() -> float:
+    """Age of the oldest event not yet relayed or with an open delivery (0 when none)."""
+    unrelayed = OutboxEvent.filter(relayed_at__isnull=True)
+    undelivered = OutboxEvent.filter(deliveries__status__in=OPEN)
+    oldest = [await query.order_by("created_at").first() for query in (unrelayed, undelivered)]
+    times = [event.created_at for event in oldest if event is not None]
+    return (datetime.now(UTC) - min(times)).total_seconds() if times else 0.0

@@ -1,0 +1,1 @@
+"""Owner-scoped reads of payments and refunds, with cursors and batched children."""

@@ -1,0 +1,117 @@
+"""Read side: payments visible to a principal, pages of them, and their children."""
+
+import base64
+import binascii
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from models.enums import PaymentStatus
+from models.payment import Payment, PaymentStatusHistory, Refund
+from payments.shared.auth import Principal, Scope
+from payments.shared.errors import ValidationFailed
+from payments.shared.rows import select_one
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    statuses: Sequence[PaymentStatus] = ()
+    order_id: str | None = None
+    customer_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PaymentPage:
+    payments: list[Payment]
+    has_next_page: bool
+    end_cursor: str | None = field(default=None)
+
+
+async def get_payment(principal: Principal, payment_id: str) -> Payment | None:
+    """The payment if it exists and the principal may see it; otherwise None (never 'forbidden')."""
+    principal.require(Scope.READ)
+    payment = await select_one(Payment, id=payment_id)
+    if payment is None or not principal.may_see(payment.customer_id):
+        return None
+    return payment
+
+
+async def get_refund(principal: Principal, refund_id: str) -> Refund | None:
+    """The refund if its payment is visible to the principal; otherwise None."""
+    principal.require(Scope.READ)
+    refund = await Refund.get_or_none(id=refund_id).prefetch_related("payment")
+    if refund is None or not principal.may_see(refund.payment.customer_id):
+        return None
+    return refund
+
+
+async def list_payments(
+    principal: Principal, first: int, after: str | None, filters: PaymentFilter
+) -> PaymentPage:
+    """A page of the principal's payments, newest first, with keyset pagination."""
+    principal.require(Scope.READ)
+    if not 0 < first <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"first must be between 1 and {MAX_PAGE_SIZE}.", field="first")
+    query = Payment.filter(**_filter_kwargs(principal, filters))
+    if after:
+        query = query.filter(id__lt=decode_cursor(after))
+    rows = await query.order_by("-id").limit(first + 1)
+    page = rows[:first]
+    cursor = encode_cursor(page[-1].id) if page else None
+    return PaymentPage(payments=page, has_next_page=len(rows) > first, end_cursor=cursor)
+
+
+def _filter_kwargs(principal: Principal, filters: PaymentFilter) -> dict[str, object]:
+    kwargs: dict[str, object] = {}
+    if not principal.is_admin:
+        kwargs["customer_id"] = principal.sub
+        if filters.customer_id not in (None, principal.sub):
+            kwargs["id__in"] = []
+    elif filters.customer_id is not None:
+        kwargs["customer_id"] = filters.customer_id
+    if filters.statuses:
+        kwargs["status__in"] = list(filters.statuses)
+    if filters.order_id is not None:
+        kwargs["order_id"] = filters.order_id
+    if filters.created_after is not None:
+        kwargs["created_at__gte"] = filters.created_after
+    if filters.created_before is not None:
+        kwargs["created_at__lt"] = filters.created_before
+    return kwargs
+
+
+def encode_cursor(payment_id: str) -> str:
+    return base64.urlsafe_b64encode(f"payment:{payment_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    """The payment id inside an opaque cursor; ValidationFailed when it is not one of ours."""
+    try:
+        kind, _, payment_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        kind, payment_id = "", ""
+    if kind != "payment" or not payment_id:
+        raise ValidationFailed("Invalid pagination cursor.", field="after")
+    return payment_id
+
+
+async def refunds_by_payment(payment_ids: Sequence[str]) -> list[list[Refund]]:
+    """Refunds of many payments in one query, in the order of `payment_ids`."""
+    grouped: dict[str, list[Refund]] = defaultdict(list)
+    for refund in await Refund.filter(payment_id__in=payment_ids).order_by("created_at", "id"):
+        grouped[refund.payment_id].append(refund)
+    return [grouped[payment_id] for payment_id in payment_ids]
+
+
+async def history_by_payment(payment_ids: Sequence[str]) -> list[list[PaymentStatusHistory]]:
+    """Applied status changes of many payments in one query, in the order of `payment_ids`."""
+    grouped: dict[str, list[PaymentStatusHistory]] = defaultdict(list)
+    rows = PaymentStatusHistory.filter(payment_id__in=payment_ids, applied=True)
+    for row in await rows.order_by("version", "id"):
+        grouped[row.payment_id].append(row)
+    return [grouped[payment_id] for payment_id in payment_ids]

@@ -1,0 +1,1 @@
+"""Refunds: input rules, the reserve-then-refund flow, and syncing refunds Stripe reports."""

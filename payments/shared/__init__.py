@@ -1,0 +1,1 @@
+"""What every domain uses and none owns: settings, database, logs, metrics, auth, errors, money."""

@@ -1,0 +1,79 @@
+"""Rules every text field of a request obeys: lengths, no card numbers or secrets, metadata."""
+
+from typing import Any
+
+from payments.shared.errors import PaymentsError, ValidationFailed
+from payments.shared.sensitive import contains_card_number, contains_secret
+
+MAX_ID_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 1000
+MAX_METADATA_KEYS = 50
+MAX_METADATA_KEY_LENGTH = 40
+MAX_METADATA_VALUE_LENGTH = 500
+
+
+def collect(errors: list[PaymentsError], check: Any) -> Any:
+    """Run one check; its error joins `errors` so that every problem is reported at once."""
+    try:
+        return check()
+    except PaymentsError as error:
+        errors.append(error)
+        return None
+
+
+def check_identifier(value: str, field: str) -> None:
+    """An id chosen by the client: 1 to 255 characters, no card number or secret."""
+    check_length(value, field)
+    reject_sensitive(value, field)
+
+
+def check_length(value: str, field: str) -> None:
+    """Not blank and at most MAX_ID_LENGTH characters."""
+    if not value.strip() or len(value) > MAX_ID_LENGTH:
+        raise ValidationFailed(f"{field} must be 1 to {MAX_ID_LENGTH} characters.", field=field)
+
+
+def check_description(value: str | None) -> None:
+    """At most MAX_DESCRIPTION_LENGTH characters, no card number or secret."""
+    if value is None:
+        return
+    if len(value) > MAX_DESCRIPTION_LENGTH:
+        raise ValidationFailed(
+            f"description must be at most {MAX_DESCRIPTION_LENGTH} characters.", field="description"
+        )
+    reject_sensitive(value, "description")
+
+
+def check_metadata(metadata: dict[str, Any] | None) -> None:
+    """Stripe's limits: 50 keys of up to 40 characters, flat values of up to 500."""
+    if metadata is None:
+        return
+    if not isinstance(metadata, dict) or len(metadata) > MAX_METADATA_KEYS:
+        raise ValidationFailed(
+            f"metadata must be an object with at most {MAX_METADATA_KEYS} keys.", field="metadata"
+        )
+    for key, value in metadata.items():
+        _check_metadata_entry(key, value)
+
+
+def _check_metadata_entry(key: str, value: Any) -> None:
+    if not 1 <= len(key) <= MAX_METADATA_KEY_LENGTH:
+        raise ValidationFailed(
+            f"metadata keys must be 1 to {MAX_METADATA_KEY_LENGTH} characters.", field="metadata"
+        )
+    if not isinstance(value, str | int | float | bool) or value is None:
+        raise ValidationFailed("metadata values must be strings or numbers.", field="metadata")
+    if len(str(value)) > MAX_METADATA_VALUE_LENGTH:
+        raise ValidationFailed(
+            f"metadata values must be at most {MAX_METADATA_VALUE_LENGTH} characters.",
+            field="metadata",
+        )
+    reject_sensitive(f"{key} {value}", "metadata")
+
+
+def reject_sensitive(value: str, field: str) -> None:
+    """Card numbers and secrets are never stored: refuse them where they would be."""
+    if contains_card_number(value):
+        raise ValidationFailed(f"{field} must not contain a card number.", field=field)
+    if contains_secret(value):
+        raise ValidationFailed(f"{field} must not contain a secret or token.", field=field)

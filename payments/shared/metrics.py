@@ -1,0 +1,100 @@
+"""Prometheus metrics of the service, in one registry-aware module."""
+
+import os
+import time
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from payments.shared.multiprocess import MULTIPROCESS_DIR
+
+GRAPHQL_OPERATIONS = Counter(
+    "payments_graphql_operations_total",
+    "GraphQL operations by operation name and outcome.",
+    ["operation", "outcome"],
+)
+GRAPHQL_DURATION = Histogram(
+    "payments_graphql_operation_duration_seconds",
+    "GraphQL operation latency.",
+    ["operation"],
+)
+PAYMENTS = Counter(
+    "payments_status_changes_total", "Applied payment status changes.", ["status", "currency"]
+)
+PAYMENT_AMOUNT = Histogram(
+    "payments_charge_amount_minor_units",
+    "Amounts charged, in minor units.",
+    ["currency"],
+    buckets=(100, 500, 1_000, 5_000, 10_000, 50_000, 100_000, 1_000_000),
+)
+CHARGE_DURATION = Histogram("payments_charge_duration_seconds", "chargePayment service latency.")
+GATEWAY_CALLS = Histogram(
+    "payments_gateway_call_duration_seconds",
+    "Gateway calls by gateway, operation and outcome.",
+    ["gateway", "operation", "outcome"],
+)
+GATEWAY_CONFLICTS = Counter(
+    "payments_gateway_conflicts_total",
+    "Gateway reports that contradict a terminal status (e.g. succeeded after failed); alert on it.",
+    ["status", "reported"],
+)
+IDEMPOTENCY = Counter(
+    "payments_idempotency_outcomes_total",
+    "Idempotency key claims by operation and outcome (new, replay, conflict, in_use).",
+    ["operation", "outcome"],
+)
+REFUNDS = Counter("payments_refunds_total", "Refunds by final status.", ["status"])
+DELIVERIES = Counter(
+    "payments_event_deliveries_total",
+    "Outgoing payment event deliveries by consumer and outcome (delivered, retried, dead).",
+    ["consumer", "outcome"],
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "payments_outbox_oldest_undelivered_age_seconds",
+    "Age of the oldest payment event not yet delivered to every consumer.",
+    # livemax: a stopped worker's last reading must not stay the maximum forever.
+    multiprocess_mode="livemax",
+)
+WEBHOOKS_RECEIVED = Counter(
+    "payments_webhooks_received_total",
+    "Stripe webhooks received by type and outcome.",
+    ["type", "outcome"],
+)
+
+
+RATE_LIMITED = Counter(
+    "payments_rate_limited_total", "Requests refused by a rate-limit budget.", ["budget"]
+)
+RATE_LIMIT_ERRORS = Counter(
+    "payments_rate_limit_errors_total",
+    "Rate-limit checks Redis could not answer, by budget (default: let through; charge: "
+    "checked against a per-process budget instead).",
+    ["budget"],
+)
+
+
+def observe_gateway_call(gateway: str, operation: str, outcome: str, started: float) -> None:
+    """Time one gateway call since `started` (a perf_counter reading), by its outcome."""
+    GATEWAY_CALLS.labels(gateway, operation, outcome).observe(time.perf_counter() - started)
+
+
+def mark_process_dead() -> None:
+    """Drop this exiting process's live gauges from the aggregate (multiprocess mode only)."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The exposition text; aggregates every worker's files in multiprocess mode."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,185 @@
+"""Configuration read once from the environment, with the names and defaults of DESIGN.md."""
+
+import base64
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from limits import parse as parse_rate_limit
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from payments.shared.errors import InvalidCurrency, SettingsError
+from payments.shared.money import normalize_currency
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
+DEV_WEBHOOK_SECRET = "whsec_ZGV2LW9ubHktc3RyaXBlLXdlYmhvb2stc2VjcmV0"
+DEV_DATABASE_FILE = Path("payments-dev") / "payments.sqlite3"
+
+
+class GatewayName(StrEnum):
+    STRIPE = "stripe"
+    SIMULATED = "simulated"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; secrets are `SecretStr` so they never print."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    database_url: str = ""
+    redis_url: str | None = None
+    gateway: GatewayName | None = None
+    stripe_api_key: SecretStr | None = None
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    order_service_url: str | None = None
+    notification_service_url: str | None = None
+    outbound_webhook_secret: SecretStr | None = None
+    jwt_secret: SecretStr | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    delivery_max_attempts: int = Field(default=20, ge=1)
+    delivery_min_backoff_ms: int = Field(default=1000, ge=0)
+    delivery_max_backoff_ms: int = Field(default=600000, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    rate_limit_default: str = "600/minute"
+    rate_limit_charge: str = "10/minute"
+    environment: Literal["development", "production"] = "development"
+    idempotency_key_ttl_hours: int = Field(default=24, ge=24)
+    idempotency_lock_timeout_seconds: int = Field(default=60, ge=1)
+    simulated_webhook_delay_ms: int = Field(default=2000, ge=0)
+    simulated_webhook_url: str | None = None
+    webhook_retention_days: int = Field(default=30, ge=1)
+    outbox_retention_days: int = Field(default=7, ge=1)
+    database_pool_size: int = Field(default=20, ge=1)
+    queue_namespace: str = "payments"
+    graphql_max_depth: int = Field(default=10, ge=1)
+    graphql_max_tokens: int = Field(default=1000, ge=1)
+    graphql_max_aliases: int = Field(default=15, ge=0)
+    graphql_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Comma-separated origins allowed to call the API from a browser (none by default).
+    cors_allowed_origins: str = ""
+    # Dramatiq's Prometheus exporter in `payments worker` (off unless a port is set).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # The outbox relay sweeps this often even without a NOTIFY; a delivery whose message
+    # has not been seen for this long is enqueued again (e.g. after a Redis restart).
+    relay_interval_ms: int = Field(default=1000, ge=10)
+    delivery_stranded_after_seconds: int = Field(default=60, ge=1)
+    # JSON object of per-currency minimum charge amounts in minor units, e.g. {"USD": 50}.
+    charge_amount_minimums: dict[str, int] = Field(default_factory=dict)
+    charge_amount_maximum: int | None = Field(default=None, ge=1)
+    # JSON object of per-currency maximums in minor units, overriding CHARGE_AMOUNT_MAXIMUM.
+    charge_amount_maximums: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("rate_limit_default", "rate_limit_charge")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        if value.strip().lower() != "off":
+            parse_rate_limit(value)  # its ValueError names the notation it could not read
+        return value
+
+    @field_validator("charge_amount_minimums", "charge_amount_maximums")
+    @classmethod
+    def _check_amounts_by_currency(cls, value: dict[str, int]) -> dict[str, int]:
+        if any(amount < 1 for amount in value.values()):
+            raise ValueError("amounts are positive integers in minor units")
+        try:
+            return {normalize_currency(code): amount for code, amount in value.items()}
+        except InvalidCurrency as error:
+            raise ValueError(error.message) from None
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in {"postgres", "postgresql", "sqlite"}:
+            raise ValueError("must start with postgres:// or sqlite://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must start with redis://")
+        return value
+
+    @property
+    def gateway_name(self) -> GatewayName:
+        if self.gateway is not None:
+            return self.gateway
+        return GatewayName.STRIPE if self.stripe_api_key else GatewayName.SIMULATED
+
+    @property
+    def webhook_secrets(self) -> list[str]:
+        raw = self.stripe_webhook_secret.get_secret_value() if self.stripe_webhook_secret else ""
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    @property
+    def consumers(self) -> dict[str, str]:
+        """The downstream services that receive payment events, by name."""
+        named = {"order": self.order_service_url, "notification": self.notification_service_url}
+        return {name: url for name, url in named.items() if url}
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+def load_settings(*, dev: bool = False, **overrides: object) -> Settings:
+    """Read the environment; `dev` fills the embedded defaults of `payments dev`.
+
+    Raises `SettingsError` with one line naming the offending variable.
+    """
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    if dev:
+        settings = _with_dev_defaults(settings)
+    _check_required(settings)
+    return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    variable = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+    return f"{variable}: {error['msg']}"
+
+
+def _with_dev_defaults(settings: Settings) -> Settings:
+    defaults: dict[str, object] = {
+        "database_url": settings.database_url or f"sqlite://{DEV_DATABASE_FILE}",
+        "stripe_webhook_secret": settings.stripe_webhook_secret or SecretStr(DEV_WEBHOOK_SECRET),
+        "outbound_webhook_secret": settings.outbound_webhook_secret
+        or SecretStr("whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()),
+        "jwt_secret": settings.jwt_secret
+        or (None if settings.jwt_jwks_url else SecretStr(DEV_JWT_SECRET)),
+    }
+    return settings.model_copy(update=defaults)
+
+
+def _check_required(settings: Settings) -> None:
+    if not settings.database_url:
+        raise SettingsError("DATABASE_URL: required (postgres://... or sqlite://...)")
+    if not settings.jwt_secret and not settings.jwt_jwks_url:
+        raise SettingsError("JWT_SECRET: required (or JWT_JWKS_URL)")
+    if not settings.webhook_secrets:
+        raise SettingsError("STRIPE_WEBHOOK_SECRET: required outside `payments dev`")
+    if settings.consumers and not settings.outbound_webhook_secret:
+        raise SettingsError("OUTBOUND_WEBHOOK_SECRET: required when a consumer URL is set")
+    if settings.gateway_name is GatewayName.STRIPE and not settings.stripe_api_key:
+        raise SettingsError("STRIPE_API_KEY: required when GATEWAY=stripe")

@@ -1,0 +1,86 @@
+"""The reconciler finishes what a crash left half-done, asking the gateway and never charging."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from models.enums import EventSource, PaymentStatus, RefundStatus
+from models.outbox import OutboxEvent
+from models.payment import Payment, PaymentStatusHistory, Refund
+from payments.gateways.base import ChargeRequest
+from payments.reconciliation.service import ReconcilePolicy, reconcile
+
+NOW = ReconcilePolicy(stale_after=timedelta(0), abandon_after=timedelta(0))
+
+
+async def _pending_payment(**fields) -> Payment:
+    values = {
+        "customer_id": f"c-{uuid.uuid4().hex[:6]}",
+        "order_id": "o",
+        "amount": 2000,
+        "currency": "USD",
+        "status": PaymentStatus.PENDING,
+        "payment_method_id": "pm_card_visa",
+        "gateway": "simulated",
+        **fields,
+    }
+    return await Payment.create(**values)
+
+
+async def _charged_at_gateway(gateway, payment: Payment) -> None:
+    """What a process did before it died: the gateway charged, our database never heard."""
+    await gateway.charge(
+        ChargeRequest(
+            payment.id,
+            payment.amount,
+            payment.currency,
+            payment.payment_method_id,
+            payment.customer_id,
+            None,
+            f"charge-{payment.id}",
+        )
+    )
+
+
+async def test_payment_charged_before_a_crash_is_settled_from_the_gateway(database_url, gateway):
+    """A PENDING payment the gateway did charge becomes SUCCEEDED (RECONCILER), one event."""
+    payment = await _pending_payment()
+    await _charged_at_gateway(gateway, payment)
+    charges = gateway.charge_count
+    await reconcile(gateway, NOW)
+    settled = await Payment.get(id=payment.id)
+    assert settled.status is PaymentStatus.SUCCEEDED
+    assert settled.provider_payment_id == gateway.by_payment_id[payment.id]
+    history = await PaymentStatusHistory.filter(payment_id=payment.id, applied=True).order_by(
+        "version"
+    )
+    assert [h.source for h in history] == [EventSource.RECONCILER]
+    assert await OutboxEvent.filter(payment_id=payment.id).count() == 1
+    assert gateway.charge_count == charges
+
+
+async def test_payment_the_gateway_never_saw_is_abandoned_not_charged(database_url, gateway):
+    """A PENDING payment unknown to the gateway is CANCELED after the grace period."""
+    payment = await _pending_payment()
+    charges = gateway.charge_count
+    await reconcile(gateway, NOW)
+    settled = await Payment.get(id=payment.id)
+    assert (settled.status, settled.failure_code) == (PaymentStatus.CANCELED, "abandoned")
+    assert gateway.charge_count == charges
+
+
+async def test_recent_pending_payments_are_left_alone(database_url, gateway):
+    """A payment younger than the stale threshold may still be in flight: untouched."""
+    payment = await _pending_payment()
+    await reconcile(gateway, ReconcilePolicy(stale_after=timedelta(minutes=5)))
+    assert (await Payment.get(id=payment.id)).status is PaymentStatus.PENDING
+
+
+async def test_abandoned_refund_frees_its_reservation(database_url, gateway):
+    """A PENDING refund the gateway never saw is CANCELED and its amount is refundable again."""
+    payment = await _pending_payment(status=PaymentStatus.SUCCEEDED, amount_refund_pending=500)
+    refund = await Refund.create(payment_id=payment.id, amount=500, status=RefundStatus.PENDING)
+    await Refund.filter(id=refund.id).update(updated_at=datetime.now(UTC) - timedelta(hours=2))
+    await reconcile(gateway, NOW)
+    assert (await Refund.get(id=refund.id)).status is RefundStatus.CANCELED
+    reloaded = await Payment.get(id=payment.id)
+    assert (reloaded.amount_refund_pending, reloaded.amount_refundable) == (0, 2000)
