@@ -12,7 +12,7 @@ import uvicorn
 
 from models.enums import PaymentStatus
 from models.payment import Payment
-from payments.auth import issue_token
+from payments.shared.auth import issue_token
 
 TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 TEST_WEBHOOK_SECRET = "whsec_dGVzdC1zdHJpcGUtd2ViaG9vay1zZWNyZXQ="

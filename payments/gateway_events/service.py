@@ -73,7 +73,9 @@ class GatewayEvent:
 
     @property
     def metadata(self) -> dict[str, Any]:
-        return self.object.get("metadata") or {}
+        # Nullable, and absent from some objects: either way there is nothing to match on.
+        metadata = self.object.get("metadata")
+        return metadata if isinstance(metadata, dict) else {}
 
 
 Handler = Callable[[GatewayEvent, Payment, BaseDBAsyncClient], Awaitable[None]]
@@ -141,12 +143,12 @@ async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxSt
 async def _locked_payment(event: GatewayEvent, connection: BaseDBAsyncClient) -> Payment:
     """The event's payment, locked; it adopts the PaymentIntent id when found by metadata."""
     if event.type.startswith("payment_intent."):
-        provider_id = event.object.get("id")
+        provider_id = _object_id(event.object.get("id"))
     else:
-        provider_id = event.object.get("payment_intent")
+        provider_id = _object_id(event.object.get("payment_intent"))
     our_id = event.metadata.get("payment_id")
     found = None
-    if isinstance(provider_id, str):
+    if provider_id is not None:
         found = await Payment.get_or_none(provider_payment_id=provider_id, using_db=connection)
     if found is None and isinstance(our_id, str):
         found = await Payment.get_or_none(id=our_id, using_db=connection)
@@ -154,10 +156,17 @@ async def _locked_payment(event: GatewayEvent, connection: BaseDBAsyncClient) ->
     if payment is None:
         raise PaymentNotYetKnown(event.id, provider_id or our_id)
     bind_payment_id(payment.id)
-    if payment.provider_payment_id is None and isinstance(provider_id, str):
+    if payment.provider_payment_id is None and provider_id is not None:
         payment.provider_payment_id = provider_id
         await payment.save(using_db=connection, update_fields=["provider_payment_id", "updated_at"])
     return payment
+
+
+def _object_id(value: object) -> str | None:
+    """An expandable field's id: Stripe sends the id, or the object when it was expanded."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else None
 
 
 def _intent_moved(target: PaymentStatus) -> Handler:

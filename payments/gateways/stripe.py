@@ -1,6 +1,6 @@
 """The Stripe gateway: PaymentIntents and refunds through the official SDK's async client."""
 
-from typing import Literal, Protocol
+from typing import Literal
 
 import stripe
 import structlog
@@ -33,14 +33,6 @@ _REFUND_REASONS: dict[RefundReason, Literal["duplicate", "fraudulent", "requeste
     RefundReason.REQUESTED_BY_CUSTOMER: "requested_by_customer",
 }
 _OVER_REFUND_CODES = {"amount_too_large", "charge_already_refunded"}
-
-
-class _Card(Protocol):
-    @property
-    def brand(self) -> str | None: ...
-
-    @property
-    def last4(self) -> str | None: ...
 
 
 class StripeGateway:
@@ -128,7 +120,7 @@ class StripeGateway:
                 {"payment_intent": provider_payment_id, "limit": 100}
             )
             async for refund in page.auto_paging_iter():
-                if _metadata_value(refund.metadata, "refund_id") == refund_id:
+                if _metadata_value(_field(refund, "metadata"), "refund_id") == refund_id:
                     return _refund_result(refund)
         except stripe.StripeError as error:
             raise _unavailable(error) from error
@@ -169,29 +161,30 @@ def _refund_params(request: RefundRequest) -> RefundCreateParams:
 def _charge_result(intent: stripe.PaymentIntent) -> ChargeResult:
     # Unknown or in-between statuses are in flight: a webhook or the reconciler settles them.
     status = _PAYMENT_STATUSES.get(intent.status, PaymentStatus.PROCESSING)
-    error = intent.last_payment_error if status is PaymentStatus.FAILED else None
-    brand, last4 = _brand_and_last4(_charge_card(intent.latest_charge))
+    # Null unless a confirmation failed; its code, decline_code and message are conditional.
+    error = _expanded(intent, "last_payment_error") if status is PaymentStatus.FAILED else None
+    brand, last4 = _brand_and_last4(_charge_card(_expanded(intent, "latest_charge")))
+    # Only needed (and only shown to the owner) while the customer must authenticate.
+    secret = _text(intent, "client_secret") if status is PaymentStatus.REQUIRES_ACTION else None
     return ChargeResult(
         provider_payment_id=intent.id,
         status=status,
-        failure_code=_failure_code(error.code, error.decline_code) if error else None,
-        failure_message=error.message if error else None,
-        # Only needed (and only shown to the owner) while the customer must authenticate.
-        client_secret=intent.client_secret if status is PaymentStatus.REQUIRES_ACTION else None,
+        failure_code=_failure_code(_text(error, "code"), _text(error, "decline_code")),
+        failure_message=_text(error, "message"),
+        client_secret=secret,
         card_brand=brand,
         card_last4=last4,
     )
 
 
-def _charge_card(charge: str | stripe.Charge | None) -> _Card | None:
-    if not isinstance(charge, stripe.Charge) or charge.payment_method_details is None:
-        return None
-    return charge.payment_method_details.card
+def _charge_card(charge: stripe.StripeObject | None) -> stripe.StripeObject | None:
+    # payment_method_details is nullable, and holds `card` only when a card paid (not a debit).
+    return _expanded(_expanded(charge, "payment_method_details"), "card")
 
 
-def _brand_and_last4(card: _Card | None) -> tuple[str | None, str | None]:
+def _brand_and_last4(card: stripe.StripeObject | None) -> tuple[str | None, str | None]:
     # Nothing else of a card is ever kept (DESIGN: only gateway ids, brand and last4).
-    return (card.brand, card.last4) if card else (None, None)
+    return _text(card, "brand"), _text(card, "last4")
 
 
 def _failure_code(code: str | None, decline_code: str | None) -> str | None:
@@ -202,14 +195,14 @@ def _failure_code(code: str | None, decline_code: str | None) -> str | None:
 
 
 def _declined(error: stripe.CardError) -> ChargeResult:
+    # Stripe's error object leaves out what does not apply: payment_intent, payment_method
+    # (whose `card` exists only for cards) and decline_code (issuer declines only).
     details = error.error
-    intent = details.payment_intent if details else None
-    method = details.payment_method if details else None
-    brand, last4 = _brand_and_last4(method.card if method else None)
+    brand, last4 = _brand_and_last4(_expanded(_expanded(details, "payment_method"), "card"))
     return ChargeResult(
-        provider_payment_id=intent.id if intent else "",
+        provider_payment_id=_id(details, "payment_intent") or "",
         status=PaymentStatus.FAILED,
-        failure_code=_failure_code(error.code, details.decline_code if details else None),
+        failure_code=_failure_code(error.code, _text(details, "decline_code")),
         failure_message=error.user_message,
         card_brand=brand,
         card_last4=last4,
@@ -234,17 +227,45 @@ def _refused_refund(error: stripe.InvalidRequestError) -> RefundResult:
     return RefundResult("", RefundStatus.FAILED, error.code or "refused_by_stripe")
 
 
-def _metadata_value(metadata: stripe.StripeObject | None, name: str) -> str | None:
-    # Stripe objects are not dicts: there is no .get().
-    return str(metadata[name]) if metadata is not None and name in metadata else None
+def _metadata_value(metadata: object, name: str) -> str | None:
+    value = _field(metadata, name)
+    return str(value) if value is not None else None
 
 
 def _refund_result(refund: stripe.Refund) -> RefundResult:
+    # status is nullable; failure_reason is sent only once a refund has failed.
+    status = _text(refund, "status") or "pending"
     return RefundResult(
         provider_refund_id=refund.id,
-        status=_REFUND_STATUSES.get(refund.status or "pending", RefundStatus.PENDING),
-        failure_reason=refund.failure_reason,
+        status=_REFUND_STATUSES.get(status, RefundStatus.PENDING),
+        failure_reason=_text(refund, "failure_reason"),
     )
+
+
+def _field(obj: object, name: str) -> object:
+    """`obj[name]`, or None when Stripe left the key out, sent null, or `obj` is no object.
+
+    Stripe omits conditional fields and the SDK raises AttributeError for an absent key
+    (StripeObject is not a dict: no .get()), so every field Stripe may omit is read here.
+    """
+    return obj[name] if isinstance(obj, stripe.StripeObject) and name in obj else None
+
+
+def _text(obj: object, name: str) -> str | None:
+    value = _field(obj, name)
+    return value if isinstance(value, str) else None
+
+
+def _expanded(obj: object, name: str) -> stripe.StripeObject | None:
+    """A nested or expanded object; None when absent, null, or only an id was sent."""
+    value = _field(obj, name)
+    return value if isinstance(value, stripe.StripeObject) else None
+
+
+def _id(obj: object, name: str) -> str | None:
+    """An expandable field's id, whether Stripe sent the id or the expanded object."""
+    value = _field(obj, name)
+    return _text(value, "id") if isinstance(value, stripe.StripeObject) else _text(obj, name)
 
 
 def _unavailable(error: stripe.StripeError) -> GatewayUnavailable:

@@ -1,4 +1,10 @@
-"""The fake Stripe account's objects (PaymentIntents, charges, refunds) and Stripe's rules."""
+"""The fake Stripe account's objects (PaymentIntents, charges, refunds) and Stripe's rules.
+
+Every object starts as a copy of Stripe's own example (`stripe_examples`) and is then set
+to the scenario's state, keeping Stripe's shapes: conditional fields are left out (a refund
+that has not failed has no `failure_reason`), expandable fields are ids unless the request
+expanded them, and a PaymentMethod or charge of another type than card has no `card`.
+"""
 
 import copy
 import re
@@ -7,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-Json = dict[str, Any]
+from tests.fakes.stripe_examples import Json, example, without
 
 # Stripe's test PaymentMethods and the cards behind them (docs.stripe.com/testing).
 CARDS = {
@@ -16,6 +22,7 @@ CARDS = {
     "pm_card_chargeDeclined": ("visa", "0002"),
     "pm_card_chargeDeclinedInsufficientFunds": ("visa", "9995"),
     "pm_card_authenticationRequired": ("visa", "3184"),
+    "pm_card_refundFail": ("visa", "5126"),
 }
 DECLINES = {
     "pm_card_chargeDeclined": ("generic_decline", "Your card was declined."),
@@ -25,6 +32,16 @@ DECLINES = {
     ),
 }
 NEEDS_AUTHENTICATION = {"pm_card_authenticationRequired"}
+# Its refunds succeed, then fail later with a failure_reason (card 4000000000005126).
+REFUNDS_FAIL = {"pm_card_refundFail"}
+# Stripe's ACH Direct Debit test tokens: the debit is `processing`, then settles or fails.
+BANK_ACCOUNTS = {
+    "pm_usBankAccount_success": ("6789", None),
+    "pm_usBankAccount_accountClosed": (
+        "1113",
+        ("account_closed", "The customer's bank account has been closed."),
+    ),
+}
 INTENT_PARAMS = {
     "amount",
     "currency",
@@ -54,7 +71,14 @@ class ParameterError(StripeFailure):
 
 
 def invalid_request(message: str, code: str | None = None, param: str | None = None) -> Json:
-    return {"type": "invalid_request_error", "message": message, "code": code, "param": param}
+    # Like Stripe's error object, code and param appear only when the error has them.
+    error: Json = {
+        "type": "invalid_request_error",
+        "message": message,
+        "code": code,
+        "param": param,
+    }
+    return {name: value for name, value in error.items() if value is not None}
 
 
 @dataclass
@@ -111,24 +135,60 @@ class StripeLedger:
         data = [r for r in self.refunds.values() if r["payment_intent"] == wanted]
         return {"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"}
 
+    def advance(self) -> None:
+        """What Stripe later does on its own: bank debits settle or fail, some refunds fail."""
+        for intent in self.payment_intents.values():
+            if intent["status"] == "processing":
+                self._settle_debit(intent, self.charges[intent["latest_charge"]])
+        for refund in self.refunds.values():
+            self._settle_refund(refund, self.charges[refund["charge"]])
+
     def _confirm(self, intent: Json) -> None:
         method = intent["payment_method"]
         if method in NEEDS_AUTHENTICATION:
-            intent["status"] = "requires_action"
-            intent["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {}}
+            # No charge yet: latest_charge stays null until the customer authenticates.
+            intent.update(status="requires_action", next_action=_three_d_secure())
             return
         decline = DECLINES.get(method)
         charge = _new_charge(intent, decline)
         self.charges[charge["id"]] = charge
         intent["latest_charge"] = charge["id"]
+        if method in BANK_ACCOUNTS:
+            # A bank debit takes days: Stripe answers processing, the outcome comes later.
+            intent["status"] = "processing"
+            return
         if decline is None:
             intent.update(status="succeeded", amount_received=intent["amount"])
             return
         error = _card_error(decline, charge)
         intent.update(status="requires_payment_method", last_payment_error=error)
+        # The error's PaymentIntent is not expanded: its latest_charge is the charge's id.
         raise StripeFailure(402, {**error, "payment_intent": copy.deepcopy(intent)})
 
+    def _settle_debit(self, intent: Json, charge: Json) -> None:
+        _, failure = BANK_ACCOUNTS[intent["payment_method"]]
+        if failure is None:
+            charge.update(status="succeeded", paid=True, captured=True)
+            charge.update(amount_captured=charge["amount"], balance_transaction=_new_id("txn"))
+            intent.update(status="succeeded", amount_received=intent["amount"])
+            return
+        code, message = failure
+        charge.update(status="failed", failure_code=code, failure_message=message)
+        error = _bank_error(failure, intent["payment_method"])
+        intent.update(status="requires_payment_method", last_payment_error=error)
+
+    def _settle_refund(self, refund: Json, charge: Json) -> None:
+        if refund["status"] == "pending":
+            refund["status"] = "succeeded"
+        elif refund["status"] == "succeeded" and charge["payment_method"] in REFUNDS_FAIL:
+            # Only now does the refund carry failure_reason; the money goes back to the charge.
+            refund.update(status="failed", failure_reason="expired_or_canceled_card")
+            refund["failure_balance_transaction"] = _new_id("txn")
+            charge["amount_refunded"] -= refund["amount"]
+            charge["refunded"] = False
+
     def _render(self, intent: Json, params: Json, prefix: str = "") -> Json:
+        # Expandable fields are ids unless the request asked for the object (`expand[]`).
         rendered = copy.deepcopy(intent)
         if f"{prefix}latest_charge" in params.get("expand", []) and intent["latest_charge"]:
             rendered["latest_charge"] = copy.deepcopy(self.charges[intent["latest_charge"]])
@@ -165,7 +225,7 @@ def _check_intent_params(params: Json) -> None:
         raise ParameterError(400, invalid_request(message, "parameter_invalid", "currency"))
     _check_redirects(params)
     method = params.get("payment_method")
-    if method not in CARDS:
+    if method not in CARDS and method not in BANK_ACCOUNTS:
         message = f"No such PaymentMethod: '{method}'"
         raise ParameterError(400, invalid_request(message, "resource_missing", "payment_method"))
 
@@ -206,88 +266,161 @@ def _new_id(prefix: str) -> str:
 
 def _new_intent(params: Json) -> Json:
     intent_id = _new_id("pi")
-    return {
-        "id": intent_id,
-        "object": "payment_intent",
-        "amount": int(params["amount"]),
-        "amount_received": 0,
-        "currency": params["currency"],
-        "status": "requires_confirmation",
-        "client_secret": f"{intent_id}_secret_{secrets.token_hex(12)}",
-        "payment_method": params["payment_method"],
-        "description": params.get("description"),
-        "metadata": params.get("metadata", {}),
-        "latest_charge": None,
-        "last_payment_error": None,
-        "next_action": None,
-        "livemode": False,
-        "created": int(time.time()),
-    }
+    automatic = params.get("automatic_payment_methods", {})
+    return example(
+        "payment_intent",
+        id=intent_id,
+        amount=int(params["amount"]),
+        amount_received=0,
+        automatic_payment_methods={
+            "enabled": automatic.get("enabled") == "true",
+            "allow_redirects": automatic.get("allow_redirects", "always"),
+        },
+        canceled_at=None,
+        client_secret=f"{intent_id}_secret_{secrets.token_hex(12)}",
+        created=int(time.time()),
+        currency=params["currency"],
+        description=params.get("description"),
+        # Null until a confirmation fails / needs the customer, as Stripe sends them.
+        last_payment_error=None,
+        latest_charge=None,
+        metadata=params.get("metadata", {}),
+        next_action=None,
+        # An id: the request would have to expand it to get the PaymentMethod.
+        payment_method=params["payment_method"],
+        payment_method_types=["card", "us_bank_account"],
+        processing=None,
+        shipping=None,
+        status="requires_confirmation",
+        transfer_data=None,
+    )
 
 
 def _new_charge(intent: Json, decline: tuple[str, str] | None) -> Json:
-    return {
-        "id": _new_id("ch"),
-        "object": "charge",
-        "amount": intent["amount"],
-        "amount_captured": 0 if decline else intent["amount"],
-        "amount_refunded": 0,
-        "currency": intent["currency"],
-        "payment_intent": intent["id"],
-        "payment_method": intent["payment_method"],
-        "payment_method_details": {"type": "card", "card": _card(intent["payment_method"])},
-        "status": "failed" if decline else "succeeded",
-        "paid": decline is None,
-        "captured": decline is None,
-        "refunded": False,
-        "failure_code": "card_declined" if decline else None,
-        "metadata": intent["metadata"],
-        "created": int(time.time()),
-    }
+    method = intent["payment_method"]
+    debit = method in BANK_ACCOUNTS
+    captured = decline is None and not debit
+    charge = example(
+        "charge",
+        id=_new_id("ch"),
+        amount=intent["amount"],
+        amount_captured=intent["amount"] if captured else 0,
+        amount_refunded=0,
+        balance_transaction=_new_id("txn") if captured else None,
+        captured=captured,
+        created=int(time.time()),
+        currency=intent["currency"],
+        description=intent["description"],
+        failure_code="card_declined" if decline else None,
+        failure_message=decline[1] if decline else None,
+        metadata=intent["metadata"],
+        outcome=_outcome(decline),
+        paid=captured,
+        payment_intent=intent["id"],
+        payment_method=method,
+        payment_method_details=_method_details(method),
+        refunded=False,
+        source=None,
+        status="failed" if decline else "pending" if debit else "succeeded",
+        transfer_data=None,
+    )
+    # The pinned API version leaves the refunds list out of charges (refund.* events carry them).
+    return without(charge, "refunds")
+
+
+def _outcome(decline: tuple[str, str] | None) -> Json:
+    outcome: Json = example("charge")["outcome"]
+    if decline is None:
+        outcome.update(network_status="approved_by_network", type="authorized")
+        outcome.update(risk_level="normal", seller_message="Payment complete.")
+        return outcome
+    outcome.update(network_status="declined_by_network", type="issuer_declined")
+    outcome.update(reason=decline[0], risk_level="normal", seller_message=decline[1])
+    return outcome
+
+
+def _method_details(method: str) -> Json:
+    """The charge's payment_method_details: `card` only for a card, else its own type's key."""
+    if method in BANK_ACCOUNTS:
+        return {"type": "us_bank_account", "us_bank_account": _bank_account(method)}
+    details: Json = example("charge")["payment_method_details"]
+    details["card"].update(_card(method), wallet=None)
+    return details
+
+
+def _payment_method(method: str) -> Json:
+    """The PaymentMethod object (as in a card error), built from Stripe's example."""
+    payment_method = example("payment_method", id=method, customer=None, metadata={})
+    if method in BANK_ACCOUNTS:
+        payment_method.update(type="us_bank_account", us_bank_account=_bank_account(method))
+        return without(payment_method, "card")
+    payment_method["card"].update(_card(method), display_brand=CARDS[method][0], wallet=None)
+    return payment_method
 
 
 def _card(method: str) -> Json:
     brand, last4 = CARDS[method]
     # Like Stripe, more than brand and last4: the adapter must keep only those two.
+    return {"brand": brand, "last4": last4, "exp_year": 2034, "fingerprint": secrets.token_hex(8)}
+
+
+def _bank_account(method: str) -> Json:
     return {
-        "brand": brand,
-        "last4": last4,
-        "exp_month": 12,
-        "exp_year": 2034,
-        "funding": "credit",
-        "country": "US",
+        "account_holder_type": "individual",
+        "account_type": "checking",
+        "bank_name": "STRIPE TEST BANK",
         "fingerprint": secrets.token_hex(8),
+        "last4": BANK_ACCOUNTS[method][0],
+        "routing_number": "110000000",
     }
 
 
+def _three_d_secure() -> Json:
+    return {"type": "use_stripe_sdk", "use_stripe_sdk": {"type": "three_d_secure_redirect"}}
+
+
 def _card_error(decline: tuple[str, str], charge: Json) -> Json:
+    # Stripe's error object: decline_code and charge appear only for card issuer declines.
     decline_code, message = decline
     return {
         "type": "card_error",
         "code": "card_declined",
         "decline_code": decline_code,
         "message": message,
+        "doc_url": "https://stripe.com/docs/error-codes/card-declined",
         "charge": charge["id"],
-        "payment_method": {
-            "id": charge["payment_method"],
-            "object": "payment_method",
-            "type": "card",
-            "card": charge["payment_method_details"]["card"],
-        },
+        "payment_method": _payment_method(charge["payment_method"]),
+    }
+
+
+def _bank_error(failure: tuple[str, str], method: str) -> Json:
+    # No decline_code and no charge: those are for card issuer declines only.
+    code, message = failure
+    return {
+        "type": "invalid_request_error",
+        "code": code,
+        "message": message,
+        "doc_url": f"https://stripe.com/docs/error-codes/{code.replace('_', '-')}",
+        "payment_method": _payment_method(method),
     }
 
 
 def _new_refund(charge: Json, amount: int, params: Json) -> Json:
-    return {
-        "id": _new_id("re"),
-        "object": "refund",
-        "amount": amount,
-        "currency": charge["currency"],
-        "charge": charge["id"],
-        "payment_intent": charge["payment_intent"],
-        "status": "succeeded",
-        "reason": params.get("reason"),
-        "failure_reason": None,
-        "metadata": params.get("metadata", {}),
-        "created": int(time.time()),
-    }
+    method_type = charge["payment_method_details"]["type"]
+    refund = example(
+        "refund",
+        id=_new_id("re"),
+        amount=amount,
+        balance_transaction=_new_id("txn"),
+        charge=charge["id"],
+        created=int(time.time()),
+        currency=charge["currency"],
+        destination_details={"type": method_type, method_type: {"type": "refund"}},
+        metadata=params.get("metadata", {}),
+        payment_intent=charge["payment_intent"],
+        reason=params.get("reason"),
+        # A card refund is succeeded at once; a bank refund stays pending for days.
+        status="pending" if method_type == "us_bank_account" else "succeeded",
+    )
+    # Stripe sends failure_reason only once a refund has failed.
+    return without(refund, "failure_reason", "failure_balance_transaction")

@@ -1,4 +1,8 @@
-"""Stripe-shaped events, their signatures, and payments made through the real services."""
+"""Stripe-shaped events, their signatures, and payments made through the real services.
+
+Events and their objects are copies of Stripe's own examples (`tests.fakes.stripe_examples`)
+set to the scenario: conditional fields left out, expandable fields as ids.
+"""
 
 import asyncio
 import json
@@ -23,6 +27,7 @@ from payments.shared.auth import ALL_SCOPES, Principal
 from payments.shared.errors import GatewayUnavailable
 from payments.shared.sensitive import contains_card_number
 from payments.shared.signatures import stripe_signature_header
+from tests.fakes.stripe_examples import example, without
 from tests.support import TEST_WEBHOOK_SECRET
 
 ADMIN = Principal("webhook-tests", frozenset(ALL_SCOPES.split()))
@@ -36,19 +41,29 @@ def new_id(prefix: str) -> str:
 
 def event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
     """A Stripe event envelope around `obj`."""
-    return {
-        "id": event_id or new_id("evt"),
-        "object": "event",
-        "type": event_type,
-        "created": int(time.time()),
-        "data": {"object": obj},
-    }
+    return example(
+        "event",
+        id=event_id or new_id("evt"),
+        type=event_type,
+        created=int(time.time()),
+        data={"object": obj},
+    )
 
 
 def intent(provider_id: str, payment_id: str | None = None, **fields: Any) -> dict[str, Any]:
     """A PaymentIntent object; `payment_id` goes into its metadata as our adapter puts it."""
-    metadata = {"payment_id": payment_id} if payment_id else {}
-    return {"id": provider_id, "object": "payment_intent", "metadata": metadata, **fields}
+    state: dict[str, Any] = {
+        "id": provider_id,
+        "metadata": {"payment_id": payment_id} if payment_id else {},
+        "client_secret": f"{provider_id}_secret_{uuid.uuid4().hex[:24]}",
+        # Null unless the event's state has them; `fields` sets them for that state.
+        "canceled_at": None,
+        "last_payment_error": None,
+        "next_action": None,
+        "processing": None,
+        "transfer_data": None,
+    }
+    return example("payment_intent", **{**state, **fields})
 
 
 def refund_object(
@@ -59,36 +74,44 @@ def refund_object(
     refund_id: str | None = None,
 ) -> dict[str, Any]:
     """A Refund object; `refund_id` is our id in its metadata (refunds made via our API)."""
-    return {
-        "id": provider_refund_id,
-        "object": "refund",
-        "amount": amount,
-        "status": status,
-        "payment_intent": provider_id,
-        "metadata": {"refund_id": refund_id} if refund_id else {},
-    }
+    refund = example(
+        "refund",
+        id=provider_refund_id,
+        amount=amount,
+        charge=new_id("ch"),
+        status=status,
+        payment_intent=provider_id,
+        metadata={"refund_id": refund_id} if refund_id else {},
+    )
+    # Stripe sends failure_reason only once a refund has failed; callers add it then.
+    return without(refund, "failure_reason")
 
 
 def charge_object(provider_id: str, amount: int, refunds: list[dict[str, Any]]) -> dict[str, Any]:
     """A Charge object as in charge.refunded: the refunded total and its refunds list."""
     refunded = sum(r["amount"] for r in refunds if r["status"] == "succeeded")
-    return {
-        "id": new_id("ch"),
-        "object": "charge",
-        "payment_intent": provider_id,
-        "amount": amount,
-        "amount_refunded": refunded,
-        "refunds": {"object": "list", "data": refunds},
-    }
+    refund_list = example("charge")["refunds"]
+    refund_list.update(data=refunds)
+    return example(
+        "charge",
+        id=new_id("ch"),
+        payment_intent=provider_id,
+        amount=amount,
+        amount_captured=amount,
+        captured=True,
+        amount_refunded=refunded,
+        refunded=refunded == amount,
+        refunds=refund_list,
+        source=None,
+        transfer_data=None,
+    )
 
 
 def dispute_object(provider_id: str, amount: int) -> dict[str, Any]:
-    return {
-        "id": new_id("dp"),
-        "object": "dispute",
-        "payment_intent": provider_id,
-        "amount": amount,
-    }
+    """A Dispute object; its charge and payment_intent are ids, as Stripe sends them."""
+    return example(
+        "dispute", id=new_id("dp"), charge=new_id("ch"), payment_intent=provider_id, amount=amount
+    )
 
 
 def body_of(stripe_event: dict[str, Any]) -> bytes:

@@ -298,3 +298,46 @@ async def test_prune_deletes_only_old_settled_events(database_url):
         event_id__in=[old["id"], recent["id"], parked["id"]]
     ).values_list("event_id", flat=True)
     assert sorted(remaining) == sorted([recent["id"], parked["id"]])
+
+
+@pytest.mark.parametrize("metadata", ["absent", None], ids=["absent", "null"])
+async def test_intent_event_without_metadata_is_found_by_its_id(database_url, metadata):
+    """A PaymentIntent whose metadata is absent or null is still matched by its id."""
+    payment = await charged()
+    obj = intent(payment.provider_payment_id)
+    if metadata == "absent":
+        del obj["metadata"]
+    else:
+        obj["metadata"] = metadata
+    assert await deliver(event("payment_intent.succeeded", obj)) is InboxStatus.PROCESSED
+    assert (await Payment.get(id=payment.id)).status is PaymentStatus.SUCCEEDED
+
+
+async def test_refund_event_with_an_expanded_payment_intent_finds_its_payment(database_url):
+    """A dashboard refund (no metadata) whose payment_intent is the expanded object counts."""
+    payment = await _succeeded(amount=5000)
+    pi = payment.provider_payment_id
+    dashboard = refund_object(new_id("re"), pi, 2000)
+    dashboard.update(metadata=None, payment_intent=intent(pi, status="succeeded"))
+    assert await deliver(event("refund.created", dashboard)) is InboxStatus.PROCESSED
+    after = await Payment.get(id=payment.id)
+    assert (after.status, after.amount_refunded) == (PaymentStatus.PARTIALLY_REFUNDED, 2000)
+
+
+async def test_dispute_with_an_expanded_payment_intent_finds_its_payment(database_url):
+    """charge.dispute.created whose payment_intent is the expanded object records the dispute."""
+    payment = await _succeeded()
+    dispute = dispute_object(payment.provider_payment_id, 5000)
+    dispute["payment_intent"] = intent(payment.provider_payment_id, status="succeeded")
+    assert await deliver(event("charge.dispute.created", dispute)) is InboxStatus.PROCESSED
+    assert (await Payment.get(id=payment.id)).disputed_at is not None
+
+
+async def test_bank_debit_failure_records_its_code_without_a_decline_code(database_url):
+    """payment_failed for a bank debit (no decline_code key) takes last_payment_error.code."""
+    payment = await charged()
+    error = {"type": "invalid_request_error", "code": "account_closed", "message": "Closed."}
+    failed = intent(payment.provider_payment_id, last_payment_error=error)
+    await deliver(event("payment_intent.payment_failed", failed))
+    after = await Payment.get(id=payment.id)
+    assert (after.status, after.failure_code) == (PaymentStatus.FAILED, "account_closed")

@@ -169,3 +169,100 @@ async def test_fake_rejects_removed_payment_method_types(fake):
             headers={"Authorization": "Bearer sk_test_x"},
         )
     assert response.status_code == 400
+
+
+def _refund(provider_payment_id: str, amount: int, refund_id: str = "rfd_1") -> RefundRequest:
+    return RefundRequest(
+        refund_id, "pay_1", provider_payment_id, amount, None, f"refund-{refund_id}"
+    )
+
+
+async def test_successful_refund_has_no_failure_reason(gateway, fake):
+    """Stripe sends no failure_reason key on a refund that has not failed: none is reported."""
+    charged = await gateway.charge(_charge())
+    refund = await gateway.refund(_refund(charged.provider_payment_id, 700))
+    assert "failure_reason" not in fake.refunds[refund.provider_refund_id]
+    assert (refund.status, refund.failure_reason) == (RefundStatus.SUCCEEDED, None)
+    assert await gateway.find_refund("rfd_1", charged.provider_payment_id) == refund
+
+
+async def test_refund_that_fails_later_reports_its_failure_reason(gateway, fake):
+    """A refund that Stripe fails after the fact is FAILED with Stripe's failure_reason."""
+    charged = await gateway.charge(_charge("pm_card_refundFail"))
+    refund = await gateway.refund(_refund(charged.provider_payment_id, 1500))
+    fake.ledger.advance()
+    found = await gateway.find_refund("rfd_1", charged.provider_payment_id)
+    assert refund.status is RefundStatus.SUCCEEDED
+    assert found and (found.status, found.failure_reason) == (
+        RefundStatus.FAILED,
+        "expired_or_canceled_card",
+    )
+
+
+async def test_card_decline_reads_the_same_from_the_error_and_the_intent(gateway, fake):
+    """A card decline gives one result from the 402 and from the declined PaymentIntent."""
+    declined = await gateway.charge(_charge("pm_card_chargeDeclinedInsufficientFunds"))
+    intent = fake.intents[declined.provider_payment_id]
+    assert isinstance(intent["payment_method"], str) and isinstance(intent["latest_charge"], str)
+    assert (declined.failure_code, declined.card_brand, declined.card_last4) == (
+        "insufficient_funds",
+        "visa",
+        "9995",
+    )
+    assert declined.failure_message == "Your card has insufficient funds."
+    assert await gateway.retrieve_payment(declined.provider_payment_id) == declined
+
+
+async def test_bank_debit_is_processing_and_has_no_card(gateway, fake):
+    """A US bank debit's charge has no payment_method_details.card: PROCESSING, no brand."""
+    result = await gateway.charge(_charge("pm_usBankAccount_success"))
+    charge = fake.ledger.charges[fake.intents[result.provider_payment_id]["latest_charge"]]
+    assert "card" not in charge["payment_method_details"]
+    assert (result.status, result.card_brand, result.card_last4) == (
+        PaymentStatus.PROCESSING,
+        None,
+        None,
+    )
+    fake.ledger.advance()
+    settled = await gateway.retrieve_payment(result.provider_payment_id)
+    assert settled.status is PaymentStatus.SUCCEEDED
+
+
+async def test_bank_debit_decline_has_its_code_without_a_decline_code(gateway, fake):
+    """A failed bank debit (no card, no decline_code) is FAILED with Stripe's error code."""
+    request = _charge("pm_usBankAccount_accountClosed")
+    result = await gateway.charge(request)
+    fake.ledger.advance()
+    error = fake.intents[result.provider_payment_id]["last_payment_error"]
+    assert "decline_code" not in error and "card" not in error["payment_method"]
+    failed = await gateway.retrieve_payment(result.provider_payment_id)
+    assert (failed.status, failed.failure_code, failed.card_brand) == (
+        PaymentStatus.FAILED,
+        "account_closed",
+        None,
+    )
+    assert failed.failure_message == "The customer's bank account has been closed."
+    assert await gateway.find_payment(request.payment_id) == failed
+
+
+async def test_requires_action_reads_the_same_when_retrieved(gateway, fake):
+    """requires_action has next_action and no charge yet; retrieving it answers the same."""
+    result = await gateway.charge(_charge("pm_card_authenticationRequired"))
+    intent = fake.intents[result.provider_payment_id]
+    assert intent["next_action"] and intent["latest_charge"] is None
+    assert await gateway.retrieve_payment(result.provider_payment_id) == result
+
+
+async def test_fake_sends_latest_charge_as_an_id_unless_expanded(gateway, fake):
+    """The fake, like Stripe, expands latest_charge only when the request asks for it."""
+    import httpx
+
+    charged = await gateway.charge(_charge())
+    path = f"/v1/payment_intents/{charged.provider_payment_id}"
+    headers = {"Authorization": "Bearer sk_test_x"}
+    async with httpx.AsyncClient(base_url=fake.url, headers=headers) as client:
+        plain = (await client.get(path)).json()
+        expanded = (await client.get(path, params={"expand[0]": "latest_charge"})).json()
+    assert isinstance(plain["latest_charge"], str)
+    assert expanded["latest_charge"]["id"] == plain["latest_charge"]
+    assert "refunds" not in expanded["latest_charge"]
