@@ -6,6 +6,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import Operation
+from models.ids import ID_LENGTH
 
 
 class IdempotencyKey(Model):
@@ -15,7 +16,7 @@ class IdempotencyKey(Model):
     key = fields.CharField(max_length=255)
     fingerprint = fields.CharField(max_length=64)
     # The payment or refund this key created; set in the same transaction as the row it names.
-    resource_id = fields.CharField(max_length=40, null=True)
+    resource_id = fields.CharField(max_length=ID_LENGTH, null=True)
     # Error codes of a request that failed validation or business rules, replayed as-is.
     response: Any = fields.JSONField(null=True)
     completed_at = fields.DatetimeField(null=True)

@@ -3,6 +3,9 @@
 import os
 import time
 
+# Columns that hold our ids are this wide; a longer string is no id of ours.
+ID_LENGTH = 40
+
 
 def new_id(prefix: str) -> str:
     """Return `<prefix>_` + 12 hex digits of milliseconds + 16 random hex digits."""

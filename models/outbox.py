@@ -6,12 +6,12 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import DeliveryStatus
-from models.ids import new_event_id
+from models.ids import ID_LENGTH, new_event_id
 
 
 class OutboxEvent(Model):
-    id = fields.CharField(max_length=40, primary_key=True, default=new_event_id)
-    payment_id = fields.CharField(max_length=40)
+    id = fields.CharField(max_length=ID_LENGTH, primary_key=True, default=new_event_id)
+    payment_id = fields.CharField(max_length=ID_LENGTH)
     version = fields.IntField()
     type = fields.CharField(max_length=64)
     payload: Any = fields.JSONField()
@@ -36,7 +36,7 @@ class OutboxDelivery(Model):
     event_id: str
     consumer = fields.CharField(max_length=64)
     # Copied from the event so "is an earlier version still undelivered?" is one indexed query.
-    payment_id = fields.CharField(max_length=40)
+    payment_id = fields.CharField(max_length=ID_LENGTH)
     version = fields.IntField()
     status = fields.CharEnumField(DeliveryStatus, max_length=20, default=DeliveryStatus.PENDING)
     attempts = fields.IntField(default=0)

@@ -6,11 +6,11 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.enums import EventSource, PaymentStatus, RefundReason, RefundStatus
-from models.ids import new_payment_id, new_refund_id
+from models.ids import ID_LENGTH, new_payment_id, new_refund_id
 
 
 class Payment(Model):
-    id = fields.CharField(max_length=40, primary_key=True, default=new_payment_id)
+    id = fields.CharField(max_length=ID_LENGTH, primary_key=True, default=new_payment_id)
     customer_id = fields.CharField(max_length=255, db_index=True)
     order_id = fields.CharField(max_length=255, db_index=True)
     amount = fields.BigIntField()
@@ -48,7 +48,7 @@ class Payment(Model):
 
 
 class Refund(Model):
-    id = fields.CharField(max_length=40, primary_key=True, default=new_refund_id)
+    id = fields.CharField(max_length=ID_LENGTH, primary_key=True, default=new_refund_id)
     payment: fields.ForeignKeyRelation[Payment] = fields.ForeignKeyField(
         "models.Payment", related_name="refunds", on_delete=fields.RESTRICT
     )

@@ -1,6 +1,7 @@
 """Test helpers: tokens, GraphQL calls and serving an ASGI app on a real port."""
 
 import asyncio
+import json
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -72,10 +73,14 @@ async def graphql(
     headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """POST a GraphQL document and return the decoded JSON body."""
-    headers = {**(headers or {}), **({"Authorization": f"Bearer {bearer}"} if bearer else {})}
-    response = await client.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-    )
+    headers = {
+        "content-type": "application/json",
+        **(headers or {}),
+        **({"Authorization": f"Bearer {bearer}"} if bearer else {}),
+    }
+    # ASCII-escaped JSON, so a test can send a lone surrogate (httpx's json= cannot encode it).
+    content = json.dumps({"query": query, "variables": variables or {}})
+    response = await client.post("/graphql", content=content, headers=headers)
     assert response.headers["content-type"].startswith("application/json"), response.text
     body: dict[str, Any] = response.json()
     return body

@@ -1,15 +1,13 @@
 """`POST /webhooks/stripe`: bound the body, verify, store once, enqueue, answer at once."""
 
-import json
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from payments.gateway_events.inbox import store_event
+from payments.gateway_events.inbox import parse_event, store_event
 from payments.runtime import Runtime
 from payments.shared.metrics import WEBHOOKS_RECEIVED
 from webhooks.body import BodyTooLarge, read_bounded_body
@@ -32,7 +30,7 @@ def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], Awaitable[No
             return _rejected("too_large", 413)
         if not signature_is_valid(body, request.headers.get("stripe-signature"), secrets):
             return _rejected("bad_signature", 400)
-        event = _parse_event(body)
+        event = parse_event(body)
         if event is None:
             return _rejected("invalid_event", 400)
         row_id = await store_event(body, event)
@@ -42,17 +40,6 @@ def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], Awaitable[No
         return JSONResponse({"received": True})
 
     return Route("/webhooks/stripe", receive, methods=["POST"])
-
-
-def _parse_event(body: bytes) -> dict[str, Any] | None:
-    try:
-        event = json.loads(body)
-    except ValueError:
-        return None
-    valid = isinstance(event, dict) and all(
-        isinstance(event.get(name), str) and event[name] for name in ("id", "type")
-    )
-    return event if valid else None
 
 
 async def _enqueue(enqueue: Callable[[int], Awaitable[None]], row_id: int) -> None:

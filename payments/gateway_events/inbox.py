@@ -1,19 +1,26 @@
 """The inbox of verified Stripe events: stored once by event id, with processing bookkeeping."""
 
+import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
+from tortoise.fields import CharField
 
 from models.enums import InboxStatus
 from models.inbox import WebhookEvent
 from payments.shared.errors import NotFound
+from payments.shared.input_rules import is_storable
 from payments.shared.rows import insert_once
 
 # Settled events are never processed again (a replay re-opens one explicitly).
 SETTLED = frozenset({InboxStatus.PROCESSED, InboxStatus.IGNORED})
 NEEDS_ATTENTION = (InboxStatus.FAILED, InboxStatus.PARKED)
+_EVENT_ID_LENGTH = cast("CharField[str]", WebhookEvent._meta.fields_map["event_id"]).max_length
+_EVENT_TYPE_LENGTH = cast("CharField[str]", WebhookEvent._meta.fields_map["type"]).max_length
+# Seconds since 1970 that PostgreSQL and Python's datetime both hold (years 1 to 9999).
+_EARLIEST_CREATED, _LATEST_CREATED = -62_135_596_800, 253_402_300_799
 _INSERTED_COLUMNS = (
     "provider",
     "event_id",
@@ -24,6 +31,35 @@ _INSERTED_COLUMNS = (
     "provider_created_at",
     "received_at",
 )
+
+
+def parse_event(body: bytes) -> dict[str, Any] | None:
+    """The verified body as an event we can store: a JSON object with a usable id and type.
+
+    None for anything else, so that the route answers 400 and Stripe stops resending it.
+    """
+    try:
+        event = json.loads(body.decode("utf-8"))
+    except ValueError:
+        return None
+    if not isinstance(event, dict):
+        return None
+    valid = (
+        _storable_text(event.get("id"), _EVENT_ID_LENGTH)
+        and _storable_text(event.get("type"), _EVENT_TYPE_LENGTH)
+        and _usable_timestamp(event.get("created"))
+    )
+    return event if valid else None
+
+
+def _storable_text(value: Any, max_length: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= max_length and is_storable(value)
+
+
+def _usable_timestamp(created: Any) -> bool:
+    if not isinstance(created, int):
+        return True  # stored without a time; Stripe always sends one
+    return _EARLIEST_CREATED <= created <= _LATEST_CREATED
 
 
 async def store_event(raw_body: bytes, event: dict[str, Any]) -> int | None:

@@ -11,6 +11,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.enums import EventSource, InboxStatus, PaymentStatus
+from models.ids import ID_LENGTH
 from models.payment import Payment
 from payments.gateway_events.inbox import (
     SETTLED,
@@ -25,6 +26,7 @@ from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.refunds.gateway_sync import sync_refund
 from payments.shared.correlation import bind_payment_id
 from payments.shared.errors import PaymentsError
+from payments.shared.input_rules import could_be_id
 
 log = structlog.get_logger(__name__)
 
@@ -63,12 +65,16 @@ class GatewayEvent:
     @classmethod
     def parse(cls, payload: str) -> "GatewayEvent":
         event = json.loads(payload)
-        created = event.get("created")
+        created, data = event.get("created"), event.get("data")
+        # The inbox stored only a verified id and type; the rest may be any JSON at all.
+        obj = data.get("object") if isinstance(data, dict) else None
         return cls(
             id=event["id"],
             type=event["type"],
-            object=(event.get("data") or {}).get("object") or {},
-            created=datetime.fromtimestamp(created, UTC) if created else datetime.now(UTC),
+            object=obj if isinstance(obj, dict) else {},
+            created=datetime.fromtimestamp(created, UTC)
+            if isinstance(created, int)
+            else datetime.now(UTC),
         )
 
     @property
@@ -150,7 +156,7 @@ async def _locked_payment(event: GatewayEvent, connection: BaseDBAsyncClient) ->
     found = None
     if provider_id is not None:
         found = await Payment.get_or_none(provider_payment_id=provider_id, using_db=connection)
-    if found is None and isinstance(our_id, str):
+    if found is None and isinstance(our_id, str) and could_be_id(our_id, ID_LENGTH):
         found = await Payment.get_or_none(id=our_id, using_db=connection)
     payment = await lock_payment(found.id, connection) if found else None
     if payment is None:
@@ -166,7 +172,8 @@ def _object_id(value: object) -> str | None:
     """An expandable field's id: Stripe sends the id, or the object when it was expanded."""
     if isinstance(value, dict):
         value = value.get("id")
-    return value if isinstance(value, str) else None
+    # An id no row could hold (NUL, absurd length) is no reference: never sent to the database.
+    return value if isinstance(value, str) and could_be_id(value) else None
 
 
 def _intent_moved(target: PaymentStatus) -> Handler:

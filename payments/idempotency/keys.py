@@ -18,6 +18,7 @@ from payments.shared.errors import (
     ReplayedError,
     ValidationFailed,
 )
+from payments.shared.input_rules import check_text
 from payments.shared.rows import insert_once, select_one
 
 MAX_KEY_LENGTH = 255
@@ -46,10 +47,12 @@ def fingerprint(payload: dict[str, Any]) -> str:
 
 
 def check_key(key: str) -> None:
-    if not 1 <= len(key) <= MAX_KEY_LENGTH:
+    """1 to 255 characters of storable text, or ValidationFailed before anything is claimed."""
+    if not key:
         raise ValidationFailed(
             f"idempotencyKey must be 1 to {MAX_KEY_LENGTH} characters.", field="idempotencyKey"
         )
+    check_text(key, "idempotencyKey", MAX_KEY_LENGTH)
 
 
 def _digest(key: str) -> str:

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from models.enums import PaymentStatus
+from models.ids import ID_LENGTH
 from models.payment import Payment, PaymentStatusHistory, Refund
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import ValidationFailed
+from payments.shared.input_rules import could_be_id
 from payments.shared.rows import select_one
 
 MAX_PAGE_SIZE = 100
@@ -35,6 +37,8 @@ class PaymentPage:
 async def get_payment(principal: Principal, payment_id: str) -> Payment | None:
     """The payment if it exists and the principal may see it; otherwise None (never 'forbidden')."""
     principal.require(Scope.READ)
+    if not could_be_id(payment_id, ID_LENGTH):
+        return None
     payment = await select_one(Payment, id=payment_id)
     if payment is None or not principal.may_see(payment.customer_id):
         return None
@@ -44,6 +48,8 @@ async def get_payment(principal: Principal, payment_id: str) -> Payment | None:
 async def get_refund(principal: Principal, refund_id: str) -> Refund | None:
     """The refund if its payment is visible to the principal; otherwise None."""
     principal.require(Scope.READ)
+    if not could_be_id(refund_id, ID_LENGTH):
+        return None
     refund = await Refund.get_or_none(id=refund_id).prefetch_related("payment")
     if refund is None or not principal.may_see(refund.payment.customer_id):
         return None
@@ -67,6 +73,8 @@ async def list_payments(
 
 
 def _filter_kwargs(principal: Principal, filters: PaymentFilter) -> dict[str, object]:
+    if not all(could_be_id(v) for v in (filters.order_id, filters.customer_id) if v is not None):
+        return {"id__in": []}  # no stored payment could match: never send it to the database
     kwargs: dict[str, object] = {}
     if not principal.is_admin:
         kwargs["customer_id"] = principal.sub
@@ -95,7 +103,7 @@ def decode_cursor(cursor: str) -> str:
         kind, _, payment_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         kind, payment_id = "", ""
-    if kind != "payment" or not payment_id:
+    if kind != "payment" or not could_be_id(payment_id, ID_LENGTH):
         raise ValidationFailed("Invalid pagination cursor.", field="after")
     return payment_id
 

@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 
 from payments.shared.errors import Forbidden, Unauthenticated
+from payments.shared.input_rules import could_be_id
 
 ALGORITHM = "HS256"
 # Verified tokens are remembered so a client's every call skips the signature check. An
@@ -91,6 +92,8 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"Invalid bearer token: {exc}.") from None
         principal = Principal(sub=str(claims["sub"]), scopes=frozenset(_scopes(claims)))
+        if not could_be_id(principal.sub):
+            raise Unauthenticated("Invalid bearer token: sub is not a usable customer id.")
         return principal, float(claims["exp"])
 
     def _remember(self, token: str, principal: Principal, expires_at: float) -> None:

@@ -12,6 +12,32 @@ MAX_METADATA_KEY_LENGTH = 40
 MAX_METADATA_VALUE_LENGTH = 500
 
 
+def is_storable(value: str) -> bool:
+    """Text PostgreSQL can store: no NUL character and no unpaired UTF-16 surrogate."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def could_be_id(value: str, max_length: int = MAX_ID_LENGTH) -> bool:
+    """Whether any stored row could have this id; one that cannot simply reads as not found."""
+    return 0 < len(value) <= max_length and is_storable(value)
+
+
+def check_text(value: str, field: str, max_length: int) -> None:
+    """Storable text of at most `max_length` characters, or ValidationFailed naming `field`."""
+    if not is_storable(value):
+        raise ValidationFailed(
+            f"{field} must not contain NUL characters or unpaired surrogates.", field=field
+        )
+    if len(value) > max_length:
+        raise ValidationFailed(f"{field} must be at most {max_length} characters.", field=field)
+
+
 def collect(errors: list[PaymentsError], check: Any) -> Any:
     """Run one check; its error joins `errors` so that every problem is reported at once."""
     try:
@@ -24,6 +50,7 @@ def collect(errors: list[PaymentsError], check: Any) -> Any:
 def check_identifier(value: str, field: str) -> None:
     """An id chosen by the client: 1 to 255 characters, no card number or secret."""
     check_length(value, field)
+    check_text(value, field, MAX_ID_LENGTH)
     reject_sensitive(value, field)
 
 
@@ -37,10 +64,7 @@ def check_description(value: str | None) -> None:
     """At most MAX_DESCRIPTION_LENGTH characters, no card number or secret."""
     if value is None:
         return
-    if len(value) > MAX_DESCRIPTION_LENGTH:
-        raise ValidationFailed(
-            f"description must be at most {MAX_DESCRIPTION_LENGTH} characters.", field="description"
-        )
+    check_text(value, "description", MAX_DESCRIPTION_LENGTH)
     reject_sensitive(value, "description")
 
 
@@ -57,17 +81,13 @@ def check_metadata(metadata: dict[str, Any] | None) -> None:
 
 
 def _check_metadata_entry(key: str, value: Any) -> None:
-    if not 1 <= len(key) <= MAX_METADATA_KEY_LENGTH:
-        raise ValidationFailed(
-            f"metadata keys must be 1 to {MAX_METADATA_KEY_LENGTH} characters.", field="metadata"
-        )
-    if not isinstance(value, str | int | float | bool) or value is None:
+    if not key:
+        raise ValidationFailed("metadata keys must not be empty.", field="metadata")
+    check_text(key, "metadata", MAX_METADATA_KEY_LENGTH)
+    # Flat values only, as Stripe keeps them: nested objects and lists are refused.
+    if not isinstance(value, str | int | float | bool):
         raise ValidationFailed("metadata values must be strings or numbers.", field="metadata")
-    if len(str(value)) > MAX_METADATA_VALUE_LENGTH:
-        raise ValidationFailed(
-            f"metadata values must be at most {MAX_METADATA_VALUE_LENGTH} characters.",
-            field="metadata",
-        )
+    check_text(str(value), "metadata", MAX_METADATA_VALUE_LENGTH)
     reject_sensitive(f"{key} {value}", "metadata")
 
 
