@@ -24,6 +24,7 @@ from payments.outbox import (
 )
 from payments.settings import Settings
 from payments.transitions import OUTBOX_CHANNEL
+from payments.webhook_backlog import observe_webhook_backlog
 from tasks.broker import current_broker, send_off_loop
 from tasks.deliveries import close_http_client, deliver_event
 from tasks.in_process import InProcessBroker
@@ -75,6 +76,7 @@ class Relay:
         await _enqueue(await sweep_stranded(consumers, self.stranded_after))
         if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
             metrics.OUTBOX_OLDEST_AGE.set(await oldest_undelivered_age_seconds())
+            await observe_webhook_backlog()
             self._gauge_at = time.monotonic()
         await self.scheduler.run_due()
 
