@@ -13,12 +13,21 @@ COPY tasks tasks
 COPY webhooks webhooks
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
+# GraphiQL's assets, pinned to the versions of strawberry's page, from the npm registry:
+# the image serves them itself (GRAPHIQL_ASSETS_DIR), so GraphiQL needs no CDN.
+FROM node:20-slim AS graphiql-assets
+COPY deploy/graphiql/fetch-assets.sh /usr/local/bin/fetch-graphiql-assets
+RUN fetch-graphiql-assets /graphiql-assets
+
 # Runtime stage: only the wheels, a non-root user, no compilers.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 ENVIRONMENT=production
 RUN useradd --create-home --uid 10001 payments
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+# Used only where GraphiQL is on (ENVIRONMENT=development); production serves no IDE.
+COPY --from=graphiql-assets /graphiql-assets /opt/graphiql-assets
+ENV GRAPHIQL_ASSETS_DIR=/opt/graphiql-assets
 USER payments
 WORKDIR /home/payments
 EXPOSE 8000

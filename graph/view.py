@@ -45,7 +45,8 @@ class PaymentsGraphQL(GraphQL[Context, None]):
         return Context(runtime=self.runtime, authorization=request.headers.get("authorization"))
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        html, policy = graphiql_page(self.graphql_ide_html, self.graphiql_token)
+        local = self.runtime.settings.graphiql_assets_dir is not None
+        html, policy = graphiql_page(self.graphql_ide_html, self.graphiql_token, local_assets=local)
         return HTMLResponse(html, headers={"content-security-policy": policy})
 
 

@@ -15,6 +15,7 @@ import structlog
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
+from payments.gateway_events.backlog import observe_webhook_backlog
 from payments.lifecycle.transitions import OUTBOX_CHANNEL
 from payments.outbox.relay import (
     RELAY_BATCH,
@@ -75,6 +76,7 @@ class Relay:
         await _enqueue(await sweep_stranded(consumers, self.stranded_after))
         if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
             metrics.OUTBOX_OLDEST_AGE.set(await oldest_undelivered_age_seconds())
+            await observe_webhook_backlog()
             self._gauge_at = time.monotonic()
         await self.scheduler.run_due()
 

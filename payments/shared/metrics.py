@@ -62,6 +62,17 @@ OUTBOX_OLDEST_AGE = Gauge(
     # livemax: a stopped worker's last reading must not stay the maximum forever.
     multiprocess_mode="livemax",
 )
+# Set by the worker's relay (payments.webhook_backlog); livemax as for the outbox age.
+WEBHOOK_BACKLOG = Gauge(
+    "payments_webhook_backlog_events",
+    "Stored Stripe webhook events not processed yet.",
+    multiprocess_mode="livemax",
+)
+WEBHOOK_BACKLOG_AGE = Gauge(
+    "payments_webhook_backlog_oldest_age_seconds",
+    "Age of the oldest stored Stripe webhook event not processed yet.",
+    multiprocess_mode="livemax",
+)
 WEBHOOKS_RECEIVED = Counter(
     "payments_webhooks_received_total",
     "Stripe webhooks received by type and outcome.",

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=1000, ge=1)
     graphql_max_aliases: int = Field(default=15, ge=0)
     graphql_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A directory holding GraphiQL's assets (deploy/graphiql/fetch-assets.sh): the page
+    # then loads them from this server, not from unpkg (offline, behind a firewall).
+    graphiql_assets_dir: Path | None = None
     # Comma-separated origins allowed to call the API from a browser (none by default).
     cors_allowed_origins: str = ""
     # Dramatiq's Prometheus exporter in `payments worker` (off unless a port is set).

@@ -1,0 +1,1 @@
+"""Tests of the deployment artefacts under deploy/: manifests, alert rules, the dashboard."""
