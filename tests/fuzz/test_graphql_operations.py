@@ -7,11 +7,12 @@ from typing import Any
 import graphql
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import from_schema, nodes
 
 from payments.shared.auth import ALL_SCOPES
+from tests.fuzz.bounds import BOUNDED
 from tests.support import new_subject, token
 
 SCHEMA = (Path(__file__).resolve().parents[2] / "schema.graphql").read_text()
@@ -75,15 +76,7 @@ DOCUMENTS = {
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-# A fixed number of examples per operation, the same ones on every run (CI stays bounded).
-@settings(
-    max_examples=120,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(BOUNDED, max_examples=120)
 @given(data=st.data())
 async def test_no_generated_operation_is_an_unexpected_error(server, operation, data):
     """Valid documents with hostile values: typed errors or data, never a 500 or a trace."""

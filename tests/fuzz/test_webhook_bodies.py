@@ -5,12 +5,13 @@ import json
 from typing import Any
 
 import httpx
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.inbox import WebhookEvent
 from models.payment import Payment
 from payments.gateway_events.service import PaymentNotYetKnown, process_stored_event
+from tests.fuzz.bounds import BOUNDED
 from tests.webhooks.factories import signed_headers
 
 HANDLED = [
@@ -64,15 +65,7 @@ async def _money() -> list[tuple[Any, ...]]:
     return sorted(await Payment.all().values_list(*fields))
 
 
-# A fixed number of examples, the same ones on every run (CI stays bounded).
-@settings(
-    max_examples=150,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(BOUNDED, max_examples=150)
 @given(stripe_event=EVENTS)
 async def test_signed_event_bodies_are_answered_below_500_and_move_no_money(server, stripe_event):
     """Verified random events get 200 or 400; processing one matching nothing changes nothing."""
