@@ -13,6 +13,8 @@ from graph.charges.mutations import ChargeMutations
 from graph.errors import shape_errors
 from graph.limits import DocumentLimits
 from graph.observability import OperationMetrics
+from graph.operations.mutations import OperationsMutations
+from graph.operations.queries import OperationsQueries
 from graph.payments.queries import PaymentQueries
 from graph.payments.types import Payment
 from graph.rate_limits import RateLimits
@@ -20,8 +22,8 @@ from graph.refunds.mutations import RefundMutations
 from graph.refunds.types import Refund
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
-Query = merge_types("Query", (PaymentQueries,))
-Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations))
+Query = merge_types("Query", (PaymentQueries, OperationsQueries))
+Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations, OperationsMutations))
 
 
 class PaymentsSchema(strawberry.Schema):
