@@ -20,9 +20,10 @@ from graph.payments.types import Payment
 from graph.rate_limits import RateLimits
 from graph.refunds.mutations import RefundMutations
 from graph.refunds.types import Refund
+from graph.statistics.queries import StatisticsQueries
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
-Query = merge_types("Query", (PaymentQueries, OperationsQueries))
+Query = merge_types("Query", (PaymentQueries, StatisticsQueries, OperationsQueries))
 Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations, OperationsMutations))
 
 
