@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from graph.charges.mutations import ChargeMutations
 from graph.errors import shape_errors
 from graph.limits import DocumentLimits
+from graph.live.subscriptions import LiveSubscriptions
 from graph.observability import OperationMetrics
 from graph.operations.mutations import OperationsMutations
 from graph.operations.queries import OperationsQueries
@@ -25,6 +26,7 @@ from graph.statistics.queries import StatisticsQueries
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
 Query = merge_types("Query", (PaymentQueries, StatisticsQueries, OperationsQueries))
 Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations, OperationsMutations))
+Subscription = merge_types("Subscription", (LiveSubscriptions,))
 
 
 class PaymentsSchema(strawberry.Schema):
@@ -51,6 +53,7 @@ def build_schema(
     return PaymentsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Payment, Refund],
         extensions=[
             OperationMetrics,

@@ -1,6 +1,6 @@
 """The outbox relay's services: claim committed events, sweep lost messages, redrive, prune."""
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -15,6 +15,7 @@ from payments.outbox.delivery import OPEN
 log = structlog.get_logger(__name__)
 
 RELAY_BATCH = 200
+Publish = Callable[[Sequence[OutboxEvent]], Awaitable[None]]
 PRUNE_BATCH = 1000
 # What `deliveries list --failed` (and the deliveries query's `failed` filter) show.
 FAILED_DELIVERIES = Q(status=DeliveryStatus.DEAD) | Q(status__in=OPEN, attempts__gt=0)
@@ -22,18 +23,22 @@ FAILED_DELIVERIES = Q(status=DeliveryStatus.DEAD) | Q(status__in=OPEN, attempts_
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-async def relay_events(consumers: Collection[str]) -> list[int]:
+async def relay_events(consumers: Collection[str], publish: Publish | None = None) -> list[int]:
     """Claim committed, unrelayed events and create one delivery per consumer.
 
     Returns the delivery ids to enqueue. Rows are claimed with FOR UPDATE SKIP LOCKED,
     so relays in several workers on several machines share the work (Tortoise drops
     the clause on SQLite, where `payments dev` is the only process). With no consumer
-    configured, events are logged and marked relayed.
+    configured, events are logged and marked relayed. `publish` (the live feed) gets
+    the claimed events before they are marked relayed: if it fails, they stay unrelayed
+    and are published again on the next beat (subscribers drop what they already have).
     """
     async with in_transaction() as connection:
         events = await _claim_unrelayed(connection)
         if not events:
             return []
+        if publish is not None:
+            await publish(events)
         now = datetime.now(UTC)
         deliveries = [
             OutboxDelivery(

@@ -1,4 +1,4 @@
-"""paymentStats reads one customer's payments of a date range from a single index."""
+"""paymentStats reads a customer's date range from one index; live resyncs read recent events."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
@@ -7,8 +7,13 @@ from tortoise.migrations import operations as ops
 POSTGRES_INDEX = """
 CREATE INDEX payments_customer_created ON payments (customer_id, created_at)
     INCLUDE (currency, status, amount, amount_refunded);
+CREATE INDEX outbox_events_created ON outbox_events (created_at);
 """
-SQLITE_INDEX = "CREATE INDEX payments_customer_created ON payments (customer_id, created_at);"
+# The outbox index serves an API process that lost its Redis subscription for a moment.
+SQLITE_INDEX = """
+CREATE INDEX payments_customer_created ON payments (customer_id, created_at);
+CREATE INDEX outbox_events_created ON outbox_events (created_at);
+"""
 
 
 async def add_stats_index(apps: object, schema_editor: object) -> None:
