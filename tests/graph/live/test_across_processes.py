@@ -47,7 +47,7 @@ async def _changes(http: httpx.AsyncClient, owner: str) -> dict[str, list[tuple[
 
 
 async def test_subscribers_on_both_processes_get_their_changes_once_in_order(settings, worker):
-    """Every subscriber of the owner gets each version once, in order; the other owner's get none."""
+    """Each of the owner's subscribers gets every version once, in order; a stranger's none."""
     owner, stranger = new_subject(), new_subject()
     async with (
         api_process(settings_env(settings), "--workers", "2") as api,

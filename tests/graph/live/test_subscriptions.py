@@ -92,7 +92,7 @@ async def test_each_change_reaches_only_its_owner_once_and_in_order(server, http
 
 
 async def test_another_customers_payment_reads_as_not_found(server, http):
-    """paymentUpdated on someone else's payment ends with NOT_FOUND, never 'forbidden'."""
+    """Subscribing to someone else's payment ends with NOT_FOUND, never 'forbidden'."""
     payment = (await charge(http, new_subject()))["payment"]
     async with live_client(server, token(new_subject())) as client:
         await client.subscribe(PAYMENT_UPDATED, {"id": payment["id"]})
