@@ -1,5 +1,6 @@
 """The composition root of the API: builds the Starlette app from settings."""
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from graph.limits import DocumentLimits
 from graph.schema import build_schema
 from graph.view import PaymentsGraphQL
 from payments.gateways.base import Gateway
+from payments.live.hub import Hub
 from payments.shared.database import close_database, open_database
 from payments.shared.health import check_readiness
 from payments.shared.metrics import mark_process_dead, render_metrics
@@ -50,7 +52,8 @@ def create_app(
 
     if isinstance(broker, InProcessBroker):
         set_actor_runtime(runtime)
-    graphql = PaymentsGraphQL(runtime, _schema(settings), graphiql_token=graphiql_token)
+    hub = Hub(settings.redis_url, settings.queue_namespace)
+    graphql = PaymentsGraphQL(runtime, _schema(settings), graphiql_token=graphiql_token, hub=hub)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -60,11 +63,12 @@ def create_app(
         # it (issue 7: payment(id)'s p99 went from ~210 ms to ~90 ms at 32 connections).
         gc.freeze()
         try:
-            if isinstance(broker, InProcessBroker):
-                async with in_process_worker(broker, settings):
+            async with live_feed(hub):
+                if isinstance(broker, InProcessBroker):
+                    async with in_process_worker(broker, settings, hub.dispatch_events):
+                        yield
+                else:
                     yield
-            else:
-                yield
         finally:
             await runtime.aclose()
             if owns_database:
@@ -92,6 +96,19 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=_middleware(settings))
     app.state.runtime = runtime
     return app
+
+
+@asynccontextmanager
+async def live_feed(hub: Hub) -> AsyncIterator[None]:
+    """The hub's Redis subscription runs as long as the app (none without Redis)."""
+    stop = asyncio.Event()
+    listening = asyncio.create_task(hub.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await listening
+        await hub.aclose()
 
 
 def _schema(settings: Settings) -> "strawberry.Schema":

@@ -8,6 +8,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from models.payment import PaymentStatusHistory, Refund
+from payments.live.hub import Hub
 from payments.reads.service import history_by_payment, refunds_by_payment
 from payments.runtime import Runtime
 from payments.shared.auth import Principal
@@ -31,6 +32,13 @@ class Context:
     authorization: str | None
     loaders: Loaders = field(default_factory=Loaders)
     known_principal: Principal | None = None
+    live: Hub | None = None
+
+    def hub(self) -> Hub:
+        """The process's live fan-in; only the ASGI app (not a bare schema) has one."""
+        if self.live is None:
+            raise RuntimeError("subscriptions need the app's live hub")
+        return self.live
 
     async def principal(self) -> Principal:
         """The authenticated caller; raises Unauthenticated when the token is missing or bad."""

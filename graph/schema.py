@@ -12,16 +12,21 @@ from strawberry.types import ExecutionContext
 from graph.charges.mutations import ChargeMutations
 from graph.errors import shape_errors
 from graph.limits import DocumentLimits
+from graph.live.subscriptions import LiveSubscriptions
 from graph.observability import OperationMetrics
+from graph.operations.mutations import OperationsMutations
+from graph.operations.queries import OperationsQueries
 from graph.payments.queries import PaymentQueries
 from graph.payments.types import Payment
 from graph.rate_limits import RateLimits
 from graph.refunds.mutations import RefundMutations
 from graph.refunds.types import Refund
+from graph.statistics.queries import StatisticsQueries
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
-Query = merge_types("Query", (PaymentQueries,))
-Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations))
+Query = merge_types("Query", (PaymentQueries, StatisticsQueries, OperationsQueries))
+Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations, OperationsMutations))
+Subscription = merge_types("Subscription", (LiveSubscriptions,))
 
 
 class PaymentsSchema(strawberry.Schema):
@@ -48,6 +53,7 @@ def build_schema(
     return PaymentsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Payment, Refund],
         extensions=[
             OperationMetrics,

@@ -6,27 +6,45 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graph.context import Context
 from graph.graphiql import graphiql_page
+from graph.live.transport import LiveTransport
+from payments.live.hub import Hub
+from payments.live.limits import ConnectionLimit
 from payments.runtime import Runtime
 
 
 class PaymentsGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI app bound to the process runtime."""
+    """Strawberry's ASGI app bound to the process runtime and its live hub.
+
+    Subscriptions speak graphql-transport-ws only: the legacy graphql-ws protocol is off.
+    """
 
     allow_queries_via_get = False
+    graphql_transport_ws_handler_class = LiveTransport
 
     def __init__(
-        self, runtime: Runtime, schema: object, *, graphiql_token: str | None = None
+        self,
+        runtime: Runtime,
+        schema: object,
+        *,
+        graphiql_token: str | None = None,
+        hub: Hub | None = None,
     ) -> None:
+        settings = runtime.settings
         super().__init__(
             schema,  # type: ignore[arg-type]
-            graphql_ide=None if runtime.settings.is_production else "graphiql",
+            graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=settings.live_max_subscriptions_per_connection,
         )
         self.runtime = runtime
         self.graphiql_token = graphiql_token
+        self.hub = hub
+        self.connection_limit = ConnectionLimit(settings.live_max_connections_per_principal)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,7 +60,8 @@ class PaymentsGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        return Context(runtime=self.runtime, authorization=request.headers.get("authorization"))
+        authorization = request.headers.get("authorization")
+        return Context(runtime=self.runtime, authorization=authorization, live=self.hub)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         local = self.runtime.settings.graphiql_assets_dir is not None

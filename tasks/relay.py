@@ -17,8 +17,10 @@ from dramatiq.middleware import Middleware
 
 from payments.gateway_events.backlog import observe_webhook_backlog
 from payments.lifecycle.transitions import OUTBOX_CHANNEL
+from payments.live.publisher import redis_publisher
 from payments.outbox.relay import (
     RELAY_BATCH,
+    Publish,
     oldest_undelivered_age_seconds,
     relay_events,
     sweep_stranded,
@@ -46,9 +48,12 @@ class Relay:
     so the relay resumes by itself once they are back.
     """
 
-    def __init__(self, settings: Settings, scheduler: Scheduler) -> None:
+    def __init__(
+        self, settings: Settings, scheduler: Scheduler, publish: Publish | None = None
+    ) -> None:
         self.settings = settings
         self.scheduler = scheduler
+        self.publish = publish
         self.interval = settings.relay_interval_ms / 1000
         self.stranded_after = timedelta(seconds=settings.delivery_stranded_after_seconds)
         self.wake = asyncio.Event()
@@ -84,7 +89,7 @@ class Relay:
         # A full batch means more are waiting: keep going instead of sleeping a beat.
         full_batch = RELAY_BATCH * len(consumers)
         for _ in range(MAX_BATCHES_PER_BEAT):
-            delivery_ids = await relay_events(consumers)
+            delivery_ids = await relay_events(consumers, self.publish)
             await _enqueue(delivery_ids)
             if not consumers or len(delivery_ids) < full_batch:
                 return
@@ -110,10 +115,17 @@ async def _enqueue(delivery_ids: Iterable[int]) -> None:
     await send_off_loop(deliver_event, ((delivery_id,) for delivery_id in delivery_ids))
 
 
-def build_relay(settings: Settings) -> Relay:
-    """A relay whose scheduler elects one worker per job through this process's Redis."""
-    scheduler = Scheduler(current_broker(), actor_runtime().redis, settings.queue_namespace)
-    return Relay(settings, scheduler)
+def build_relay(settings: Settings, publish: Publish | None = None) -> Relay:
+    """A relay whose scheduler elects one worker per job through this process's Redis.
+
+    Committed changes are published to Redis for the API processes' live subscribers
+    (or to `publish`, the API's own hub, in `payments dev`).
+    """
+    redis = actor_runtime().redis
+    scheduler = Scheduler(current_broker(), redis, settings.queue_namespace)
+    if publish is None and redis is not None:
+        publish = redis_publisher(redis, settings.queue_namespace)
+    return Relay(settings, scheduler, publish)
 
 
 class RelayMiddleware(Middleware):
@@ -145,11 +157,13 @@ class RelayMiddleware(Middleware):
 
 
 @asynccontextmanager
-async def in_process_worker(broker: InProcessBroker, settings: Settings) -> AsyncIterator[None]:
+async def in_process_worker(
+    broker: InProcessBroker, settings: Settings, publish: Publish | None = None
+) -> AsyncIterator[None]:
     """`payments dev`: the actors and the relay run as tasks of the API's own event loop."""
     broker.start(asyncio.get_running_loop())
     stop = asyncio.Event()
-    relay = asyncio.create_task(build_relay(settings).run(stop))
+    relay = asyncio.create_task(build_relay(settings, publish).run(stop))
     try:
         yield
     finally:

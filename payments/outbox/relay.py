@@ -1,6 +1,6 @@
 """The outbox relay's services: claim committed events, sweep lost messages, redrive, prune."""
 
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -15,23 +15,30 @@ from payments.outbox.delivery import OPEN
 log = structlog.get_logger(__name__)
 
 RELAY_BATCH = 200
+Publish = Callable[[Sequence[OutboxEvent]], Awaitable[None]]
 PRUNE_BATCH = 1000
+# What `deliveries list --failed` (and the deliveries query's `failed` filter) show.
+FAILED_DELIVERIES = Q(status=DeliveryStatus.DEAD) | Q(status__in=OPEN, attempts__gt=0)
 # Due long ago: the relay's next sweep enqueues it.
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-async def relay_events(consumers: Collection[str]) -> list[int]:
+async def relay_events(consumers: Collection[str], publish: Publish | None = None) -> list[int]:
     """Claim committed, unrelayed events and create one delivery per consumer.
 
     Returns the delivery ids to enqueue. Rows are claimed with FOR UPDATE SKIP LOCKED,
     so relays in several workers on several machines share the work (Tortoise drops
     the clause on SQLite, where `payments dev` is the only process). With no consumer
-    configured, events are logged and marked relayed.
+    configured, events are logged and marked relayed. `publish` (the live feed) gets
+    the claimed events before they are marked relayed: if it fails, they stay unrelayed
+    and are published again on the next beat (subscribers drop what they already have).
     """
     async with in_transaction() as connection:
         events = await _claim_unrelayed(connection)
         if not events:
             return []
+        if publish is not None:
+            await publish(events)
         now = datetime.now(UTC)
         deliveries = [
             OutboxDelivery(
@@ -81,14 +88,16 @@ async def sweep_stranded(consumers: Collection[str], older_than: timedelta) -> l
     return ids
 
 
-async def redrive(event_id: str | None = None) -> list[int]:
-    """Re-open dead deliveries (of one event, or all) for a fresh round of attempts.
+async def redrive(event_id: str | None = None, delivery_id: int | None = None) -> list[int]:
+    """Re-open dead deliveries (of one event, one delivery, or all) for a fresh round of attempts.
 
     They are made due long ago, so the relay's next sweep enqueues them.
     """
     dead = OutboxDelivery.filter(status=DeliveryStatus.DEAD)
     if event_id is not None:
         dead = dead.filter(event_id=event_id)
+    if delivery_id is not None:
+        dead = dead.filter(id=delivery_id)
     ids: list[int] = await dead.values_list("id", flat=True)  # type: ignore[assignment]
     await OutboxDelivery.filter(id__in=ids, status=DeliveryStatus.DEAD).update(
         status=DeliveryStatus.ENQUEUED, attempts=0, dead_at=None, next_attempt_at=_LONG_AGO
@@ -98,9 +107,7 @@ async def redrive(event_id: str | None = None) -> list[int]:
 
 async def list_deliveries(failed_only: bool = False, limit: int = 100) -> list[OutboxDelivery]:
     """Recent deliveries, newest first; `failed_only` keeps dead ones and open ones that failed."""
-    query = OutboxDelivery.all()
-    if failed_only:
-        query = query.filter(Q(status=DeliveryStatus.DEAD) | Q(status__in=OPEN, attempts__gt=0))
+    query = OutboxDelivery.filter(FAILED_DELIVERIES) if failed_only else OutboxDelivery.all()
     return await query.order_by("-id").limit(limit)
 
 

@@ -113,6 +113,12 @@ class TokenVerifier:
         return signing_key.key
 
 
+def token_expiry(authorization: str) -> float:
+    """The `exp` of a bearer token TokenVerifier has already accepted (not verified again)."""
+    claims = jwt.decode(_bearer_token(authorization), options={"verify_signature": False})
+    return float(claims["exp"])
+
+
 def _bearer_token(authorization: str | None) -> str:
     if not authorization:
         raise Unauthenticated("Missing bearer token.")

@@ -16,7 +16,7 @@ from app.factory import create_app
 from tests.conftest import make_settings, settings_env
 from tests.graph.charging import charge, refund
 from tests.processes import PAYMENTS, api_process
-from tests.support import TEST_JWT_SECRET, free_port, new_subject, serve
+from tests.support import TEST_JWT_SECRET, free_port, new_subject, serve, token
 
 
 async def test_liveness_and_readiness(http):
@@ -155,10 +155,11 @@ async def test_graphiql_has_the_token_prefilled(database_url):
 
 
 async def test_websocket_speaks_graphql_transport_ws(server):
-    """WS /graphql accepts the graphql-transport-ws protocol and acknowledges connection_init."""
+    """WS /graphql speaks graphql-transport-ws and acknowledges a connection_init with a token."""
     url = server.replace("http://", "ws://") + "/graphql"
+    init = {"type": "connection_init", "payload": {"Authorization": f"Bearer {token('cus_ws')}"}}
     async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.send(json.dumps(init))
         reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
     assert reply["type"] == "connection_ack"
 

@@ -68,3 +68,11 @@ async def test_database_rejects_broken_money(database_url, fields):
     """PostgreSQL refuses rows that break an invariant, whatever the code above it does."""
     with pytest.raises((IntegrityError, OperationalError)):
         await create_payment(**fields)
+
+
+async def test_the_payment_stats_index_exists(database_url):
+    """Migration 0010 leaves the (customer_id, created_at) index paymentStats reads."""
+    rows = await connections.get("default").execute_query_dict(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'payments_customer_created'"
+    )
+    assert rows and "(customer_id, created_at)" in rows[0]["indexdef"]

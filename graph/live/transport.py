@@ -1,0 +1,72 @@
+"""graphql-transport-ws with the token in connection_init, its expiry, pings and limits."""
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+
+from graph.context import Context
+from payments.live.limits import ConnectionLimit
+from payments.shared.auth import token_expiry
+from payments.shared.errors import Unauthenticated
+
+FORBIDDEN, TOO_MANY_CONNECTIONS = 4403, 4429
+
+
+class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
+    """Authenticates `{"Authorization": "Bearer <JWT>"}` once, then watches the connection.
+
+    A bad token closes with 4403; so does its expiry, later. The server pings every
+    LIVE_KEEPALIVE_SECONDS, and a principal's connections per process are bounded.
+    """
+
+    watchdog: "asyncio.Task[None] | None" = None
+    counted_for: str | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if self.connection_init_received or self.connection_timed_out:
+            return await super().handle_connection_init(message)
+        authorization = _authorization(message.get("payload"))
+        try:
+            principal = await self.context.runtime.verifier.authenticate(authorization)
+        except Unauthenticated:
+            return await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
+        if not self._limit().acquire(principal.sub):
+            return await self.websocket.close(TOO_MANY_CONNECTIONS, "Too many connections")
+        self.counted_for = principal.sub
+        self.context.known_principal = principal
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and authorization:
+            self.watchdog = asyncio.create_task(self._watch(token_expiry(authorization)))
+
+    async def _watch(self, expires_at: float) -> None:
+        interval = self.context.runtime.settings.live_keepalive_seconds
+        while (remaining := expires_at - time.time()) > 0:
+            await asyncio.sleep(min(interval, remaining))
+            if time.time() < expires_at:
+                await self.send_message({"type": "ping"})
+        await self.websocket.close(code=FORBIDDEN, reason="Token expired")
+
+    async def shutdown(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.watchdog
+        if self.counted_for is not None:
+            self._limit().release(self.counted_for)
+            self.counted_for = None
+        await super().shutdown()
+
+    def _limit(self) -> ConnectionLimit:
+        limit: ConnectionLimit = self.view.connection_limit  # type: ignore[attr-defined]
+        return limit
+
+
+def _authorization(payload: Any) -> str | None:
+    value = payload.get("Authorization") if isinstance(payload, dict) else None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,1 @@
+"""GraphQL for operators: webhookEvents, deliveries, replayWebhookEvent, redriveDelivery."""

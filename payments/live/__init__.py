@@ -1,0 +1,1 @@
+"""Live payment status: committed changes fanned in from Redis, ordered per subscriber."""

@@ -1,0 +1,1 @@
+"""Operations for payments:admin: stored Stripe events and outgoing deliveries, replay, redrive."""

@@ -1,0 +1,47 @@
+"""A subscriber's buffer: latest state per payment, versions only going up, bounded."""
+
+import pytest
+
+from models.enums import PaymentStatus
+from models.payment import Payment
+from payments.live.subscription import SubscriberTooSlow, Subscription
+from payments.shared.auth import Principal
+
+
+def _state(payment_id: str, version: int) -> Payment:
+    return Payment(id=payment_id, version=version, customer_id="c", status=PaymentStatus.PENDING)
+
+
+def _subscription(max_pending: int = 10) -> Subscription:
+    return Subscription(Principal("c"), lambda _: True, None, max_pending)
+
+
+async def test_an_older_state_after_a_newer_one_is_never_pushed(database_url):
+    """v3 pushed, then v2 offered (a late notice): only v3 ever leaves, then v4."""
+    subscription = _subscription()
+    subscription.offer(_state("p", 3))
+    assert (await subscription.next()).version == 3
+    subscription.offer(_state("p", 2))
+    subscription.offer(_state("p", 3))
+    subscription.offer(_state("p", 4))
+    assert (await subscription.next()).version == 4
+    assert not subscription.pending
+
+
+async def test_a_burst_collapses_to_the_latest_state_in_arrival_order(database_url):
+    """Three versions of one payment waiting become its latest; payments keep their order."""
+    subscription = _subscription()
+    for payment_id, version in (("a", 2), ("b", 2), ("a", 3), ("a", 4)):
+        subscription.offer(_state(payment_id, version))
+    pushed = [await subscription.next() for _ in range(2)]
+    assert [(p.id, p.version) for p in pushed] == [("a", 4), ("b", 2)]
+
+
+async def test_a_subscriber_owed_too_many_payments_is_cut_off(database_url):
+    """Past max_pending distinct payments, what is queued drains, then SubscriberTooSlow."""
+    subscription = _subscription(max_pending=2)
+    for payment_id in ("a", "b", "c"):
+        subscription.offer(_state(payment_id, 2))
+    assert [(await subscription.next()).id for _ in range(2)] == ["a", "b"]
+    with pytest.raises(SubscriberTooSlow):
+        await subscription.next()
