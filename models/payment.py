@@ -46,6 +46,8 @@ class Payment(Model):
     capture_before = fields.DatetimeField(null=True)
     canceled_at = fields.DatetimeField(null=True)
     cancellation_reason = fields.CharEnumField(CancellationReason, max_length=30, null=True)
+    # When the newest gateway event applied to this payment happened (Stripe's `created`).
+    gateway_event_at = fields.DatetimeField(null=True)
     description = fields.TextField(null=True)
     metadata: Any = fields.JSONField(null=True)
     failure_code = fields.CharField(max_length=100, null=True)

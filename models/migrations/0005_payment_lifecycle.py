@@ -61,5 +61,8 @@ class Migration(migrations.Migration):
             name="cancellation_reason",
             field=fields.CharEnumField(CancellationReason, max_length=30, null=True),
         ),
+        ops.AddField(
+            model_name="Payment", name="gateway_event_at", field=fields.DatetimeField(null=True)
+        ),
         ops.RunPython(backfill_captured),
     ]

@@ -197,5 +197,5 @@ async def _settle(
         )
         return
     refunded = payment.amount_refunded + refund_row.amount
-    target = status_after_refunds(payment.amount, refunded)
+    target = status_after_refunds(payment.amount_captured, refunded)
     await apply_change(payment, Change(target, source, {"amount_refunded": refunded}), connection)
