@@ -3,6 +3,7 @@
 import strawberry
 
 from graph.enums import PaymentErrorCode
+from graph.payments.types import Payment
 from payments.shared.errors import PaymentErrors, PaymentsError
 
 _PAYLOAD_CODES = {code.value for code in PaymentErrorCode}
@@ -17,6 +18,14 @@ class PaymentError:
     @classmethod
     def from_error(cls, error: PaymentsError) -> "PaymentError":
         return cls(code=PaymentErrorCode(error.code), message=error.message, field=error.field)
+
+
+@strawberry.type
+class PaymentPayload:
+    """The answer of a mutation on one payment: the payment as it is now, or errors."""
+
+    payment: Payment | None = None
+    errors: list[PaymentError] = strawberry.field(default_factory=list)
 
 
 def payload_errors(error: PaymentsError) -> list[PaymentError]:

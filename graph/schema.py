@@ -9,8 +9,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from graph.cancellations.mutations import CancellationMutations
+from graph.captures.mutations import CaptureMutations
 from graph.charges.mutations import ChargeMutations
 from graph.errors import shape_errors
+from graph.intents.mutations import IntentMutations
 from graph.limits import DocumentLimits
 from graph.observability import OperationMetrics
 from graph.payments.queries import PaymentQueries
@@ -21,7 +24,10 @@ from graph.refunds.types import Refund
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
 Query = merge_types("Query", (PaymentQueries,))
-Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations))
+Mutation = merge_types(
+    "Mutation",
+    (ChargeMutations, RefundMutations, IntentMutations, CaptureMutations, CancellationMutations),
+)
 
 
 class PaymentsSchema(strawberry.Schema):

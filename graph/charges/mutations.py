@@ -4,6 +4,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graph.context import Info
+from graph.enums import CaptureMethod
 from graph.payload import PaymentError, payload_errors
 from graph.payments.types import Payment
 from payments.charges import service as charges
@@ -20,6 +21,7 @@ class ChargePaymentInput:
     customer_id: str | None = None
     description: str | None = None
     metadata: JSON | None = None
+    capture_method: CaptureMethod | None = CaptureMethod.AUTOMATIC
 
 
 @strawberry.type
@@ -42,6 +44,7 @@ class ChargeMutations:
             customer_id=input.customer_id or "",
             description=input.description,
             metadata=input.metadata,  # type: ignore[arg-type]  # validated as an object
+            capture_method=input.capture_method or CaptureMethod.AUTOMATIC,
         )
         principal = await info.context.principal()
         try:
