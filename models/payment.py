@@ -24,7 +24,7 @@ class Payment(Model):
     order_id = fields.CharField(max_length=255, db_index=True)
     amount = fields.BigIntField()
     currency = fields.CharField(max_length=3)
-    status = fields.CharEnumField(PaymentStatus, max_length=20, db_index=True)
+    status = fields.CharEnumField(PaymentStatus, max_length=30, db_index=True)
     amount_refunded = fields.BigIntField(default=0)
     # Reserved by refunds still waiting for the gateway; counted against amountRefundable.
     amount_refund_pending = fields.BigIntField(default=0)
@@ -101,8 +101,8 @@ class PaymentStatusHistory(Model):
         "models.Payment", related_name="history", on_delete=fields.CASCADE
     )
     payment_id: str
-    from_status = fields.CharEnumField(PaymentStatus, max_length=20, null=True)
-    status = fields.CharEnumField(PaymentStatus, max_length=20)
+    from_status = fields.CharEnumField(PaymentStatus, max_length=30, null=True)
+    status = fields.CharEnumField(PaymentStatus, max_length=30)
     source = fields.CharEnumField(EventSource, max_length=20)
     version = fields.IntField()
     # The Stripe event that caused (or was ignored against) this row, when any.

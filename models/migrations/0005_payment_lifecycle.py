@@ -3,7 +3,13 @@
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
-from models.enums import CancellationReason, CaptureMethod, PaymentFlow, PendingOperation
+from models.enums import (
+    CancellationReason,
+    CaptureMethod,
+    PaymentFlow,
+    PaymentStatus,
+    PendingOperation,
+)
 
 # Money already captured before this migration: every payment that reached SUCCEEDED.
 BACKFILL_CAPTURED = """
@@ -21,6 +27,22 @@ class Migration(migrations.Migration):
     dependencies = [("models", "0004_outbox_notify_trigger")]
 
     operations = [
+        # REQUIRES_PAYMENT_METHOD is longer than the 20 characters statuses had.
+        ops.AlterField(
+            model_name="Payment",
+            name="status",
+            field=fields.CharEnumField(PaymentStatus, max_length=30, db_index=True),
+        ),
+        ops.AlterField(
+            model_name="PaymentStatusHistory",
+            name="status",
+            field=fields.CharEnumField(PaymentStatus, max_length=30),
+        ),
+        ops.AlterField(
+            model_name="PaymentStatusHistory",
+            name="from_status",
+            field=fields.CharEnumField(PaymentStatus, max_length=30, null=True),
+        ),
         ops.AddField(
             model_name="Payment",
             name="flow",
