@@ -6,6 +6,7 @@ import pytest
 
 from models.outbox import OutboxEvent
 from models.payment import Payment
+from tests.graph.charging import charge
 from tests.graph.lifecycle import call, create_intent
 from tests.support import new_subject
 
@@ -49,7 +50,7 @@ async def test_a_decline_returns_to_requires_payment_method_then_another_method_
 
 
 async def test_a_manual_intent_is_authorized_when_confirmed(http):
-    """captureMethod MANUAL on an intent: the confirmation authorizes and holds the amount."""
+    """A MANUAL intent: the confirmation authorizes and holds the amount."""
     sub = new_subject()
     payment = (await create_intent(http, sub, captureMethod="MANUAL"))["payment"]
     held = await call(
@@ -59,10 +60,8 @@ async def test_a_manual_intent_is_authorized_when_confirmed(http):
 
 
 async def test_a_charge_payment_decline_still_fails(http):
-    """chargePayment with a declined card still ends FAILED, not REQUIRES_PAYMENT_METHOD."""
+    """A declined chargePayment still ends FAILED, not REQUIRES_PAYMENT_METHOD."""
     sub = new_subject()
-    from tests.graph.charging import charge
-
     payment = (await charge(http, sub, paymentMethodId="pm_card_chargeDeclined"))["payment"]
     assert payment["status"] == "FAILED"
 
