@@ -8,6 +8,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from models.enums import CancellationReason, EventSource, PaymentStatus
 from models.payment import Payment
 from payments.gateway_events.events import GatewayEvent, Handler
+from payments.lifecycle.state_machine import CAPTURED, status_after_refunds
 from payments.lifecycle.transitions import Change, apply_change
 
 # Stripe's cancellation reasons; `automatic` is Stripe voiding a lapsed authorization.
@@ -24,7 +25,8 @@ _CANCELLATION_REASONS = {
 def _intent_moved(target: PaymentStatus) -> Handler:
     async def handle(event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient) -> None:
         fields = _intent_fields(target, event)
-        change = Change(target, EventSource.WEBHOOK, fields, event.id, event.created)
+        moved = _captured_status(payment, fields) if target is PaymentStatus.SUCCEEDED else target
+        change = Change(moved, EventSource.WEBHOOK, fields, event.id, event.created)
         await apply_change(payment, change, connection)
 
     return handle
@@ -71,8 +73,22 @@ async def _charge_captured(
 ) -> None:
     # A partial capture: Stripe released the rest, so captured is what the charge says.
     fields = _amount_field("amount_captured", event.object.get("amount_captured"))
-    change = Change(PaymentStatus.SUCCEEDED, EventSource.WEBHOOK, fields, event.id, event.created)
+    target = _captured_status(payment, fields)
+    change = Change(target, EventSource.WEBHOOK, fields, event.id, event.created)
     await apply_change(payment, change, connection)
+
+
+def _captured_status(payment: Payment, fields: dict[str, Any]) -> PaymentStatus:
+    """SUCCEEDED, or for a payment a refund event already proved captured, its own status.
+
+    A refund can overtake its payment's capture event; that refund's arrival assumed the
+    whole amount was captured. The capture event then corrects the captured amount.
+    """
+    if payment.status not in CAPTURED or "amount_captured" not in fields:
+        return PaymentStatus.SUCCEEDED
+    if payment.amount_refunded == 0:
+        return payment.status
+    return status_after_refunds(fields["amount_captured"], payment.amount_refunded)
 
 
 INTENT_HANDLERS: dict[str, Handler] = {

@@ -39,7 +39,8 @@ ALLOWED_MOVES: dict[S, frozenset[S]] = {
     ),
     # Captured (all or part, the rest released) or voided; nothing else.
     S.AUTHORIZED: frozenset({S.SUCCEEDED, S.CANCELED}),
-    S.SUCCEEDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    # SUCCEEDED again: a late capture event corrects the captured amount (partial capture).
+    S.SUCCEEDED: frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED}),
     # A further partial refund is a change too (the refunded amount grows).
     S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
     S.FAILED: frozenset(),
@@ -68,8 +69,13 @@ def target_for(flow: PaymentFlow, reported: S) -> S:
 
 
 def captures_after_terminal(current: S, reported: S) -> bool:
-    """A success reported for a payment we closed as FAILED or CANCELED: needs a human."""
-    return current in (S.FAILED, S.CANCELED) and reported in (S.SUCCEEDED, S.AUTHORIZED)
+    """Money taken for a payment we closed as FAILED or CANCELED: needs a human.
+
+    A hold reported after our cancellation is only a late event (the void came later).
+    """
+    if current is S.FAILED and reported is S.AUTHORIZED:
+        return True
+    return current in (S.FAILED, S.CANCELED) and reported is S.SUCCEEDED
 
 
 def status_after_refunds(amount_captured: int, amount_refunded: int) -> S:
