@@ -4,11 +4,9 @@ import strawberry
 
 from graph.context import Info
 from graph.enums import CancellationReason
-from graph.payload import PaymentPayload, payload_errors
-from graph.payments.types import Payment
+from graph.payload import PaymentPayload, payment_answer
 from payments.cancellations import service as cancellations
 from payments.cancellations.service import CancelInput
-from payments.shared.errors import PaymentsError
 
 
 @strawberry.input
@@ -29,11 +27,10 @@ class CancellationMutations:
         self, info: Info, input: CancelPaymentInput, idempotency_key: str
     ) -> CancelPaymentPayload:
         command = CancelInput(payment_id=str(input.payment_id), reason=input.reason)
-        principal = await info.context.principal()
-        try:
-            payment = await cancellations.cancel(
-                principal, command, idempotency_key, info.context.runtime.services
-            )
-        except PaymentsError as error:
-            return CancelPaymentPayload(errors=payload_errors(error))
-        return CancelPaymentPayload(payment=Payment.from_model(payment))
+        return await payment_answer(
+            info,
+            CancelPaymentPayload,
+            lambda principal, services: cancellations.cancel(
+                principal, command, idempotency_key, services
+            ),
+        )

@@ -3,11 +3,9 @@
 import strawberry
 
 from graph.context import Info
-from graph.payload import PaymentPayload, payload_errors
-from graph.payments.types import Payment
+from graph.payload import PaymentPayload, payment_answer
 from payments.captures import service as captures
 from payments.captures.rules import CaptureInput
-from payments.shared.errors import PaymentsError
 
 
 @strawberry.input
@@ -30,11 +28,10 @@ class CaptureMutations:
         self, info: Info, input: CapturePaymentInput, idempotency_key: str
     ) -> CapturePaymentPayload:
         command = CaptureInput(payment_id=str(input.payment_id), amount=input.amount)
-        principal = await info.context.principal()
-        try:
-            payment = await captures.capture(
-                principal, command, idempotency_key, info.context.runtime.services
-            )
-        except PaymentsError as error:
-            return CapturePaymentPayload(errors=payload_errors(error))
-        return CapturePaymentPayload(payment=Payment.from_model(payment))
+        return await payment_answer(
+            info,
+            CapturePaymentPayload,
+            lambda principal, services: captures.capture(
+                principal, command, idempotency_key, services
+            ),
+        )

@@ -5,11 +5,9 @@ from strawberry.scalars import JSON
 
 from graph.context import Info
 from graph.enums import CaptureMethod
-from graph.payload import PaymentError, payload_errors
-from graph.payments.types import Payment
+from graph.payload import PaymentPayload, payment_answer
 from payments.charges import service as charges
 from payments.charges.rules import ChargeInput
-from payments.shared.errors import PaymentsError
 
 
 @strawberry.input
@@ -25,9 +23,8 @@ class ChargePaymentInput:
 
 
 @strawberry.type
-class ChargePaymentPayload:
-    payment: Payment | None = None
-    errors: list[PaymentError] = strawberry.field(default_factory=list)
+class ChargePaymentPayload(PaymentPayload):
+    pass
 
 
 @strawberry.type
@@ -46,11 +43,10 @@ class ChargeMutations:
             metadata=input.metadata,  # type: ignore[arg-type]  # validated as an object
             capture_method=input.capture_method or CaptureMethod.AUTOMATIC,
         )
-        principal = await info.context.principal()
-        try:
-            payment = await charges.charge(
-                principal, command, idempotency_key, info.context.runtime.services
-            )
-        except PaymentsError as error:
-            return ChargePaymentPayload(errors=payload_errors(error))
-        return ChargePaymentPayload(payment=Payment.from_model(payment))
+        return await payment_answer(
+            info,
+            ChargePaymentPayload,
+            lambda principal, services: charges.charge(
+                principal, command, idempotency_key, services
+            ),
+        )

@@ -5,7 +5,7 @@ from strawberry.scalars import JSON
 
 from graph.context import Info
 from graph.enums import CaptureMethod
-from graph.payload import PaymentError, PaymentPayload, payload_errors
+from graph.payload import PaymentError, PaymentPayload, payload_errors, payment_answer
 from graph.payments.types import Payment
 from payments.intents import service as intents
 from payments.intents.rules import ConfirmInput, IntentInput
@@ -78,11 +78,10 @@ class IntentMutations:
             payment_method_id=input.payment_method_id,
             return_url=input.return_url,
         )
-        principal = await info.context.principal()
-        try:
-            payment = await intents.confirm(
-                principal, command, idempotency_key, info.context.runtime.services
-            )
-        except PaymentsError as error:
-            return ConfirmPaymentPayload(errors=payload_errors(error))
-        return ConfirmPaymentPayload(payment=Payment.from_model(payment))
+        return await payment_answer(
+            info,
+            ConfirmPaymentPayload,
+            lambda principal, services: intents.confirm(
+                principal, command, idempotency_key, services
+            ),
+        )

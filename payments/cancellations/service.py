@@ -69,8 +69,5 @@ def _cancel_call(reason: CancellationReason | None, config: ServiceConfig) -> Pa
         PendingOperation.CANCEL,
         reserve,
         call,
-        refusals=(PaymentNotCancelable,),
-        busy=lambda: PaymentNotCancelable(
-            "Another call on this payment is under way.", field="paymentId"
-        ),
+        refused=PaymentNotCancelable,
     )

@@ -63,10 +63,8 @@ def _capture_call(capture_input: CaptureInput, config: ServiceConfig) -> Payment
         PendingOperation.CAPTURE,
         reserve,
         call,
-        refusals=(PaymentNotCapturable, InvalidAmount),
-        busy=lambda: PaymentNotCapturable(
-            "Another call on this payment is under way.", field="paymentId"
-        ),
+        refused=PaymentNotCapturable,
+        also_refused=(InvalidAmount,),
     )
 
 

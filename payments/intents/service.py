@@ -100,8 +100,5 @@ def _confirmation(confirm_input: ConfirmInput, config: ServiceConfig) -> Payment
         PendingOperation.CONFIRM,
         reserve,
         call,
-        refusals=(PaymentNotConfirmable,),
-        busy=lambda: PaymentNotConfirmable(
-            "Another call on this payment is under way; retry shortly.", field="paymentId"
-        ),
+        refused=PaymentNotConfirmable,
     )

@@ -24,6 +24,7 @@ from payments.idempotency.keys import (
     fingerprint,
     raise_stored_error,
     release_key,
+    reserve_for_key,
 )
 from payments.lifecycle.outcomes import outcome_fields
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
@@ -46,10 +47,10 @@ class PaymentCall:
     # Raises the business error (stored on the key) or sets the reserved columns.
     reserve: Callable[[Payment], list[str]]
     call: Callable[[Payment], Awaitable[ChargeResult]]
-    # Errors the gateway may answer with that settle the call as refused.
-    refusals: tuple[type[PaymentsError], ...]
-    # Raised when another call holds the payment (e.g. a capture while a cancel is under way).
-    busy: Callable[[], PaymentsError]
+    # The call's "not possible now" error (e.g. PaymentNotCapturable): also its answer while
+    # another call holds the payment, and, with `also_refused`, a gateway refusal.
+    refused: type[PaymentsError]
+    also_refused: tuple[type[PaymentsError], ...] = ()
 
 
 async def run_call(
@@ -92,20 +93,12 @@ async def _reserved(
     """The key's payment: reserved now under its row lock, or the one a crash left reserved."""
     if key.resource_id is not None:
         return await Payment.get(id=key.resource_id)
-    rejection: PaymentsError | None = None
-    async with in_transaction() as connection:
-        try:
-            payment = await _reserve(principal, payment_id, call, connection)
-        except PaymentsError as error:
-            # Stored and committed, so a retry with this key gets the same answer.
-            rejection = error
-            await complete_key(key, connection, error=error)
-        else:
-            key.resource_id = payment.id
-            await key.save(using_db=connection, update_fields=["resource_id"])
-    if rejection is not None:
-        raise rejection
-    return payment
+    return await reserve_for_key(
+        key,
+        lambda connection: _reserve(principal, payment_id, call, connection),
+        lambda payment: payment.id,
+        (PaymentsError,),
+    )
 
 
 async def _reserve(
@@ -116,7 +109,7 @@ async def _reserve(
     if payment is None or not principal.may_see(payment.customer_id):
         raise NotFound("Payment", field="paymentId")
     if payment.pending_operation is not None:
-        raise call.busy()
+        raise call.refused("Another call on this payment is under way.", field="paymentId")
     reserved = call.reserve(payment)
     payment.pending_operation = call.pending
     await payment.save(
@@ -136,7 +129,7 @@ async def _call_gateway(
         metrics.observe_gateway_call(config.gateway.name, name, "unavailable", started)
         await release_key(key)
         raise
-    except call.refusals as error:
+    except (call.refused, *call.also_refused) as error:
         metrics.observe_gateway_call(config.gateway.name, name, "refused", started)
         # The gateway disagrees with our books: free the reservation, report it.
         await _commit(payment.id, None, key, error)

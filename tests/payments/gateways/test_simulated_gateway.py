@@ -20,6 +20,7 @@ from payments.shared.errors import (
     PaymentNotCapturable,
     RefundExceedsAvailable,
 )
+from tests.payments.gateways.requests import manual_charge
 
 
 def _refund(provider_id: str, amount: int, key: str) -> RefundRequest:
@@ -53,19 +54,6 @@ def test_own_webhook_url_is_reachable(host, expected):
     assert own_webhook_url(host, 8000) == f"http://{expected}:8000/webhooks/stripe"
 
 
-def _manual(payment_id: str = "pay_2") -> ChargeRequest:
-    return ChargeRequest(
-        payment_id,
-        1000,
-        "USD",
-        "pm_card_visa",
-        "cus_1",
-        None,
-        f"charge-{payment_id}",
-        CaptureMethod.MANUAL,
-    )
-
-
 def _capture(provider_id: str, amount: int, key: str = "capture-pay_2") -> CaptureRequest:
     return CaptureRequest("pay_2", provider_id, amount, key)
 
@@ -73,7 +61,7 @@ def _capture(provider_id: str, amount: int, key: str = "capture-pay_2") -> Captu
 async def test_manual_capture_authorizes_then_captures_part_and_releases_the_rest():
     """MANUAL holds the amount; a partial capture takes that much and nothing stays held."""
     gateway = SimulatedGateway(webhook_secret="whsec_x")
-    held = await gateway.charge(_manual())
+    held = await gateway.charge(manual_charge("pay_2"))
     assert (held.status, held.amount_capturable) == (PaymentStatus.AUTHORIZED, 1000)
     assert held.capture_before is not None
     captured = await gateway.capture(_capture(held.provider_payment_id, 600))
@@ -86,11 +74,11 @@ async def test_manual_capture_authorizes_then_captures_part_and_releases_the_res
 async def test_capture_past_the_authorization_or_after_it_lapsed_is_refused():
     """More than is held is INVALID_AMOUNT; an authorization past its TTL cannot be captured."""
     gateway = SimulatedGateway(webhook_secret="whsec_x")
-    held = await gateway.charge(_manual())
+    held = await gateway.charge(manual_charge("pay_2"))
     with pytest.raises(InvalidAmount):
         await gateway.capture(_capture(held.provider_payment_id, 1001))
     lapsing = SimulatedGateway(webhook_secret="whsec_x", authorization_ttl=timedelta(0))
-    lapsed = await lapsing.charge(_manual("pay_3"))
+    lapsed = await lapsing.charge(manual_charge("pay_3"))
     with pytest.raises(PaymentNotCapturable):
         await lapsing.capture(_capture(lapsed.provider_payment_id, 1000))
 

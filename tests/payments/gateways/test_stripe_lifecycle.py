@@ -8,29 +8,16 @@ from models.enums import CancellationReason, CaptureMethod, PaymentStatus
 from payments.gateways.base import (
     CancelRequest,
     CaptureRequest,
-    ChargeRequest,
     ConfirmRequest,
     IntentRequest,
 )
 from payments.shared.errors import InvalidAmount, PaymentNotCancelable, PaymentNotCapturable
-
-
-def _held(payment_id: str) -> ChargeRequest:
-    return ChargeRequest(
-        payment_id,
-        1500,
-        "USD",
-        "pm_card_visa",
-        "cus_1",
-        None,
-        f"charge-{payment_id}",
-        CaptureMethod.MANUAL,
-    )
+from tests.payments.gateways.requests import manual_charge
 
 
 async def _authorized(gateway) -> tuple[str, str]:
     payment_id = f"pay_{uuid.uuid4().hex}"
-    result = await gateway.charge(_held(payment_id))
+    result = await gateway.charge(manual_charge(payment_id, 1500))
     assert (result.status, result.amount_capturable) == (PaymentStatus.AUTHORIZED, 1500)
     return payment_id, result.provider_payment_id
 
