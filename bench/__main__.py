@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from bench.cpu import cpu_ms_per_request
+from bench.lifecycle import lifecycle_rows
 from bench.stack import (
     JWT_SECRET,
     ROOT,
@@ -32,6 +33,9 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 WARMUP = os.environ.get("BENCH_WARMUP", "3s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 CPU_REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "1000"))
+LIFECYCLE_REQUESTS = int(os.environ.get("BENCH_LIFECYCLE_REQUESTS", "2000"))
+# "lifecycle" runs rows 10 and 11 only (a short check of the intent and capture paths).
+ONLY = os.environ.get("BENCH_ONLY", "")
 SUBJECT = "bench-customer"
 PAYMENT_FIELDS = "id status amount currency version"
 CHARGE = (
@@ -241,9 +245,18 @@ def verdict(row: Row, ok: bool) -> None:
     row.verdict = "PASS" if ok else "MISS"
 
 
+async def lifecycle(stack: Stack, token: str) -> list[Row]:
+    """10. createPaymentIntent and 11. capturePayment, each with its own fresh payments."""
+    measured = await lifecycle_rows(stack.api, token, LIFECYCLE_REQUESTS, CONNECTIONS)
+    await drained(stack)
+    return [Row(*row) for row in measured]
+
+
 async def run() -> list[Row]:
     token = issue_token(JWT_SECRET, SUBJECT, "payments:read payments:write payments:refund", 7200)
     async with running_stack() as stack:
+        if ONLY == "lifecycle":
+            return await lifecycle(stack, token)
         ids = await seed_payments(stack, token, 400)
         await drained(stack)
         # First, on a quiet stack; each write scenario is followed by a drain, so the
@@ -310,6 +323,7 @@ async def run() -> list[Row]:
         rows.append(Row("write baseline (pgbench, a charge's SQL)", write_base, 0, 0, 0))
         rows.append(e2e)
         rows.append(await memory(stack, one, env, rss_warm))
+        rows += await lifecycle(stack, token)
         rows += await cpu_costs(stack, token, one)
     judge(rows, read_base.rps, write_base)
     return rows
@@ -388,6 +402,8 @@ def main() -> None:
     rows = asyncio.run(run())
     report = table(rows)
     print(report)
+    if ONLY:
+        return  # a partial run does not replace the full results
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     (ROOT / "bench" / "results.md").write_text(
         f"# Benchmark results\n\n{stamp}. Machine: {machine()}.\n"

@@ -4,12 +4,34 @@ from enum import Enum
 
 import strawberry
 
-from models.enums import EventSource, PaymentStatus, RefundReason, RefundStatus
+from models.enums import (
+    CancellationReason,
+    CaptureMethod,
+    EventSource,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+)
 
-for _stored in (PaymentStatus, RefundStatus, RefundReason, EventSource):
+for _stored in (
+    PaymentStatus,
+    RefundStatus,
+    RefundReason,
+    EventSource,
+    CaptureMethod,
+    CancellationReason,
+):
     strawberry.enum(_stored)
 
-__all__ = ["EventSource", "PaymentErrorCode", "PaymentStatus", "RefundReason", "RefundStatus"]
+__all__ = [
+    "CancellationReason",
+    "CaptureMethod",
+    "EventSource",
+    "PaymentErrorCode",
+    "PaymentStatus",
+    "RefundReason",
+    "RefundStatus",
+]
 
 
 @strawberry.enum
@@ -23,3 +45,6 @@ class PaymentErrorCode(Enum):
     PAYMENT_NOT_REFUNDABLE = "PAYMENT_NOT_REFUNDABLE"
     REFUND_EXCEEDS_AVAILABLE = "REFUND_EXCEEDS_AVAILABLE"
     GATEWAY_UNAVAILABLE = "GATEWAY_UNAVAILABLE"
+    PAYMENT_NOT_CAPTURABLE = "PAYMENT_NOT_CAPTURABLE"
+    PAYMENT_NOT_CANCELABLE = "PAYMENT_NOT_CANCELABLE"
+    PAYMENT_NOT_CONFIRMABLE = "PAYMENT_NOT_CONFIRMABLE"

@@ -9,8 +9,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from graph.cancellations.mutations import CancellationMutations
+from graph.captures.mutations import CaptureMutations
 from graph.charges.mutations import ChargeMutations
 from graph.errors import shape_errors
+from graph.intents.mutations import IntentMutations
 from graph.limits import DocumentLimits
 from graph.live.subscriptions import LiveSubscriptions
 from graph.observability import OperationMetrics
@@ -25,7 +28,17 @@ from graph.statistics.queries import StatisticsQueries
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
 Query = merge_types("Query", (PaymentQueries, StatisticsQueries, OperationsQueries))
-Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations, OperationsMutations))
+Mutation = merge_types(
+    "Mutation",
+    (
+        ChargeMutations,
+        RefundMutations,
+        IntentMutations,
+        CaptureMutations,
+        CancellationMutations,
+        OperationsMutations,
+    ),
+)
 Subscription = merge_types("Subscription", (LiveSubscriptions,))
 
 

@@ -5,8 +5,10 @@ from enum import StrEnum
 
 class PaymentStatus(StrEnum):
     PENDING = "PENDING"
+    REQUIRES_PAYMENT_METHOD = "REQUIRES_PAYMENT_METHOD"
     PROCESSING = "PROCESSING"
     REQUIRES_ACTION = "REQUIRES_ACTION"
+    AUTHORIZED = "AUTHORIZED"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     CANCELED = "CANCELED"
@@ -27,6 +29,36 @@ class RefundReason(StrEnum):
     REQUESTED_BY_CUSTOMER = "REQUESTED_BY_CUSTOMER"
 
 
+class CaptureMethod(StrEnum):
+    AUTOMATIC = "AUTOMATIC"
+    MANUAL = "MANUAL"
+
+
+class CancellationReason(StrEnum):
+    DUPLICATE = "DUPLICATE"
+    FRAUDULENT = "FRAUDULENT"
+    REQUESTED_BY_CUSTOMER = "REQUESTED_BY_CUSTOMER"
+    ABANDONED = "ABANDONED"
+    EXPIRED = "EXPIRED"
+
+
+class PaymentFlow(StrEnum):
+    """How a payment was made: it decides where a decline leaves it."""
+
+    # chargePayment: a decline is FAILED for good.
+    CHARGE = "CHARGE"
+    # createPaymentIntent: a decline returns it to REQUIRES_PAYMENT_METHOD, as Stripe does.
+    INTENT = "INTENT"
+
+
+class PendingOperation(StrEnum):
+    """A gateway call on an existing payment that is under way (reserved, not yet settled)."""
+
+    CONFIRM = "CONFIRM"
+    CAPTURE = "CAPTURE"
+    CANCEL = "CANCEL"
+
+
 class EventSource(StrEnum):
     API = "API"
     WEBHOOK = "WEBHOOK"
@@ -38,6 +70,10 @@ class Operation(StrEnum):
 
     CHARGE = "charge"
     REFUND = "refund"
+    CREATE_INTENT = "create_intent"
+    CONFIRM = "confirm"
+    CAPTURE = "capture"
+    CANCEL = "cancel"
 
 
 class DeliveryStatus(StrEnum):

@@ -5,7 +5,16 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-from models.enums import EventSource, PaymentStatus, RefundReason, RefundStatus
+from models.enums import (
+    CancellationReason,
+    CaptureMethod,
+    EventSource,
+    PaymentFlow,
+    PaymentStatus,
+    PendingOperation,
+    RefundReason,
+    RefundStatus,
+)
 from models.ids import ID_LENGTH, new_payment_id, new_refund_id
 
 
@@ -15,11 +24,30 @@ class Payment(Model):
     order_id = fields.CharField(max_length=255, db_index=True)
     amount = fields.BigIntField()
     currency = fields.CharField(max_length=3)
-    status = fields.CharEnumField(PaymentStatus, max_length=20, db_index=True)
+    status = fields.CharEnumField(PaymentStatus, max_length=30, db_index=True)
     amount_refunded = fields.BigIntField(default=0)
     # Reserved by refunds still waiting for the gateway; counted against amountRefundable.
     amount_refund_pending = fields.BigIntField(default=0)
+    # "" until a payment made by createPaymentIntent is confirmed with a method.
     payment_method_id = fields.CharField(max_length=255)
+    flow = fields.CharEnumField(PaymentFlow, max_length=10, default=PaymentFlow.CHARGE)
+    capture_method = fields.CharEnumField(
+        CaptureMethod, max_length=10, default=CaptureMethod.AUTOMATIC
+    )
+    # Held by an authorization (AUTHORIZED); zero once captured, released or canceled.
+    amount_capturable = fields.BigIntField(default=0)
+    amount_captured = fields.BigIntField(default=0)
+    # Reserved by a capture still waiting for the gateway; a second capture finds none left.
+    amount_capture_pending = fields.BigIntField(default=0)
+    # The gateway call under way on this payment (confirm, capture or cancel), if any.
+    pending_operation = fields.CharEnumField(PendingOperation, max_length=10, null=True)
+    # Confirmations tried so far; each attempt's gateway key is derived from it.
+    confirmation_attempts = fields.IntField(default=0)
+    capture_before = fields.DatetimeField(null=True)
+    canceled_at = fields.DatetimeField(null=True)
+    cancellation_reason = fields.CharEnumField(CancellationReason, max_length=30, null=True)
+    # When the newest gateway event applied to this payment happened (Stripe's `created`).
+    gateway_event_at = fields.DatetimeField(null=True)
     description = fields.TextField(null=True)
     metadata: Any = fields.JSONField(null=True)
     failure_code = fields.CharField(max_length=100, null=True)
@@ -44,7 +72,8 @@ class Payment(Model):
     def amount_refundable(self) -> int:
         if self.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED):
             return 0
-        return int(self.amount - self.amount_refunded - self.amount_refund_pending)
+        # Only captured money can go back (a partial capture released the rest).
+        return int(self.amount_captured - self.amount_refunded - self.amount_refund_pending)
 
 
 class Refund(Model):
@@ -72,8 +101,8 @@ class PaymentStatusHistory(Model):
         "models.Payment", related_name="history", on_delete=fields.CASCADE
     )
     payment_id: str
-    from_status = fields.CharEnumField(PaymentStatus, max_length=20, null=True)
-    status = fields.CharEnumField(PaymentStatus, max_length=20)
+    from_status = fields.CharEnumField(PaymentStatus, max_length=30, null=True)
+    status = fields.CharEnumField(PaymentStatus, max_length=30)
     source = fields.CharEnumField(EventSource, max_length=20)
     version = fields.IntField()
     # The Stripe event that caused (or was ignored against) this row, when any.

@@ -1,8 +1,9 @@
-"""Periodic sweeps: purge expired idempotency keys, reconcile half-finished payments."""
+"""Periodic sweeps: purge expired keys, reconcile half-finished payments, void lapsed holds."""
 
 import dramatiq
 import structlog
 
+from payments.cancellations.expiry import cancel_lapsed_authorizations
 from payments.idempotency.keys import purge_expired_keys
 from payments.reconciliation.service import ReconcilePolicy, reconcile
 from tasks.broker import current_broker
@@ -23,3 +24,10 @@ async def reconcile_payments() -> None:
     """Settle payments and refunds a crash left PENDING, and poll overdue webhooks."""
     changed = await reconcile(actor_runtime().gateway, ReconcilePolicy())
     log.info("payments_reconciled", changed=changed)
+
+
+@dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=0)
+async def expire_authorizations() -> None:
+    """Cancel (reason EXPIRED) authorizations not captured by their captureBefore."""
+    canceled = await cancel_lapsed_authorizations(actor_runtime().services)
+    log.info("authorizations_expired", count=canceled)

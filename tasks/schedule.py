@@ -11,6 +11,7 @@ from tasks.broker import send_off_loop
 # Actors by name, so a job's module is imported only by the broker (ACTOR_MODULES).
 PERIODIC_JOBS: tuple[tuple[str, timedelta], ...] = (
     ("reconcile_payments", timedelta(minutes=1)),  # tasks.maintenance
+    ("expire_authorizations", timedelta(minutes=1)),  # tasks.maintenance
     ("requeue_stranded_stripe_events", timedelta(minutes=2)),  # tasks.stripe_events
     ("purge_idempotency_keys", timedelta(hours=1)),  # tasks.maintenance
     ("prune_outbox_events", timedelta(hours=1)),  # tasks.deliveries

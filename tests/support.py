@@ -17,6 +17,7 @@ from payments.shared.auth import issue_token
 
 TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 TEST_WEBHOOK_SECRET = "whsec_dGVzdC1zdHJpcGUtd2ViaG9vay1zZWNyZXQ="
+_CAPTURED = {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 
 
 def free_port() -> int:
@@ -102,4 +103,6 @@ async def create_payment(**fields: Any) -> Payment:
         "gateway": "simulated",
         **fields,
     }
+    if values["status"] in _CAPTURED:
+        values.setdefault("amount_captured", values["amount"])
     return await Payment.create(**values)

@@ -4,11 +4,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graph.context import Info
-from graph.payload import PaymentError, payload_errors
-from graph.payments.types import Payment
+from graph.enums import CaptureMethod
+from graph.payload import PaymentPayload, payment_answer
 from payments.charges import service as charges
 from payments.charges.rules import ChargeInput
-from payments.shared.errors import PaymentsError
 
 
 @strawberry.input
@@ -20,12 +19,12 @@ class ChargePaymentInput:
     customer_id: str | None = None
     description: str | None = None
     metadata: JSON | None = None
+    capture_method: CaptureMethod | None = CaptureMethod.AUTOMATIC
 
 
 @strawberry.type
-class ChargePaymentPayload:
-    payment: Payment | None = None
-    errors: list[PaymentError] = strawberry.field(default_factory=list)
+class ChargePaymentPayload(PaymentPayload):
+    pass
 
 
 @strawberry.type
@@ -42,12 +41,12 @@ class ChargeMutations:
             customer_id=input.customer_id or "",
             description=input.description,
             metadata=input.metadata,  # type: ignore[arg-type]  # validated as an object
+            capture_method=input.capture_method or CaptureMethod.AUTOMATIC,
         )
-        principal = await info.context.principal()
-        try:
-            payment = await charges.charge(
-                principal, command, idempotency_key, info.context.runtime.services
-            )
-        except PaymentsError as error:
-            return ChargePaymentPayload(errors=payload_errors(error))
-        return ChargePaymentPayload(payment=Payment.from_model(payment))
+        return await payment_answer(
+            info,
+            ChargePaymentPayload,
+            lambda principal, services: charges.charge(
+                principal, command, idempotency_key, services
+            ),
+        )

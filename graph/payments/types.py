@@ -6,7 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graph.context import Info
-from graph.enums import EventSource, PaymentStatus
+from graph.enums import CancellationReason, CaptureMethod, EventSource, PaymentStatus
 from graph.refunds.types import Refund
 from graph.relay import Node, PageInfo
 from models import payment as stored
@@ -28,6 +28,12 @@ class Payment(Node):
     status: PaymentStatus
     amount_refunded: int
     amount_refundable: int
+    capture_method: CaptureMethod
+    amount_capturable: int
+    amount_captured: int
+    capture_before: datetime | None
+    canceled_at: datetime | None
+    cancellation_reason: CancellationReason | None
     failure_code: str | None
     failure_message: str | None
     provider_payment_id: str | None
@@ -69,6 +75,12 @@ class Payment(Node):
             status=payment.status,
             amount_refunded=payment.amount_refunded,
             amount_refundable=payment.amount_refundable,
+            capture_method=payment.capture_method,
+            amount_capturable=payment.amount_capturable,
+            amount_captured=payment.amount_captured,
+            capture_before=payment.capture_before,
+            canceled_at=payment.canceled_at,
+            cancellation_reason=payment.cancellation_reason,
             failure_code=payment.failure_code,
             failure_message=payment.failure_message,
             provider_payment_id=payment.provider_payment_id,

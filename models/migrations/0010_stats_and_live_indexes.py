@@ -6,7 +6,7 @@ from tortoise.migrations import operations as ops
 # Covering (INCLUDE): the aggregate's columns come from the index, not from the table.
 POSTGRES_INDEX = """
 CREATE INDEX payments_customer_created ON payments (customer_id, created_at)
-    INCLUDE (currency, status, amount, amount_refunded);
+    INCLUDE (currency, status, amount, amount_captured, amount_refunded);
 CREATE INDEX outbox_events_created ON outbox_events (created_at);
 """
 # The outbox index serves an API process that lost its Redis subscription for a moment.
@@ -23,7 +23,6 @@ async def add_stats_index(apps: object, schema_editor: object) -> None:
 
 
 class Migration(migrations.Migration):
-    # Re-chained by the merger after the migrations of other issues.
-    dependencies = [("models", "0004_outbox_notify_trigger")]
+    dependencies = [("models", "0006_lifecycle_constraints")]
 
     operations = [ops.RunPython(add_stats_index)]

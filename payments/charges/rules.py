@@ -2,8 +2,9 @@
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
+from models.enums import CaptureMethod
 from payments.shared.errors import PaymentErrors, PaymentsError, ValidationFailed
 from payments.shared.input_rules import (
     MAX_ID_LENGTH,
@@ -29,25 +30,52 @@ class ChargeInput:
     customer_id: str
     description: str | None = None
     metadata: dict[str, Any] | None = None
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+
+
+class OrderFields(Protocol):
+    """What every new payment states: the order, the money, the customer and notes."""
+
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def metadata(self) -> dict[str, Any] | None: ...
 
 
 def validate_charge(charge: ChargeInput, limits: AmountLimits) -> ChargeInput:
     """The normalised input (upper-case currency), or PaymentErrors listing every problem."""
     errors: list[PaymentsError] = []
-    currency = collect(errors, lambda: normalize_currency(charge.currency))
-    if currency is not None:
-        collect(errors, lambda: check_charge_amount(charge.amount, currency, limits))
-    collect(errors, lambda: check_identifier(charge.order_id, "orderId"))
-    collect(errors, lambda: check_identifier(charge.customer_id, "customerId"))
-    collect(errors, lambda: _check_payment_method(charge.payment_method_id))
-    collect(errors, lambda: check_description(charge.description))
-    collect(errors, lambda: check_metadata(charge.metadata))
+    currency = collect_order_errors(errors, charge, limits)
+    collect(errors, lambda: check_payment_method(charge.payment_method_id))
     if errors:
         raise PaymentErrors(errors)
     return replace(charge, currency=currency or charge.currency)
 
 
-def _check_payment_method(value: str) -> None:
+def collect_order_errors(
+    errors: list[PaymentsError], order: OrderFields, limits: AmountLimits
+) -> str | None:
+    """Check the fields of a new payment into `errors`; returns the normalised currency."""
+    currency = collect(errors, lambda: normalize_currency(order.currency))
+    if currency is not None:
+        collect(errors, lambda: check_charge_amount(order.amount, currency, limits))
+    collect(errors, lambda: check_identifier(order.order_id, "orderId"))
+    collect(errors, lambda: check_identifier(order.customer_id, "customerId"))
+    collect(errors, lambda: check_description(order.description))
+    collect(errors, lambda: check_metadata(order.metadata))
+    return currency  # type: ignore[no-any-return]  # collect() returns the check's value
+
+
+def check_payment_method(value: str) -> None:
+    """A gateway payment method id: visible ASCII, no card number or secret."""
     if len(value) > MAX_ID_LENGTH or not _PAYMENT_METHOD.match(value):
         raise ValidationFailed(
             f"paymentMethodId must be 1 to {MAX_ID_LENGTH} visible ASCII characters "

@@ -1,12 +1,13 @@
 """chargePayment: claim the key, create the payment, call the gateway, commit the outcome."""
 
 import time
-from dataclasses import asdict
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from models.enums import EventSource, Operation, PaymentStatus
+from models.enums import CaptureMethod, EventSource, Operation, PaymentStatus
 from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments.charges.rules import ChargeInput, validate_charge
@@ -19,6 +20,7 @@ from payments.idempotency.keys import (
     raise_stored_error,
     release_key,
 )
+from payments.lifecycle.outcomes import outcome_fields
 from payments.lifecycle.transitions import Change, apply_change, lock_payment, record_creation
 from payments.service_config import ServiceConfig
 from payments.shared import metrics
@@ -26,6 +28,17 @@ from payments.shared.auth import Principal, Scope
 from payments.shared.correlation import bind_payment_id
 from payments.shared.errors import GatewayUnavailable
 from payments.shared.rows import select_one
+
+# Builds the gateway call of a new payment, given the payment as committed (PENDING).
+GatewayCall = Callable[[Payment], Awaitable[ChargeResult]]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new payment and the key this request owns; no key when it is already settled."""
+
+    payment: Payment
+    key: IdempotencyKey | None
 
 
 async def charge(
@@ -45,31 +58,64 @@ async def charge(
         config.limits,
     )
     started = time.perf_counter()
-    key = await claim_key(
-        principal.sub, Operation.CHARGE, idempotency_key, _fingerprint(charge_input), config.keys
+    begun = await start_payment(
+        principal, Operation.CHARGE, idempotency_key, asdict(charge_input), config
     )
-    if key.completed_at is not None:
-        return await _replay(key)
-    payment = await _payment_for(key, charge_input, config)
-    bind_payment_id(payment.id)
-    if payment.status is not PaymentStatus.PENDING:
-        # Settled meanwhile by a webhook or the reconciler: never call the gateway again.
-        return await _complete_settled(payment, key)
-    result = await _call_gateway(payment, key, config)
-    payment = await _commit_outcome(payment.id, result, key)
+    payment = await finish_payment(begun, _gateway_call(config), config)
     metrics.CHARGE_DURATION.observe(time.perf_counter() - started)
     metrics.PAYMENT_AMOUNT.labels(payment.currency).observe(payment.amount)
     return payment
 
 
-async def _complete_settled(payment: Payment, key: IdempotencyKey) -> Payment:
+def _gateway_call(config: ServiceConfig) -> GatewayCall:
+    async def call(payment: Payment) -> ChargeResult:
+        return await config.gateway.charge(
+            ChargeRequest(
+                payment_id=payment.id,
+                amount=payment.amount,
+                currency=payment.currency,
+                payment_method_id=payment.payment_method_id,
+                customer_id=payment.customer_id,
+                description=payment.description,
+                idempotency_key=f"charge-{payment.id}",
+                capture_method=payment.capture_method,
+            )
+        )
+
+    return call
+
+
+async def start_payment(
+    principal: Principal,
+    operation: Operation,
+    idempotency_key: str,
+    columns: dict[str, Any],
+    config: ServiceConfig,
+) -> Started:
+    """Claim the key and create the PENDING payment (or find the one a crash left).
+
+    Without a key the payment is settled: replayed, or finished meanwhile by a webhook
+    or the reconciler (its key is completed now); the gateway is never called then.
+    """
+    key = await claim_key(
+        principal.sub, operation, idempotency_key, _fingerprint(columns), config.keys
+    )
+    if key.completed_at is not None:
+        return Started(await _replay(key), None)
+    payment = await _payment_for(key, columns, config)
+    bind_payment_id(payment.id)
+    if payment.status is PaymentStatus.PENDING:
+        return Started(payment, key)
     async with in_transaction() as connection:
         await complete_key(key, connection, resource_id=payment.id)
-    return payment
+    return Started(payment, None)
 
 
-def _fingerprint(charge_input: ChargeInput) -> str:
-    return fingerprint(asdict(charge_input))
+def _fingerprint(columns: dict[str, Any]) -> str:
+    # The default capture method is left out, so keys stored before it existed still match.
+    if columns.get("capture_method") is CaptureMethod.AUTOMATIC:
+        columns = {name: value for name, value in columns.items() if name != "capture_method"}
+    return fingerprint(columns)
 
 
 async def _replay(key: IdempotencyKey) -> Payment:
@@ -80,21 +126,15 @@ async def _replay(key: IdempotencyKey) -> Payment:
 
 
 async def _payment_for(
-    key: IdempotencyKey, charge_input: ChargeInput, config: ServiceConfig
+    key: IdempotencyKey, columns: dict[str, Any], config: ServiceConfig
 ) -> Payment:
     """The key's payment: created now with the key, or the one a crashed request left."""
     if key.resource_id is not None:
         return await Payment.get(id=key.resource_id)
     async with in_transaction() as connection:
         payment = await Payment.create(
-            customer_id=charge_input.customer_id,
-            order_id=charge_input.order_id,
-            amount=charge_input.amount,
-            currency=charge_input.currency,
+            **columns,
             status=PaymentStatus.PENDING,
-            payment_method_id=charge_input.payment_method_id,
-            description=charge_input.description,
-            metadata=charge_input.metadata,
             gateway=config.gateway.name,
             using_db=connection,
         )
@@ -104,29 +144,22 @@ async def _payment_for(
     return payment
 
 
-async def _call_gateway(
-    payment: Payment, key: IdempotencyKey, config: ServiceConfig
-) -> ChargeResult:
+async def finish_payment(begun: Started, call: GatewayCall, config: ServiceConfig) -> Payment:
+    """Call the gateway for a PENDING payment from start_payment and commit its answer."""
+    payment, key = begun.payment, begun.key
+    if key is None:
+        return payment
     # No transaction or lock is held here: a slow gateway must not pin database rows.
-    request = ChargeRequest(
-        payment_id=payment.id,
-        amount=payment.amount,
-        currency=payment.currency,
-        payment_method_id=payment.payment_method_id,
-        customer_id=payment.customer_id,
-        description=payment.description,
-        idempotency_key=f"charge-{payment.id}",
-    )
     started = time.perf_counter()
     try:
-        result = await config.gateway.charge(request)
+        result = await call(payment)
     except GatewayUnavailable:
         metrics.observe_gateway_call(config.gateway.name, "charge", "unavailable", started)
         await release_key(key)
         raise
     outcome = result.status.value.lower()
     metrics.observe_gateway_call(config.gateway.name, "charge", outcome, started)
-    return result
+    return await _commit_outcome(payment.id, result, key)
 
 
 async def _commit_outcome(payment_id: str, result: ChargeResult, key: IdempotencyKey) -> Payment:
@@ -141,15 +174,3 @@ async def _commit_outcome(payment_id: str, result: ChargeResult, key: Idempotenc
             await payment.save(using_db=connection, update_fields=["provider_payment_id"])
         await complete_key(key, connection, resource_id=payment.id)
     return payment
-
-
-def outcome_fields(result: ChargeResult) -> dict[str, Any]:
-    return {
-        # A request Stripe refused outright created no PaymentIntent: no id, not "".
-        "provider_payment_id": result.provider_payment_id or None,
-        "failure_code": result.failure_code,
-        "failure_message": result.failure_message,
-        "client_secret": result.client_secret,
-        "card_brand": result.card_brand,
-        "card_last4": result.card_last4,
-    }

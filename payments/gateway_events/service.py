@@ -1,10 +1,6 @@
 """Applies stored Stripe events to payments and refunds through the same service transitions."""
 
-import json
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable
 
 import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -13,6 +9,7 @@ from tortoise.transactions import in_transaction
 from models.enums import EventSource, InboxStatus, PaymentStatus
 from models.ids import ID_LENGTH
 from models.payment import Payment
+from payments.gateway_events.events import GatewayEvent, Handler
 from payments.gateway_events.inbox import (
     SETTLED,
     finish_event,
@@ -21,6 +18,7 @@ from payments.gateway_events.inbox import (
     record_attempt,
 )
 from payments.gateway_events.inbox import replay_event as reopen_event
+from payments.gateway_events.intent_events import INTENT_HANDLERS
 from payments.lifecycle.state_machine import REFUNDABLE
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.refunds.gateway_sync import sync_refund
@@ -31,7 +29,13 @@ from payments.shared.input_rules import could_be_id
 log = structlog.get_logger(__name__)
 
 _AWAITING_OUTCOME = frozenset(
-    {PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_ACTION}
+    {
+        PaymentStatus.PENDING,
+        PaymentStatus.REQUIRES_PAYMENT_METHOD,
+        PaymentStatus.PROCESSING,
+        PaymentStatus.REQUIRES_ACTION,
+        PaymentStatus.AUTHORIZED,
+    }
 )
 
 
@@ -51,40 +55,6 @@ class EventConflict(PaymentsError):
     """The event contradicts a settled payment (a refund of a FAILED one): an operator decides."""
 
     code = "GATEWAY_EVENT_CONFLICT"
-
-
-@dataclass(frozen=True)
-class GatewayEvent:
-    """What processing reads of a stored Stripe event: its id, type, object and time."""
-
-    id: str
-    type: str
-    object: dict[str, Any]
-    created: datetime
-
-    @classmethod
-    def parse(cls, payload: str) -> "GatewayEvent":
-        event = json.loads(payload)
-        created, data = event.get("created"), event.get("data")
-        # The inbox stored only a verified id and type; the rest may be any JSON at all.
-        obj = data.get("object") if isinstance(data, dict) else None
-        return cls(
-            id=event["id"],
-            type=event["type"],
-            object=obj if isinstance(obj, dict) else {},
-            created=datetime.fromtimestamp(created, UTC)
-            if isinstance(created, int)
-            else datetime.now(UTC),
-        )
-
-    @property
-    def metadata(self) -> dict[str, Any]:
-        # Nullable, and absent from some objects: either way there is nothing to match on.
-        metadata = self.object.get("metadata")
-        return metadata if isinstance(metadata, dict) else {}
-
-
-Handler = Callable[[GatewayEvent, Payment, BaseDBAsyncClient], Awaitable[None]]
 
 
 async def process_stored_event(row_id: int) -> InboxStatus:
@@ -176,28 +146,6 @@ def _object_id(value: object) -> str | None:
     return value if isinstance(value, str) and could_be_id(value) else None
 
 
-def _intent_moved(target: PaymentStatus) -> Handler:
-    async def handle(event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient) -> None:
-        change = Change(target, EventSource.WEBHOOK, _intent_fields(target, event.object), event.id)
-        await apply_change(payment, change, connection)
-
-    return handle
-
-
-def _intent_fields(target: PaymentStatus, intent: dict[str, Any]) -> dict[str, Any]:
-    if target is PaymentStatus.FAILED:
-        error = intent.get("last_payment_error") or {}
-        return {
-            "failure_code": error.get("decline_code") or error.get("code"),
-            "failure_message": error.get("message"),
-        }
-    if target is PaymentStatus.REQUIRES_ACTION and intent.get("client_secret"):
-        return {"client_secret": intent["client_secret"]}
-    if target is PaymentStatus.CANCELED and intent.get("cancellation_reason"):
-        return {"failure_code": intent["cancellation_reason"]}
-    return {}
-
-
 async def _refund_changed(
     event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient
 ) -> None:
@@ -240,11 +188,7 @@ async def _ensure_captured(
 
 
 _HANDLERS: dict[str, Handler] = {
-    "payment_intent.succeeded": _intent_moved(PaymentStatus.SUCCEEDED),
-    "payment_intent.payment_failed": _intent_moved(PaymentStatus.FAILED),
-    "payment_intent.processing": _intent_moved(PaymentStatus.PROCESSING),
-    "payment_intent.requires_action": _intent_moved(PaymentStatus.REQUIRES_ACTION),
-    "payment_intent.canceled": _intent_moved(PaymentStatus.CANCELED),
+    **INTENT_HANDLERS,
     "charge.refunded": _charge_refunded,
     "refund.created": _refund_changed,
     "refund.updated": _refund_changed,

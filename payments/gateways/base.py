@@ -1,9 +1,16 @@
 """The gateway interface every payment provider adapter implements."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from models.enums import PaymentStatus, RefundReason, RefundStatus
+from models.enums import (
+    CancellationReason,
+    CaptureMethod,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -16,6 +23,49 @@ class ChargeRequest:
     description: str | None
     # Derived from payment_id, so a retry after a crash re-uses it and cannot charge twice.
     idempotency_key: str
+    capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+
+
+@dataclass(frozen=True)
+class IntentRequest:
+    """An unconfirmed payment the customer's browser (Stripe.js) will confirm."""
+
+    payment_id: str
+    amount: int
+    currency: str
+    customer_id: str
+    description: str | None
+    capture_method: CaptureMethod
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    payment_id: str
+    provider_payment_id: str
+    payment_method_id: str
+    return_url: str | None
+    amount: int
+    currency: str
+    capture_method: CaptureMethod
+    # Derived from the payment id and the attempt number: each attempt is charged once.
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    payment_id: str
+    provider_payment_id: str
+    amount_to_capture: int
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class CancelRequest:
+    payment_id: str
+    provider_payment_id: str
+    reason: CancellationReason | None
+    idempotency_key: str
 
 
 @dataclass(frozen=True)
@@ -27,6 +77,12 @@ class ChargeResult:
     client_secret: str | None = None
     card_brand: str | None = None
     card_last4: str | None = None
+    # Reported where they apply (an authorization, a capture, a cancellation); None: not said.
+    amount_capturable: int | None = None
+    amount_captured: int | None = None
+    capture_before: datetime | None = None
+    canceled_at: datetime | None = None
+    cancellation_reason: CancellationReason | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +112,20 @@ class Gateway(Protocol):
     name: str
 
     async def charge(self, request: ChargeRequest) -> ChargeResult: ...
+
+    async def create_intent(self, request: IntentRequest) -> ChargeResult:
+        """An unconfirmed PaymentIntent (REQUIRES_PAYMENT_METHOD) with its client secret."""
+        ...
+
+    async def confirm(self, request: ConfirmRequest) -> ChargeResult: ...
+
+    async def capture(self, request: CaptureRequest) -> ChargeResult:
+        """Capture part or all of an authorization; raises PaymentNotCapturable if it cannot."""
+        ...
+
+    async def cancel(self, request: CancelRequest) -> ChargeResult:
+        """Cancel (void) a payment; raises PaymentNotCancelable if the gateway refuses."""
+        ...
 
     async def refund(self, request: RefundRequest) -> RefundResult: ...
 

@@ -1,39 +1,49 @@
 """A deterministic in-process gateway with Stripe's test payment methods and delayed webhooks."""
 
 import asyncio
-import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import structlog
 
-from models.enums import PaymentStatus, RefundStatus
-from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
-from payments.shared.errors import NotFound, RefundExceedsAvailable
+from models.enums import CaptureMethod, PaymentStatus, RefundStatus
+from payments.gateways.base import (
+    CancelRequest,
+    CaptureRequest,
+    ChargeRequest,
+    ChargeResult,
+    ConfirmRequest,
+    IntentRequest,
+    RefundRequest,
+    RefundResult,
+)
+from payments.gateways.simulated_outcomes import (
+    DELAYED,
+    client_secret,
+    outcome,
+    stable_id,
+    stripe_event,
+)
+from payments.shared.errors import (
+    InvalidAmount,
+    NotFound,
+    PaymentNotCancelable,
+    PaymentNotCapturable,
+    RefundExceedsAvailable,
+)
 from payments.shared.settings import Settings
 from payments.shared.signatures import stripe_signature_header
 
 log = structlog.get_logger(__name__)
 
-_SUCCEEDING = {"pm_card_visa": ("visa", "4242"), "pm_card_mastercard": ("mastercard", "4444")}
-_DECLINES = {
-    "pm_card_chargeDeclined": ("card_declined", "Your card was declined."),
-    "pm_card_chargeDeclinedInsufficientFunds": (
-        "insufficient_funds",
-        "Your card has insufficient funds.",
-    ),
+_CANCELABLE = {
+    PaymentStatus.REQUIRES_PAYMENT_METHOD,
+    PaymentStatus.REQUIRES_ACTION,
+    PaymentStatus.AUTHORIZED,
 }
-_DELAYED = {
-    "pm_sim_processing": "payment_intent.succeeded",
-    "pm_sim_processing_fails": "payment_intent.payment_failed",
-}
-
-
-def _stable_id(prefix: str, key: str) -> str:
-    # Derived from the idempotency key so a retried request finds the same object, as on Stripe.
-    return f"{prefix}_sim{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
 
 def own_webhook_url(host: str, port: int) -> str:
@@ -50,9 +60,15 @@ class SimulatedGateway:
     webhook_secret: str
     webhook_url: str | None = None
     webhook_delay_seconds: float = 2.0
+    authorization_ttl: timedelta = timedelta(days=7)
     name: str = "simulated"
+    # Each PaymentIntent as it is now, its amount and how it captures.
     charges: dict[str, ChargeResult] = field(default_factory=dict)
     amounts: dict[str, int] = field(default_factory=dict)
+    capture_methods: dict[str, CaptureMethod] = field(default_factory=dict)
+    currencies: dict[str, str] = field(default_factory=dict)
+    # Answers to confirm / capture / cancel by idempotency key, replayed as Stripe does.
+    replies: dict[str, ChargeResult] = field(default_factory=dict)
     # refund id -> (payment intent id, amount)
     refunds: dict[str, tuple[str, int]] = field(default_factory=dict)
     # Our payment / refund ids -> the provider's, as Stripe's metadata search would find them.
@@ -66,6 +82,7 @@ class SimulatedGateway:
             webhook_secret=settings.webhook_secrets[0],
             webhook_url=settings.simulated_webhook_url,
             webhook_delay_seconds=settings.simulated_webhook_delay_ms / 1000,
+            authorization_ttl=timedelta(seconds=settings.simulated_authorization_ttl_seconds),
         )
 
     @property
@@ -75,17 +92,111 @@ class SimulatedGateway:
 
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Charge deterministically by payment method; a repeated key returns the first result."""
-        provider_id = _stable_id("pi", request.idempotency_key)
+        provider_id = stable_id("pi", request.idempotency_key)
         if provider_id not in self.charges:
-            self.charges[provider_id] = _outcome(provider_id, request.payment_method_id)
-            self.amounts[provider_id] = request.amount
-            self.by_payment_id[request.payment_id] = provider_id
-            self._schedule_outcome_webhook(provider_id, request)
+            self._open(provider_id, request)
+            self._pay(provider_id, request.payment_method_id, request.payment_id)
         return self.charges[provider_id]
+
+    async def create_intent(self, request: IntentRequest) -> ChargeResult:
+        """An unconfirmed intent waiting for a payment method, with its client secret."""
+        provider_id = stable_id("pi", request.idempotency_key)
+        if provider_id not in self.charges:
+            self._open(provider_id, request)
+            self.charges[provider_id] = ChargeResult(
+                provider_id,
+                PaymentStatus.REQUIRES_PAYMENT_METHOD,
+                client_secret=client_secret(provider_id),
+            )
+        return self.charges[provider_id]
+
+    async def confirm(self, request: ConfirmRequest) -> ChargeResult:
+        """Play Stripe.js: pay the intent with the method, deterministically, once per key."""
+        if request.idempotency_key not in self.replies:
+            provider_id = request.provider_payment_id
+            if provider_id not in self.amounts:
+                self._open(provider_id, request)
+            self._pay(provider_id, request.payment_method_id, request.payment_id)
+            paid = self.replies[request.idempotency_key] = self.charges[provider_id]
+            if paid.status is PaymentStatus.FAILED:
+                # As on Stripe, a declined intent waits for another method.
+                self.charges[provider_id] = replace(
+                    paid, status=PaymentStatus.REQUIRES_PAYMENT_METHOD
+                )
+        return self.replies[request.idempotency_key]
+
+    async def capture(self, request: CaptureRequest) -> ChargeResult:
+        """Capture within the authorization before it lapses; the rest is released."""
+        if request.idempotency_key not in self.replies:
+            self._check_capturable(request)
+            captured = replace(
+                self._current(request.provider_payment_id),
+                status=PaymentStatus.SUCCEEDED,
+                amount_capturable=0,
+                amount_captured=request.amount_to_capture,
+            )
+            self.charges[request.provider_payment_id] = captured
+            self.amounts[request.provider_payment_id] = request.amount_to_capture
+            self.replies[request.idempotency_key] = captured
+        return self.replies[request.idempotency_key]
+
+    async def cancel(self, request: CancelRequest) -> ChargeResult:
+        """Cancel an open intent or void an authorization, as Stripe's cancel does."""
+        if request.idempotency_key not in self.replies:
+            current = self._current(request.provider_payment_id)
+            if current.status not in _CANCELABLE:
+                raise PaymentNotCancelable(f"A {current.status.value} payment cannot be canceled.")
+            canceled = replace(
+                current,
+                status=PaymentStatus.CANCELED,
+                amount_capturable=0,
+                canceled_at=datetime.now(UTC),
+                cancellation_reason=request.reason,
+            )
+            self.charges[request.provider_payment_id] = canceled
+            self.replies[request.idempotency_key] = canceled
+        return self.replies[request.idempotency_key]
+
+    def _open(
+        self, provider_id: str, request: ChargeRequest | IntentRequest | ConfirmRequest
+    ) -> None:
+        self.amounts[provider_id] = request.amount
+        self.capture_methods[provider_id] = request.capture_method
+        self.currencies[provider_id] = request.currency
+        self.by_payment_id[request.payment_id] = provider_id
+
+    def _pay(self, provider_id: str, method: str, payment_id: str) -> None:
+        amount = self.amounts[provider_id]
+        capture_method = self.capture_methods.get(provider_id, CaptureMethod.AUTOMATIC)
+        lapses = datetime.now(UTC) + self.authorization_ttl
+        self.charges[provider_id] = outcome(provider_id, method, amount, capture_method, lapses)
+        event_type = DELAYED.get(method)
+        if event_type == "payment_intent.succeeded" and capture_method is CaptureMethod.MANUAL:
+            event_type = "payment_intent.amount_capturable_updated"
+        if event_type is not None:
+            currency = self.currencies.get(provider_id, "usd")
+            self._schedule_webhook(
+                stripe_event(event_type, provider_id, payment_id, amount, currency)
+            )
+
+    def _current(self, provider_id: str) -> ChargeResult:
+        # An intent another process made (or made before a restart): Stripe would know it.
+        unknown = ChargeResult(provider_id, PaymentStatus.AUTHORIZED)
+        return self.charges.get(provider_id, unknown)
+
+    def _check_capturable(self, request: CaptureRequest) -> None:
+        current = self._current(request.provider_payment_id)
+        lapsed = current.capture_before is not None and current.capture_before <= datetime.now(UTC)
+        if current.status is not PaymentStatus.AUTHORIZED or lapsed:
+            state = "an expired authorization" if lapsed else f"a {current.status.value} payment"
+            raise PaymentNotCapturable(f"The gateway cannot capture {state}.")
+        held = current.amount_capturable
+        if held is not None and request.amount_to_capture > held:
+            raise InvalidAmount(f"At most {held} can be captured.", field="amount")
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         """Refund within what was charged, like Stripe; an over-refund is rejected."""
-        refund_id = _stable_id("re", request.idempotency_key)
+        refund_id = stable_id("re", request.idempotency_key)
         if refund_id not in self.refunds:
             available = self._refundable(request.provider_payment_id)
             if available is not None and request.amount > available:
@@ -122,11 +233,9 @@ class SimulatedGateway:
         for task in list(self._pending):
             task.cancel()
 
-    def _schedule_outcome_webhook(self, provider_id: str, request: ChargeRequest) -> None:
-        event_type = _DELAYED.get(request.payment_method_id)
-        if event_type is None or self.webhook_url is None:
+    def _schedule_webhook(self, event: dict[str, object]) -> None:
+        if self.webhook_url is None:
             return
-        event = _stripe_event(event_type, provider_id, request)
         task = asyncio.get_running_loop().create_task(self._deliver_later(event))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
@@ -146,46 +255,3 @@ class SimulatedGateway:
             log.info("simulated_webhook_sent", type=event["type"], status=response.status_code)
         except httpx.HTTPError as exc:
             log.warning("simulated_webhook_failed", type=event["type"], error=str(exc))
-
-
-def _outcome(provider_id: str, payment_method_id: str) -> ChargeResult:
-    if payment_method_id in _DECLINES:
-        code, message = _DECLINES[payment_method_id]
-        return ChargeResult(provider_id, PaymentStatus.FAILED, code, message)
-    if payment_method_id == "pm_card_authenticationRequired":
-        secret = f"{provider_id}_secret_{provider_id[-8:]}"
-        return ChargeResult(provider_id, PaymentStatus.REQUIRES_ACTION, client_secret=secret)
-    if payment_method_id in _DELAYED:
-        return ChargeResult(provider_id, PaymentStatus.PROCESSING)
-    if payment_method_id.startswith("pm_card_"):
-        brand, last4 = _SUCCEEDING.get(payment_method_id, ("visa", "4242"))
-        return ChargeResult(
-            provider_id, PaymentStatus.SUCCEEDED, card_brand=brand, card_last4=last4
-        )
-    return ChargeResult(
-        provider_id,
-        PaymentStatus.FAILED,
-        "payment_method_not_found",
-        f"No such payment method: '{payment_method_id}'.",
-    )
-
-
-def _stripe_event(event_type: str, provider_id: str, request: ChargeRequest) -> dict[str, object]:
-    succeeded = event_type == "payment_intent.succeeded"
-    intent: dict[str, object] = {
-        "id": provider_id,
-        "object": "payment_intent",
-        "amount": request.amount,
-        "currency": request.currency.lower(),
-        "status": "succeeded" if succeeded else "requires_payment_method",
-        "metadata": {"payment_id": request.payment_id},
-    }
-    if not succeeded:
-        intent["last_payment_error"] = {"code": "card_declined", "message": "The bank declined."}
-    return {
-        "id": _stable_id("evt", f"{provider_id}:{event_type}"),
-        "object": "event",
-        "type": event_type,
-        "created": int(time.time()),
-        "data": {"object": intent},
-    }

@@ -1,24 +1,64 @@
 """The Stripe gateway: PaymentIntents and refunds through the official SDK's async client."""
 
+from dataclasses import replace
 from typing import Literal
 
 import stripe
 import structlog
-from stripe.params import PaymentIntentCreateParams, RefundCreateParams
+from stripe.params import (
+    PaymentIntentCancelParams,
+    PaymentIntentConfirmParams,
+    PaymentIntentCreateParams,
+    RefundCreateParams,
+)
 
-from models.enums import PaymentStatus, RefundReason, RefundStatus
-from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
-from payments.shared.errors import GatewayUnavailable, NotFound, RefundExceedsAvailable
+from models.enums import (
+    CancellationReason,
+    CaptureMethod,
+    PaymentStatus,
+    RefundReason,
+    RefundStatus,
+)
+from payments.gateways.base import (
+    CancelRequest,
+    CaptureRequest,
+    ChargeRequest,
+    ChargeResult,
+    ConfirmRequest,
+    IntentRequest,
+    RefundRequest,
+    RefundResult,
+)
+from payments.gateways.stripe_errors import (
+    declined,
+    refused_capture,
+    refused_charge,
+    refused_refund,
+    unavailable,
+)
+from payments.gateways.stripe_reading import (
+    charge_result,
+    field,
+    metadata_value,
+    text,
+)
+from payments.shared.errors import (
+    NotFound,
+    PaymentNotCancelable,
+    RefundExceedsAvailable,
+)
 
 log = structlog.get_logger(__name__)
 
-_PAYMENT_STATUSES = {
-    "succeeded": PaymentStatus.SUCCEEDED,
-    "processing": PaymentStatus.PROCESSING,
-    "requires_action": PaymentStatus.REQUIRES_ACTION,
-    "canceled": PaymentStatus.CANCELED,
-    # Only reached after a failed confirmation: we always confirm on creation.
-    "requires_payment_method": PaymentStatus.FAILED,
+# Stripe's cancel accepts these four; a lapsed hold we void is simply abandoned there.
+_CANCEL_REASONS: dict[
+    CancellationReason, Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
+] = {
+    CancellationReason.DUPLICATE: "duplicate",
+    CancellationReason.FRAUDULENT: "fraudulent",
+    CancellationReason.REQUESTED_BY_CUSTOMER: "requested_by_customer",
+    CancellationReason.ABANDONED: "abandoned",
+    CancellationReason.EXPIRED: "abandoned",
 }
 _REFUND_STATUSES = {
     "pending": RefundStatus.PENDING,
@@ -64,12 +104,87 @@ class StripeGateway:
                 _intent_params(request), {"idempotency_key": request.idempotency_key}
             )
         except stripe.CardError as error:
-            return _declined(error)
+            return declined(error)
         except stripe.InvalidRequestError as error:
-            return _refused_charge(error)
+            return refused_charge(error)
         except stripe.StripeError as error:
-            raise _unavailable(error) from error
-        return _charge_result(intent)
+            raise unavailable(error) from error
+        return charge_result(intent)
+
+    async def create_intent(self, request: IntentRequest) -> ChargeResult:
+        """An unconfirmed PaymentIntent for the Payment Element; its client secret goes out."""
+        params: PaymentIntentCreateParams = {
+            "amount": request.amount,
+            "currency": request.currency.lower(),
+            # The Payment Element offers every enabled method; redirects come back via Stripe.js.
+            "automatic_payment_methods": {"enabled": True},
+            "capture_method": _capture_method(request.capture_method),
+            "metadata": {"payment_id": request.payment_id, "customer_id": request.customer_id},
+        }
+        if request.description:
+            params["description"] = request.description
+        try:
+            intent = await self._client.v1.payment_intents.create_async(
+                params, {"idempotency_key": request.idempotency_key}
+            )
+        except stripe.StripeError as error:
+            raise unavailable(error) from error
+        return replace(
+            charge_result(intent),
+            status=PaymentStatus.REQUIRES_PAYMENT_METHOD,
+            client_secret=text(intent, "client_secret"),
+        )
+
+    async def confirm(self, request: ConfirmRequest) -> ChargeResult:
+        """Confirm with a payment method server-side; a decline comes back as FAILED."""
+        params: PaymentIntentConfirmParams = {
+            "payment_method": request.payment_method_id,
+            "expand": ["latest_charge"],
+        }
+        if request.return_url:
+            params["return_url"] = request.return_url
+        try:
+            intent = await self._client.v1.payment_intents.confirm_async(
+                request.provider_payment_id, params, {"idempotency_key": request.idempotency_key}
+            )
+        except stripe.CardError as error:
+            return declined(error)
+        except stripe.InvalidRequestError as error:
+            return refused_charge(error)
+        except stripe.StripeError as error:
+            raise unavailable(error) from error
+        return charge_result(intent)
+
+    async def capture(self, request: CaptureRequest) -> ChargeResult:
+        """Capture `amount_to_capture` of an authorization; Stripe releases the rest."""
+        try:
+            intent = await self._client.v1.payment_intents.capture_async(
+                request.provider_payment_id,
+                {"amount_to_capture": request.amount_to_capture, "expand": ["latest_charge"]},
+                {"idempotency_key": request.idempotency_key},
+            )
+        except stripe.InvalidRequestError as error:
+            raise refused_capture(error) from error
+        except stripe.StripeError as error:
+            raise unavailable(error) from error
+        return charge_result(intent)
+
+    async def cancel(self, request: CancelRequest) -> ChargeResult:
+        """Cancel an open PaymentIntent or void its authorization, with Stripe's reason."""
+        params: PaymentIntentCancelParams = {}
+        if request.reason:
+            params["cancellation_reason"] = _CANCEL_REASONS[request.reason]
+        try:
+            intent = await self._client.v1.payment_intents.cancel_async(
+                request.provider_payment_id, params, {"idempotency_key": request.idempotency_key}
+            )
+        except stripe.InvalidRequestError as error:
+            log.warning("stripe_refused_cancel", code=error.code)
+            raise PaymentNotCancelable("The gateway cannot cancel this payment.") from error
+        except stripe.StripeError as error:
+            raise unavailable(error) from error
+        # Stripe reports its own reason; ours (e.g. EXPIRED) is the one we asked for.
+        return replace(charge_result(intent), cancellation_reason=request.reason)
 
     async def refund(self, request: RefundRequest) -> RefundResult:
         """Refund part of a PaymentIntent; Stripe's own over-refund check is the last guard."""
@@ -81,9 +196,9 @@ class StripeGateway:
             if error.code in _OVER_REFUND_CODES:
                 # Stripe does not say how much is left; our own books answer that before.
                 raise RefundExceedsAvailable(request.amount, 0) from error
-            return _refused_refund(error)
+            return refused_refund(error)
         except stripe.StripeError as error:
-            raise _unavailable(error) from error
+            raise unavailable(error) from error
         return _refund_result(refund)
 
     async def retrieve_payment(self, provider_payment_id: str) -> ChargeResult:
@@ -95,8 +210,8 @@ class StripeGateway:
         except stripe.InvalidRequestError as error:
             raise NotFound("Payment intent") from error
         except stripe.StripeError as error:
-            raise _unavailable(error) from error
-        return _charge_result(intent)
+            raise unavailable(error) from error
+        return charge_result(intent)
 
     async def find_payment(self, payment_id: str) -> ChargeResult | None:
         """The PaymentIntent whose metadata names our payment, by Stripe's search.
@@ -110,8 +225,8 @@ class StripeGateway:
                 {"query": query, "expand": ["data.latest_charge"]}
             )
         except stripe.StripeError as error:
-            raise _unavailable(error) from error
-        return _charge_result(found.data[0]) if found.data else None
+            raise unavailable(error) from error
+        return charge_result(found.data[0]) if found.data else None
 
     async def find_refund(self, refund_id: str, provider_payment_id: str) -> RefundResult | None:
         """The PaymentIntent's refund whose metadata names our refund, if Stripe made it."""
@@ -120,10 +235,10 @@ class StripeGateway:
                 {"payment_intent": provider_payment_id, "limit": 100}
             )
             async for refund in page.auto_paging_iter():
-                if _metadata_value(_field(refund, "metadata"), "refund_id") == refund_id:
+                if metadata_value(field(refund, "metadata"), "refund_id") == refund_id:
                     return _refund_result(refund)
         except stripe.StripeError as error:
-            raise _unavailable(error) from error
+            raise unavailable(error) from error
         return None
 
     async def aclose(self) -> None:
@@ -142,9 +257,15 @@ def _intent_params(request: ChargeRequest) -> PaymentIntentCreateParams:
         "metadata": {"payment_id": request.payment_id, "customer_id": request.customer_id},
         "expand": ["latest_charge"],
     }
+    if request.capture_method is CaptureMethod.MANUAL:
+        params["capture_method"] = "manual"
     if request.description:
         params["description"] = request.description
     return params
+
+
+def _capture_method(method: CaptureMethod) -> Literal["automatic", "manual"]:
+    return "manual" if method is CaptureMethod.MANUAL else "automatic"
 
 
 def _refund_params(request: RefundRequest) -> RefundCreateParams:
@@ -158,127 +279,11 @@ def _refund_params(request: RefundRequest) -> RefundCreateParams:
     return params
 
 
-def _charge_result(intent: stripe.PaymentIntent) -> ChargeResult:
-    # Unknown or in-between statuses are in flight: a webhook or the reconciler settles them.
-    status = _PAYMENT_STATUSES.get(intent.status, PaymentStatus.PROCESSING)
-    # Null unless a confirmation failed; its code, decline_code and message are conditional.
-    error = _expanded(intent, "last_payment_error") if status is PaymentStatus.FAILED else None
-    brand, last4 = _brand_and_last4(_charge_card(_expanded(intent, "latest_charge")))
-    # Only needed (and only shown to the owner) while the customer must authenticate.
-    secret = _text(intent, "client_secret") if status is PaymentStatus.REQUIRES_ACTION else None
-    return ChargeResult(
-        provider_payment_id=intent.id,
-        status=status,
-        failure_code=_failure_code(_text(error, "code"), _text(error, "decline_code")),
-        failure_message=_text(error, "message"),
-        client_secret=secret,
-        card_brand=brand,
-        card_last4=last4,
-    )
-
-
-def _charge_card(charge: stripe.StripeObject | None) -> stripe.StripeObject | None:
-    # payment_method_details is nullable, and holds `card` only when a card paid (not a debit).
-    return _expanded(_expanded(charge, "payment_method_details"), "card")
-
-
-def _brand_and_last4(card: stripe.StripeObject | None) -> tuple[str | None, str | None]:
-    # Nothing else of a card is ever kept (DESIGN: only gateway ids, brand and last4).
-    return _text(card, "brand"), _text(card, "last4")
-
-
-def _failure_code(code: str | None, decline_code: str | None) -> str | None:
-    # A generic decline tells no more than card_declined, the code our clients know.
-    if code == "card_declined" and decline_code not in (None, "generic_decline"):
-        return decline_code
-    return code
-
-
-def _declined(error: stripe.CardError) -> ChargeResult:
-    # Stripe's error object leaves out what does not apply: payment_intent, payment_method
-    # (whose `card` exists only for cards) and decline_code (issuer declines only).
-    details = error.error
-    brand, last4 = _brand_and_last4(_expanded(_expanded(details, "payment_method"), "card"))
-    return ChargeResult(
-        provider_payment_id=_id(details, "payment_intent") or "",
-        status=PaymentStatus.FAILED,
-        failure_code=_failure_code(error.code, _text(details, "decline_code")),
-        failure_message=error.user_message,
-        card_brand=brand,
-        card_last4=last4,
-    )
-
-
-def _refused_charge(error: stripe.InvalidRequestError) -> ChargeResult:
-    # Stripe refuses these parameters on every retry, and made no PaymentIntent: failed for good.
-    log.warning("stripe_refused_charge", code=error.code, param=error.param)
-    missing_method = error.code == "resource_missing" and error.param == "payment_method"
-    return ChargeResult(
-        provider_payment_id="",
-        status=PaymentStatus.FAILED,
-        failure_code="payment_method_not_found" if missing_method else error.code,
-        failure_message=error.user_message,
-    )
-
-
-def _refused_refund(error: stripe.InvalidRequestError) -> RefundResult:
-    # E.g. a disputed or uncaptured charge: refused on every retry, so the refund failed.
-    log.warning("stripe_refused_refund", code=error.code, param=error.param)
-    return RefundResult("", RefundStatus.FAILED, error.code or "refused_by_stripe")
-
-
-def _metadata_value(metadata: object, name: str) -> str | None:
-    value = _field(metadata, name)
-    return str(value) if value is not None else None
-
-
 def _refund_result(refund: stripe.Refund) -> RefundResult:
     # status is nullable; failure_reason is sent only once a refund has failed.
-    status = _text(refund, "status") or "pending"
+    status = text(refund, "status") or "pending"
     return RefundResult(
         provider_refund_id=refund.id,
         status=_REFUND_STATUSES.get(status, RefundStatus.PENDING),
-        failure_reason=_text(refund, "failure_reason"),
+        failure_reason=text(refund, "failure_reason"),
     )
-
-
-def _field(obj: object, name: str) -> object:
-    """`obj[name]`, or None when Stripe left the key out, sent null, or `obj` is no object.
-
-    Stripe omits conditional fields and the SDK raises AttributeError for an absent key
-    (StripeObject is not a dict: no .get()), so every field Stripe may omit is read here.
-    """
-    return obj[name] if isinstance(obj, stripe.StripeObject) and name in obj else None
-
-
-def _text(obj: object, name: str) -> str | None:
-    value = _field(obj, name)
-    return value if isinstance(value, str) else None
-
-
-def _expanded(obj: object, name: str) -> stripe.StripeObject | None:
-    """A nested or expanded object; None when absent, null, or only an id was sent."""
-    value = _field(obj, name)
-    return value if isinstance(value, stripe.StripeObject) else None
-
-
-def _id(obj: object, name: str) -> str | None:
-    """An expandable field's id, whether Stripe sent the id or the expanded object."""
-    value = _field(obj, name)
-    return _text(value, "id") if isinstance(value, stripe.StripeObject) else _text(obj, name)
-
-
-def _unavailable(error: stripe.StripeError) -> GatewayUnavailable:
-    # Stripe's message is not passed on: it can quote (masked) keys and our parameters.
-    fields = {
-        "error": type(error).__name__,
-        "http_status": error.http_status,
-        "code": error.code,
-        "request_id": error.request_id,
-    }
-    if isinstance(error, stripe.IdempotencyError):
-        # Our keys are derived from our ids: one key with other parameters is a bug here.
-        log.error("stripe_idempotency_key_conflict", **fields)
-        return GatewayUnavailable("The payment gateway refused a reused idempotency key.")
-    log.warning("stripe_unavailable", **fields)
-    return GatewayUnavailable()

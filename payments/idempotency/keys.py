@@ -2,11 +2,13 @@
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from models.enums import Operation
 from models.idempotency import IdempotencyKey
@@ -141,6 +143,35 @@ async def complete_key(
         using_db=connection,
         update_fields=["resource_id", "response", "completed_at", "locked_until"],
     )
+
+
+Reserved = TypeVar("Reserved")
+
+
+async def reserve_for_key(
+    record: IdempotencyKey,
+    reserve: Callable[[BaseDBAsyncClient], Awaitable[Reserved]],
+    resource_id: Callable[[Reserved], str],
+    rejections: tuple[type[PaymentsError], ...],
+) -> Reserved:
+    """Run `reserve` in one transaction with the key, which then names what it reserved.
+
+    A rejection (one of `rejections`) is stored and committed on the key instead, so a
+    retry with this key gets the same answer, and is raised.
+    """
+    rejection: PaymentsError | None = None
+    async with in_transaction() as connection:
+        try:
+            reserved = await reserve(connection)
+        except rejections as error:
+            rejection = error
+            await complete_key(record, connection, error=error)
+        else:
+            record.resource_id = resource_id(reserved)
+            await record.save(using_db=connection, update_fields=["resource_id"])
+    if rejection is not None:
+        raise rejection
+    return reserved
 
 
 def raise_stored_error(record: IdempotencyKey) -> None:

@@ -10,7 +10,13 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from models.enums import EventSource, PaymentStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory
-from payments.lifecycle.state_machine import can_move, captures_after_terminal
+from payments.lifecycle.amounts import implied_fields
+from payments.lifecycle.state_machine import (
+    REOPENABLE,
+    can_move,
+    captures_after_terminal,
+    target_for,
+)
 from payments.shared import metrics
 from payments.shared.correlation import current_request_id
 from payments.shared.rows import select_one
@@ -29,6 +35,8 @@ class Change:
     source: EventSource
     fields: dict[str, Any] = field(default_factory=dict)
     provider_event_id: str | None = None
+    # When the gateway says it happened (a webhook's `created`); None for our own calls.
+    occurred_at: datetime | None = None
 
 
 async def lock_payment(payment_id: str, connection: BaseDBAsyncClient) -> Payment | None:
@@ -40,23 +48,40 @@ async def apply_change(payment: Payment, change: Change, connection: BaseDBAsync
     """Apply `change` to a locked payment if the state machine allows it.
 
     An allowed move bumps `version`, writes a history row and one outbox event. A
-    move the payment is already past is recorded (history row, not applied) and ignored.
+    move the payment is already past, a stale event or a repeat that changes nothing
+    is recorded (history row, not applied) and ignored.
     """
-    if not can_move(payment.status, change.target):
-        await _record(payment, change, connection, applied=False)
-        if captures_after_terminal(payment.status, change.target):
+    target = target_for(payment.flow, change.target)
+    updates = {**implied_fields(payment, target), **change.fields}
+    if not _applies(payment, target, change, updates):
+        await _record(payment, target, change, connection, applied=False)
+        if captures_after_terminal(payment.status, target):
             _alert_captured_after_terminal(payment, change)
         return False
     previous = payment.status
-    for name, value in change.fields.items():
+    for name, value in updates.items():
         setattr(payment, name, value)
-    payment.status = change.target
+    if change.occurred_at is not None:
+        payment.gateway_event_at = change.occurred_at
+    payment.status = target
     payment.version += 1
     await payment.save(using_db=connection)
-    await _record(payment, change, connection, applied=True, previous=previous)
+    await _record(payment, target, change, connection, applied=True, previous=previous)
     await write_outbox_event(payment, connection)
-    metrics.PAYMENTS.labels(change.target.value, payment.currency).inc()
+    metrics.PAYMENTS.labels(target.value, payment.currency).inc()
     return True
+
+
+def _applies(
+    payment: Payment, target: PaymentStatus, change: Change, updates: dict[str, Any]
+) -> bool:
+    if not can_move(payment.status, target):
+        return False
+    if target is payment.status and all(getattr(payment, k) == v for k, v in updates.items()):
+        return False  # a duplicate report of the state the payment is in
+    last, occurred = payment.gateway_event_at, change.occurred_at
+    # Only a newer event may move a payment back into an open state (a retry by the customer).
+    return not (target in REOPENABLE and last and occurred and occurred < last)
 
 
 def _alert_captured_after_terminal(payment: Payment, change: Change) -> None:
@@ -75,6 +100,7 @@ def _alert_captured_after_terminal(payment: Payment, change: Change) -> None:
 
 async def _record(
     payment: Payment,
+    target: PaymentStatus,
     change: Change,
     connection: BaseDBAsyncClient,
     *,
@@ -84,7 +110,7 @@ async def _record(
     await PaymentStatusHistory.create(
         payment_id=payment.id,
         from_status=previous if applied else payment.status,
-        status=change.target,
+        status=target,
         source=change.source,
         version=payment.version,
         provider_event_id=change.provider_event_id,
@@ -128,6 +154,8 @@ def payment_snapshot(payment: Payment) -> dict[str, Any]:
         "status": payment.status.value,
         "amount": payment.amount,
         "amountRefunded": payment.amount_refunded,
+        "amountCaptured": payment.amount_captured,
         "currency": payment.currency,
+        "failureCode": payment.failure_code,
         "version": payment.version,
     }

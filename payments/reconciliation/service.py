@@ -8,8 +8,8 @@ from tortoise.transactions import in_transaction
 
 from models.enums import EventSource, PaymentStatus, RefundStatus
 from models.payment import Payment, Refund
-from payments.charges.service import outcome_fields
 from payments.gateways.base import ChargeResult, Gateway, RefundResult
+from payments.lifecycle.outcomes import outcome_fields
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.refunds.service import commit_refund_outcome
 from payments.shared.errors import GatewayUnavailable, NotFound

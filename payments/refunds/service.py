@@ -16,6 +16,7 @@ from payments.idempotency.keys import (
     fingerprint,
     raise_stored_error,
     release_key,
+    reserve_for_key,
 )
 from payments.lifecycle.state_machine import REFUNDABLE, status_after_refunds
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
@@ -81,20 +82,12 @@ async def _reserved_refund(
     """The key's refund: reserved now under the payment's row lock, or the one left by a crash."""
     if key.resource_id is not None:
         return await Refund.get(id=key.resource_id)
-    rejection: PaymentsError | None = None
-    async with in_transaction() as connection:
-        try:
-            refund_row = await _reserve(principal, refund_input, connection)
-        except (NotFound, PaymentNotRefundable, RefundExceedsAvailable) as error:
-            # Stored and committed, so a retry with this key gets the same answer.
-            rejection = error
-            await complete_key(key, connection, error=error)
-        else:
-            key.resource_id = refund_row.id
-            await key.save(using_db=connection, update_fields=["resource_id"])
-    if rejection is not None:
-        raise rejection
-    return refund_row
+    return await reserve_for_key(
+        key,
+        lambda connection: _reserve(principal, refund_input, connection),
+        lambda refund_row: refund_row.id,
+        (NotFound, PaymentNotRefundable, RefundExceedsAvailable),
+    )
 
 
 async def _reserve(
@@ -197,5 +190,5 @@ async def _settle(
         )
         return
     refunded = payment.amount_refunded + refund_row.amount
-    target = status_after_refunds(payment.amount, refunded)
+    target = status_after_refunds(payment.amount_captured, refunded)
     await apply_change(payment, Change(target, source, {"amount_refunded": refunded}), connection)

@@ -55,6 +55,18 @@ class PaymentNotRefundable(PaymentsError):
     code = "PAYMENT_NOT_REFUNDABLE"
 
 
+class PaymentNotCapturable(PaymentsError):
+    code = "PAYMENT_NOT_CAPTURABLE"
+
+
+class PaymentNotCancelable(PaymentsError):
+    code = "PAYMENT_NOT_CANCELABLE"
+
+
+class PaymentNotConfirmable(PaymentsError):
+    code = "PAYMENT_NOT_CONFIRMABLE"
+
+
 class RefundExceedsAvailable(PaymentsError):
     code = "REFUND_EXCEEDS_AVAILABLE"
 

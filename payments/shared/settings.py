@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     idempotency_lock_timeout_seconds: int = Field(default=60, ge=1)
     simulated_webhook_delay_ms: int = Field(default=2000, ge=0)
     simulated_webhook_url: str | None = None
+    # How long a simulated authorization holds funds (Stripe's seven days for cards).
+    simulated_authorization_ttl_seconds: int = Field(default=604800, ge=1)
     webhook_retention_days: int = Field(default=30, ge=1)
     outbox_retention_days: int = Field(default=7, ge=1)
     database_pool_size: int = Field(default=20, ge=1)

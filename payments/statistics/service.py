@@ -12,9 +12,8 @@ from payments.shared.auth import Principal, Scope
 from payments.shared.errors import ValidationFailed
 from payments.shared.input_rules import could_be_id
 
-# Until payments carry amount_captured (issue 15), a payment in one of these statuses has
-# captured its whole amount. The one place to switch to the column: `_captured`.
-CAPTURED_STATUSES = frozenset(
+# A refunded payment had succeeded first: it counts as a success in the rate.
+SUCCEEDED_STATUSES = frozenset(
     {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
 )
 
@@ -49,7 +48,7 @@ class PaymentStats:
 
     @property
     def succeeded_count(self) -> int:
-        return sum(g.count for g in self.by_status if g.status in CAPTURED_STATUSES)
+        return sum(g.count for g in self.by_status if g.status in SUCCEEDED_STATUSES)
 
     @property
     def failed_count(self) -> int:
@@ -86,10 +85,13 @@ async def _groups(start: datetime, end: datetime, owner: str | None) -> list[dic
     if owner is not None:
         query = query.filter(customer_id=owner)
     grouped = query.annotate(
-        count=Count("id"), amount_sum=Sum("amount"), refunded_sum=Sum("amount_refunded")
+        count=Count("id"),
+        amount_sum=Sum("amount"),
+        captured_sum=Sum("amount_captured"),
+        refunded_sum=Sum("amount_refunded"),
     ).group_by("currency", "status")
     rows: list[dict[str, Any]] = await grouped.values(
-        "currency", "status", "count", "amount_sum", "refunded_sum"
+        "currency", "status", "count", "amount_sum", "captured_sum", "refunded_sum"
     )
     return rows
 
@@ -105,18 +107,13 @@ def _summarize(groups: list[dict[str, Any]]) -> PaymentStats:
         by_currency[currency.currency] = CurrencyStats(
             currency.currency,
             currency.count + group["count"],
-            currency.amount_captured + _captured(status, amount),
+            currency.amount_captured + int(group["captured_sum"] or 0),
             currency.amount_refunded + int(group["refunded_sum"] or 0),
         )
     return PaymentStats(
         by_currency=sorted(by_currency.values(), key=lambda c: c.currency),
         by_status=sorted(by_status.values(), key=lambda s: list(PaymentStatus).index(s.status)),
     )
-
-
-def _captured(status: PaymentStatus, amount: int) -> int:
-    # Issue 15 adds payments.amount_captured: sum that column in `_groups` and use it here.
-    return amount if status in CAPTURED_STATUSES else 0
 
 
 def _utc(moment: datetime) -> datetime:

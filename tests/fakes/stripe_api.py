@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.fakes import stripe_lifecycle
 from tests.fakes.stripe_ledger import Json, ParameterError, StripeFailure, StripeLedger
 
 Handler = Callable[[Request, Json], Json]
@@ -74,6 +75,10 @@ class FakeStripe:
                 "/v1/payment_intents/{id}",
                 "GET",
                 lambda r, p: ledger.retrieve_payment_intent(r.path_params["id"], p),
+            ),
+            *(
+                (f"/v1/payment_intents/{{id}}/{action}", "POST", _intent_action(ledger, action))
+                for action in ("confirm", "capture", "cancel")
             ),
             ("/v1/refunds", "POST", lambda _, p: ledger.create_refund(p)),
             ("/v1/refunds", "GET", lambda _, p: ledger.list_refunds(p)),
@@ -137,6 +142,11 @@ class FakeStripe:
             # The endpoint ran: its answer, success or error, is what a retry gets.
             self.idempotent[key] = (fingerprint, status, body)
         return Response(body, status, media_type="application/json")
+
+
+def _intent_action(ledger: StripeLedger, action: str) -> Handler:
+    run = getattr(stripe_lifecycle, action)
+    return lambda request, params: run(ledger, request.path_params["id"], params)  # type: ignore[no-any-return]
 
 
 def decode_form(raw: bytes) -> Json:

@@ -52,6 +52,7 @@ INTENT_PARAMS = {
     "metadata",
     "expand",
     "return_url",
+    "capture_method",
 }
 REFUND_PARAMS = {"payment_intent", "amount", "reason", "metadata", "expand"}
 REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}
@@ -157,6 +158,9 @@ class StripeLedger:
             # A bank debit takes days: Stripe answers processing, the outcome comes later.
             intent["status"] = "processing"
             return
+        if decline is None and intent["capture_method"] == "manual":
+            hold(intent, charge)
+            return
         if decline is None:
             intent.update(status="succeeded", amount_received=intent["amount"])
             return
@@ -225,6 +229,13 @@ def _check_intent_params(params: Json) -> None:
         raise ParameterError(400, invalid_request(message, "parameter_invalid", "currency"))
     _check_redirects(params)
     method = params.get("payment_method")
+    if method is None and params.get("confirm") != "true":
+        return  # an intent the customer confirms later (Payment Element)
+    check_method(method)
+
+
+def check_method(method: Any) -> None:
+    """Stripe's answer to a PaymentMethod id it does not know."""
     if method not in CARDS and method not in BANK_ACCOUNTS:
         message = f"No such PaymentMethod: '{method}'"
         raise ParameterError(400, invalid_request(message, "resource_missing", "payment_method"))
@@ -287,13 +298,23 @@ def _new_intent(params: Json) -> Json:
         metadata=params.get("metadata", {}),
         next_action=None,
         # An id: the request would have to expand it to get the PaymentMethod.
-        payment_method=params["payment_method"],
+        payment_method=params.get("payment_method"),
         payment_method_types=["card", "us_bank_account"],
         processing=None,
         shipping=None,
-        status="requires_confirmation",
+        capture_method=params.get("capture_method", "automatic"),
+        amount_capturable=0,
+        cancellation_reason=None,
+        status="requires_confirmation" if "payment_method" in params else "requires_payment_method",
         transfer_data=None,
     )
+
+
+def hold(intent: Json, charge: Json) -> None:
+    """An authorized, uncaptured card charge: Stripe holds it for seven days."""
+    intent.update(status="requires_capture", amount_capturable=intent["amount"])
+    charge.update(captured=False, amount_captured=0, balance_transaction=None)
+    charge["payment_method_details"]["card"]["capture_before"] = int(time.time()) + 7 * 86400
 
 
 def _new_charge(intent: Json, decline: tuple[str, str] | None) -> Json:

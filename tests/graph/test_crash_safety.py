@@ -4,7 +4,6 @@ import asyncio
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -13,43 +12,16 @@ from app.factory import create_app
 from models.enums import PaymentStatus
 from models.payment import Payment
 from payments.gateways.stripe import StripeGateway
-from tests.conftest import settings_env
-from tests.fakes.stripe_api import FakeStripe
 from tests.graph.charging import CHARGE, REFUND, charge_input
+from tests.graph.crashing import stripe_env, wait_for
 from tests.processes import api_process
 from tests.support import free_port, graphql, new_subject, serve, token
-
-
-@pytest.fixture
-async def fake_stripe() -> AsyncIterator[tuple[FakeStripe, str]]:
-    fake = FakeStripe()
-    async with serve(fake.app()) as url:
-        yield fake, url
-
-
-def _stripe_env(settings, stripe_url: str) -> dict[str, str]:
-    """The environment of a `payments serve` that charges through the fake Stripe."""
-    env = settings_env(settings)
-    return {
-        **env,
-        "GATEWAY": "stripe",
-        "STRIPE_API_KEY": "sk_test_x",
-        "STRIPE_API_BASE": stripe_url,
-    }
-
-
-async def _wait_for(condition, what: str) -> None:
-    for _ in range(200):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_killed_after_stripe_charged_a_retry_finishes_the_same_payment(settings, fake_stripe):
     """SIGKILL while Stripe's answer is in flight; the same-key retry completes it, one charge."""
     fake, stripe_url = fake_stripe
-    env = {**_stripe_env(settings, stripe_url), "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1"}
+    env = {**stripe_env(settings, stripe_url), "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1"}
     port, sub, key = free_port(), new_subject(), uuid.uuid4().hex
     variables = {"input": charge_input(orderId="o-crash"), "key": key}
     url = f"http://127.0.0.1:{port}"
@@ -60,7 +32,7 @@ async def test_killed_after_stripe_charged_a_retry_finishes_the_same_payment(set
         httpx.AsyncClient(base_url=url, timeout=30) as client,
     ):
         in_flight = asyncio.create_task(graphql(client, CHARGE, variables, bearer=token(sub)))
-        await _wait_for(lambda: fake.charges_created == 1, "Stripe to charge")
+        await wait_for(lambda: fake.charges_created == 1, "Stripe to charge")
         os.killpg(api.process.pid, signal.SIGKILL)
         await api.process.wait()
         with pytest.raises(httpx.TransportError):
@@ -102,13 +74,13 @@ async def test_gateway_outage_is_retryable_and_resumes_the_same_payment(settings
 async def test_sigterm_lets_an_in_flight_charge_finish(settings, fake_stripe):
     """SIGTERM while Stripe answers: the charge completes, is answered, then the API exits."""
     fake, stripe_url = fake_stripe
-    env = _stripe_env(settings, stripe_url)
+    env = stripe_env(settings, stripe_url)
     sub = new_subject()
     variables = {"input": charge_input(orderId="o-drain"), "key": uuid.uuid4().hex}
     fake.fail_next("/v1/payment_intents", "slow")
     async with api_process(env) as api, httpx.AsyncClient(base_url=api.url, timeout=30) as client:
         in_flight = asyncio.create_task(graphql(client, CHARGE, variables, bearer=token(sub)))
-        await _wait_for(lambda: fake.charges_created == 1, "Stripe to charge")
+        await wait_for(lambda: fake.charges_created == 1, "Stripe to charge")
         os.killpg(api.process.pid, signal.SIGTERM)
         body = await in_flight
         # uvicorn re-raises the signal once drained: the exit status says SIGTERM.
@@ -120,7 +92,7 @@ async def test_sigterm_lets_an_in_flight_charge_finish(settings, fake_stripe):
 async def test_killed_after_stripe_refunded_a_retry_finishes_the_same_refund(settings, fake_stripe):
     """SIGKILL while Stripe's refund answer is in flight; the retry completes it, one refund."""
     fake, stripe_url = fake_stripe
-    env = {**_stripe_env(settings, stripe_url), "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1"}
+    env = {**stripe_env(settings, stripe_url), "IDEMPOTENCY_LOCK_TIMEOUT_SECONDS": "1"}
     port, sub, key = free_port(), new_subject(), uuid.uuid4().hex
     url = f"http://127.0.0.1:{port}"
     async with api_process(env, port=port), httpx.AsyncClient(base_url=url, timeout=30) as client:
@@ -136,7 +108,7 @@ async def test_killed_after_stripe_refunded_a_retry_finishes_the_same_refund(set
         httpx.AsyncClient(base_url=url, timeout=30) as client,
     ):
         in_flight = asyncio.create_task(graphql(client, REFUND, variables, bearer=token(sub)))
-        await _wait_for(lambda: len(fake.refunds) == 1, "Stripe to refund")
+        await wait_for(lambda: len(fake.refunds) == 1, "Stripe to refund")
         os.killpg(api.process.pid, signal.SIGKILL)
         await api.process.wait()
         with pytest.raises(httpx.TransportError):

@@ -1,5 +1,7 @@
 """The money invariants live in PostgreSQL itself after `payments migrate`."""
 
+import importlib
+
 import pytest
 from tortoise import connections
 from tortoise.exceptions import IntegrityError, OperationalError
@@ -9,7 +11,9 @@ from tests.support import create_payment
 EXPECTED_CHECKS = {
     "payments_amount_positive",
     "payments_refunded_not_negative",
-    "payments_refunded_within_amount",
+    "payments_refunded_within_captured",
+    "payments_captured_within_amount",
+    "payments_capture_within_amount",
     "payments_currency_iso",
     "refunds_amount_positive",
 }
@@ -26,7 +30,7 @@ async def _rows(sql: str) -> list[dict]:
 
 
 async def test_check_constraints_exist(database_url):
-    """Every CHECK constraint of migration 0002 is present after migrating."""
+    """Every CHECK constraint of migrations 0002 and 0006 is present after migrating."""
     rows = await _rows("SELECT conname FROM pg_constraint WHERE contype = 'c'")
     assert {row["conname"] for row in rows} >= EXPECTED_CHECKS
 
@@ -61,8 +65,24 @@ async def test_partial_indexes_exist(database_url):
         {"amount_refunded": 1001},
         {"currency": "usd"},
         {"amount_refunded": 600, "amount_refund_pending": 401},
+        {"amount_captured": 1001},
+        {"amount_captured": -1},
+        {"amount_captured": 500, "amount_refunded": 501},
+        {"amount_captured": 500, "amount_refunded": 300, "amount_refund_pending": 201},
+        {"amount_captured": 0, "amount_capture_pending": 1001},
     ],
-    ids=["zero", "negative", "over-refunded", "lowercase-currency", "reserved-over"],
+    ids=[
+        "zero",
+        "negative",
+        "over-refunded",
+        "lowercase-currency",
+        "reserved-over",
+        "captured-over",
+        "captured-negative",
+        "refunded-past-captured",
+        "reserved-past-captured",
+        "capture-reserved-over",
+    ],
 )
 async def test_database_rejects_broken_money(database_url, fields):
     """PostgreSQL refuses rows that break an invariant, whatever the code above it does."""
@@ -76,3 +96,23 @@ async def test_the_payment_stats_index_exists(database_url):
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'payments_customer_created'"
     )
     assert rows and "(customer_id, created_at)" in rows[0]["indexdef"]
+
+
+async def test_old_refund_check_is_replaced_by_the_captured_one(database_url):
+    """Refunds are bounded by the captured amount: a partial capture's refund cannot pass it."""
+    rows = await _rows("SELECT conname FROM pg_constraint WHERE contype = 'c'")
+    assert "payments_refunded_within_amount" not in {row["conname"] for row in rows}
+    await create_payment(amount=1000, amount_captured=600, amount_refunded=600)
+    with pytest.raises((IntegrityError, OperationalError)):
+        await create_payment(amount=1000, amount_captured=600, amount_refunded=601)
+
+
+async def test_backfill_counts_settled_payments_as_captured(database_url):
+    """Migration 0005's backfill sets amount_captured = amount for captured statuses only."""
+    migration = importlib.import_module("models.migrations.0005_payment_lifecycle")
+    settled = await create_payment(amount=700, amount_captured=0)
+    failed = await create_payment(amount=700, amount_captured=0, status="FAILED")
+    await connections.get("default").execute_script(migration.BACKFILL_CAPTURED)
+    await settled.refresh_from_db()
+    await failed.refresh_from_db()
+    assert (settled.amount_captured, failed.amount_captured) == (700, 0)

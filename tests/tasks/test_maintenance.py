@@ -1,10 +1,13 @@
-"""The purge sweep, run by a real worker process over Redis."""
+"""The purge and authorization-expiry sweeps, run by a real worker process over Redis."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from models.enums import Operation
+from models.enums import CancellationReason, Operation, PaymentStatus
 from models.idempotency import IdempotencyKey
+from models.payment import Payment
+from tests.graph.lifecycle import authorized
+from tests.support import new_subject
 
 
 async def _key(name: str, expires_in: timedelta) -> IdempotencyKey:
@@ -31,3 +34,22 @@ async def test_worker_purges_only_expired_keys(server, worker):
         await asyncio.sleep(0.1)
     assert not await IdempotencyKey.exists(id=expired.id)
     assert await IdempotencyKey.exists(id=live.id)
+
+
+async def test_worker_cancels_lapsed_authorizations(http, worker):
+    """The periodic actor, run by the worker process, cancels a lapsed hold with EXPIRED."""
+    from tasks.maintenance import expire_authorizations
+
+    payment = await authorized(http, new_subject())
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    await Payment.filter(id=payment["id"]).update(capture_before=past)
+    expire_authorizations.send()
+    for _ in range(100):
+        stored = await Payment.get(id=payment["id"])
+        if stored.status is PaymentStatus.CANCELED:
+            break
+        await asyncio.sleep(0.1)
+    assert (stored.status, stored.cancellation_reason) == (
+        PaymentStatus.CANCELED,
+        CancellationReason.EXPIRED,
+    )

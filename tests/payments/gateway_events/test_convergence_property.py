@@ -2,6 +2,7 @@
 
 import asyncio
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -9,13 +10,17 @@ from typing import Any
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from models.enums import InboxStatus
+from models.enums import CaptureMethod, InboxStatus
 from models.inbox import WebhookEvent
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory, Refund
 from payments.gateway_events.inbox import store_event
 from payments.gateway_events.service import process_stored_event
+from payments.intents.rules import IntentInput
+from payments.intents.service import create_intent
+from payments.service_config import ServiceConfig
 from tests.webhooks.factories import (
+    ADMIN,
     PinnedGateway,
     body_of,
     charge_object,
@@ -111,12 +116,71 @@ async def _api_refunds(scenario: Scenario) -> tuple[str, Events]:
     ]
 
 
+async def _intent(capture_method: CaptureMethod = CaptureMethod.AUTOMATIC) -> Payment:
+    """A payment made by createPaymentIntent (REQUIRES_PAYMENT_METHOD)."""
+    intent_input = IntentInput(new_id("order"), AMOUNT, "USD", new_id("cus"), capture_method)
+    config = ServiceConfig(gateway=quiet_gateway())
+    return await create_intent(ADMIN, intent_input, uuid.uuid4().hex, config)
+
+
+def _at(stripe_event: dict[str, Any], second: int) -> dict[str, Any]:
+    # Stripe's `created`: distinct seconds give the events an order Stripe would have given.
+    return {**stripe_event, "created": stripe_event["created"] + second}
+
+
+async def _authorized_then_captured(scenario: Scenario) -> tuple[str, Events]:
+    """Held, captured in part (the rest released), a late duplicate hold event, refunds."""
+    payment = await _intent(CaptureMethod.MANUAL)
+    pi, captured = payment.provider_payment_id, AMOUNT - scenario.refunds[0]
+    held = event("payment_intent.amount_capturable_updated", intent(pi, amount_capturable=AMOUNT))
+    charge = {**charge_object(pi, AMOUNT, []), "amount_captured": captured}
+    re = new_id("re")
+    return payment.id, [
+        event("payment_intent.created", intent(pi)),
+        _at(held, 0),
+        _at(event("charge.captured", charge), 1),
+        _at(event("payment_intent.succeeded", intent(pi, amount_received=captured)), 1),
+        _at(held, 2),  # Stripe's late duplicate after the capture is absorbed
+        event("refund.created", refund_object(re, pi, min(captured, scenario.refunds[1]))),
+    ]
+
+
+async def _authorized_then_canceled(scenario: Scenario) -> tuple[str, Events]:
+    payment = await _intent(CaptureMethod.MANUAL)
+    pi = payment.provider_payment_id
+    held = intent(pi, amount_capturable=AMOUNT)
+    voided = intent(pi, cancellation_reason="requested_by_customer", canceled_at=1_700_000_000)
+    return payment.id, [
+        _at(event("payment_intent.amount_capturable_updated", held), 0),
+        _at(event("payment_intent.canceled", voided), 1),
+    ]
+
+
+async def _intent_retried(scenario: Scenario) -> tuple[str, Events]:
+    """Declined, authentication asked on the retry, declined again, paid (or not yet)."""
+    payment = await _intent()
+    pi = payment.provider_payment_id
+    first = {"code": "card_declined", "decline_code": "do_not_honor"}
+    second = {"code": "card_declined", "decline_code": "insufficient_funds"}
+    events = [
+        _at(event("payment_intent.payment_failed", intent(pi, last_payment_error=first)), 0),
+        _at(event("payment_intent.requires_action", intent(pi)), 1),
+        _at(event("payment_intent.payment_failed", intent(pi, last_payment_error=second)), 2),
+    ]
+    if scenario.full:
+        events.append(_at(event("payment_intent.succeeded", intent(pi, amount_received=AMOUNT)), 3))
+    return payment.id, events
+
+
 _SCENARIOS: dict[str, Callable[[Scenario], Awaitable[tuple[str, Events]]]] = {
     "refunds": _processing_then_refunds,
     "requires_action": _requires_action_then_succeeded,
     "failed": _processing_then_failed,
     "dispute": _succeeded_then_disputed,
     "api_refunds": _api_refunds,
+    "captured": _authorized_then_captured,
+    "voided": _authorized_then_canceled,
+    "intent_retried": _intent_retried,
 }
 
 scenarios = st.one_of(
@@ -131,7 +195,13 @@ scenarios = st.one_of(
         kind=st.just("api_refunds"),
         refunds=st.tuples(st.integers(100, 3000), st.integers(100, 3000)),
     ),
-    st.sampled_from(["requires_action", "failed", "dispute"]).map(Scenario),
+    st.sampled_from(["requires_action", "failed", "dispute", "voided"]).map(Scenario),
+    st.builds(
+        Scenario,
+        kind=st.just("captured"),
+        refunds=st.tuples(st.integers(0, 3000), st.integers(100, 3000)),
+    ),
+    st.builds(Scenario, kind=st.just("intent_retried"), full=st.booleans()),
 )
 
 
@@ -149,6 +219,10 @@ async def _final_state(payment_id: str) -> tuple[Any, ...]:
     refunds = await Refund.filter(payment_id=payment_id)
     return (
         payment.status,
+        payment.amount_captured,
+        payment.amount_capturable,
+        payment.cancellation_reason,
+        payment.canceled_at,
         payment.amount_refunded,
         payment.amount_refund_pending,
         payment.failure_code,
@@ -194,4 +268,13 @@ async def test_shuffled_concurrent_redeliveries_converge_to_in_order_state(
         await _assert_one_event_per_applied_change(actual_id)
     all_ids = [e["id"] for _, events in ordered + shuffled for e in events]
     statuses = await WebhookEvent.filter(event_id__in=all_ids).values_list("status", flat=True)
-    assert set(statuses) == {InboxStatus.PROCESSED}
+    # payment_intent.created is stored and has no effect.
+    assert set(statuses) <= {InboxStatus.PROCESSED, InboxStatus.IGNORED}
+    created = [
+        e["id"]
+        for _, events in ordered + shuffled
+        for e in events
+        if e["type"] == "payment_intent.created"
+    ]
+    ignored = await WebhookEvent.filter(status=InboxStatus.IGNORED, event_id__in=all_ids).count()
+    assert ignored == len(created)

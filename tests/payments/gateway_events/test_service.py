@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from models.enums import EventSource, InboxStatus, PaymentStatus, RefundStatus
+from models.enums import CancellationReason, EventSource, InboxStatus, PaymentStatus, RefundStatus
 from models.inbox import WebhookEvent
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory, Refund
@@ -118,7 +118,7 @@ async def test_success_after_failure_is_absorbed_but_counted_as_a_conflict(datab
 
 
 async def test_requires_action_then_canceled(database_url):
-    """requires_action (found by metadata) keeps the client secret; canceled keeps the reason."""
+    """requires_action (found by metadata) keeps the client secret; canceled keeps its reason."""
     payment = await charged(gateway=quiet_gateway(unavailable=True))
     assert payment.status is PaymentStatus.PENDING
     pi = new_id("pi")
@@ -127,7 +127,10 @@ async def test_requires_action_then_canceled(database_url):
     assert (await Payment.get(id=payment.id)).client_secret == "pi_s_1"
     await deliver(event("payment_intent.canceled", intent(pi, cancellation_reason="abandoned")))
     after = await Payment.get(id=payment.id)
-    assert (after.status, after.failure_code) == (PaymentStatus.CANCELED, "abandoned")
+    assert (after.status, after.cancellation_reason) == (
+        PaymentStatus.CANCELED,
+        CancellationReason.ABANDONED,
+    )
 
 
 async def test_payment_found_by_metadata_adopts_the_intent_id(database_url):

@@ -77,7 +77,9 @@ async def test_recent_pending_payments_are_left_alone(database_url, gateway):
 
 async def test_abandoned_refund_frees_its_reservation(database_url, gateway):
     """A PENDING refund the gateway never saw is CANCELED and its amount is refundable again."""
-    payment = await _pending_payment(status=PaymentStatus.SUCCEEDED, amount_refund_pending=500)
+    payment = await _pending_payment(
+        status=PaymentStatus.SUCCEEDED, amount_captured=2000, amount_refund_pending=500
+    )
     refund = await Refund.create(payment_id=payment.id, amount=500, status=RefundStatus.PENDING)
     await Refund.filter(id=refund.id).update(updated_at=datetime.now(UTC) - timedelta(hours=2))
     await reconcile(gateway, NOW)

@@ -1,0 +1,1 @@
+"""GraphQL of client-confirmed payments: createPaymentIntent and confirmPayment."""

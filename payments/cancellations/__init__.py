@@ -1,0 +1,1 @@
+"""Canceling payments: cancelPayment and the sweep that voids lapsed authorizations."""

@@ -1,0 +1,1 @@
+"""Capturing authorized payments: capturePayment."""

@@ -1,0 +1,1 @@
+"""Client-confirmed payments: createPaymentIntent and confirmPayment."""

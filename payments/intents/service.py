@@ -1,0 +1,104 @@
+"""createPaymentIntent and confirmPayment: a payment the customer confirms, then its outcome."""
+
+from dataclasses import asdict
+
+from models.enums import Operation, PaymentFlow, PendingOperation
+from models.payment import Payment
+from payments.charges.service import finish_payment, start_payment
+from payments.gateways.base import ChargeResult, ConfirmRequest, IntentRequest
+from payments.idempotency.keys import check_key
+from payments.intents.rules import ConfirmInput, IntentInput, validate_confirm, validate_intent
+from payments.lifecycle.state_machine import CONFIRMABLE
+from payments.payment_calls.flow import PaymentCall, run_call
+from payments.service_config import ServiceConfig
+from payments.shared.auth import Principal, Scope
+from payments.shared.errors import PaymentNotConfirmable
+
+
+async def create_intent(
+    principal: Principal, intent_input: IntentInput, idempotency_key: str, config: ServiceConfig
+) -> Payment:
+    """Create the gateway's unconfirmed PaymentIntent once per key: REQUIRES_PAYMENT_METHOD.
+
+    The payment's client_secret is what the frontend confirms with. Raises PaymentErrors
+    for invalid input, IdempotencyKeyReused / InUse, or GatewayUnavailable (retry to resume).
+    """
+    principal.require(Scope.WRITE)
+    check_key(idempotency_key)
+    owner = intent_input.customer_id if principal.is_admin else principal.sub
+    intent_input = validate_intent(
+        IntentInput(**{**asdict(intent_input), "customer_id": owner or principal.sub}),
+        config.limits,
+    )
+    columns = {**asdict(intent_input), "flow": PaymentFlow.INTENT, "payment_method_id": ""}
+    begun = await start_payment(
+        principal, Operation.CREATE_INTENT, idempotency_key, columns, config
+    )
+
+    async def call(payment: Payment) -> ChargeResult:
+        return await config.gateway.create_intent(
+            IntentRequest(
+                payment_id=payment.id,
+                amount=payment.amount,
+                currency=payment.currency,
+                customer_id=payment.customer_id,
+                description=payment.description,
+                capture_method=payment.capture_method,
+                idempotency_key=f"intent-{payment.id}",
+            )
+        )
+
+    return await finish_payment(begun, call, config)
+
+
+async def confirm(
+    principal: Principal, confirm_input: ConfirmInput, idempotency_key: str, config: ServiceConfig
+) -> Payment:
+    """Confirm a REQUIRES_PAYMENT_METHOD payment with a method, as Stripe.js would.
+
+    A decline leaves it REQUIRES_PAYMENT_METHOD with failureCode. Raises NotFound,
+    PaymentNotConfirmable (stored on the key), the key's errors or GatewayUnavailable.
+    """
+    validate_confirm(confirm_input)
+    return await run_call(
+        principal,
+        confirm_input.payment_id,
+        asdict(confirm_input),
+        idempotency_key,
+        _confirmation(confirm_input, config),
+        config,
+    )
+
+
+def _confirmation(confirm_input: ConfirmInput, config: ServiceConfig) -> PaymentCall:
+    def reserve(payment: Payment) -> list[str]:
+        if payment.status not in CONFIRMABLE:
+            raise PaymentNotConfirmable(
+                f"A {payment.status.value} payment cannot be confirmed.", field="paymentId"
+            )
+        payment.payment_method_id = confirm_input.payment_method_id
+        # Each attempt has its own gateway key: a retry after a decline is a new attempt.
+        payment.confirmation_attempts += 1
+        return ["payment_method_id", "confirmation_attempts"]
+
+    async def call(payment: Payment) -> ChargeResult:
+        return await config.gateway.confirm(
+            ConfirmRequest(
+                payment_id=payment.id,
+                provider_payment_id=payment.provider_payment_id or "",
+                payment_method_id=payment.payment_method_id,
+                return_url=confirm_input.return_url,
+                amount=payment.amount,
+                currency=payment.currency,
+                capture_method=payment.capture_method,
+                idempotency_key=f"confirm-{payment.id}-{payment.confirmation_attempts}",
+            )
+        )
+
+    return PaymentCall(
+        Operation.CONFIRM,
+        PendingOperation.CONFIRM,
+        reserve,
+        call,
+        refused=PaymentNotConfirmable,
+    )

@@ -1,0 +1,1 @@
+"""Gateway calls on an existing payment (confirm, capture, cancel): reserve, call, settle."""

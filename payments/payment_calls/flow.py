@@ -1,0 +1,159 @@
+"""One gateway call on an existing payment: reserve under its row lock, call, commit the answer.
+
+Like a refund: the reservation (the payment's `pending_operation`, and for a capture its
+`amount_capture_pending`) is committed before the gateway is called, so concurrent calls on
+one payment cannot both reach the gateway, and a crashed request is resumed by its key.
+"""
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from models.enums import EventSource, Operation, PendingOperation
+from models.idempotency import IdempotencyKey
+from models.payment import Payment
+from payments.gateways.base import ChargeResult
+from payments.idempotency.keys import (
+    check_key,
+    claim_key,
+    complete_key,
+    fingerprint,
+    raise_stored_error,
+    release_key,
+    reserve_for_key,
+)
+from payments.lifecycle.outcomes import outcome_fields
+from payments.lifecycle.transitions import Change, apply_change, lock_payment
+from payments.service_config import ServiceConfig
+from payments.shared import metrics
+from payments.shared.auth import Principal, Scope
+from payments.shared.correlation import bind_payment_id
+from payments.shared.errors import GatewayUnavailable, NotFound, PaymentsError
+
+# A reservation's columns, cleared whatever the gateway answers.
+_RELEASED = {"pending_operation": None, "amount_capture_pending": 0}
+
+
+@dataclass(frozen=True)
+class PaymentCall:
+    """What one kind of call checks and reserves, and how it asks the gateway."""
+
+    operation: Operation
+    pending: PendingOperation
+    # Raises the business error (stored on the key) or sets the reserved columns.
+    reserve: Callable[[Payment], list[str]]
+    call: Callable[[Payment], Awaitable[ChargeResult]]
+    # The call's "not possible now" error (e.g. PaymentNotCapturable): also its answer while
+    # another call holds the payment, and, with `also_refused`, a gateway refusal.
+    refused: type[PaymentsError]
+    also_refused: tuple[type[PaymentsError], ...] = ()
+
+
+async def run_call(
+    principal: Principal,
+    payment_id: str,
+    request: dict[str, Any],
+    idempotency_key: str,
+    call: PaymentCall,
+    config: ServiceConfig,
+) -> Payment:
+    """Make `call` on the payment once per key; replay, reuse and resume as a charge does.
+
+    Raises NotFound and the call's business errors (stored on the key and replayed),
+    IdempotencyKeyReused / InUse, or GatewayUnavailable (the reservation stays; retry
+    with the same key to resume with the same gateway key).
+    """
+    principal.require(Scope.WRITE)
+    check_key(idempotency_key)
+    bind_payment_id(payment_id)
+    key = await claim_key(
+        principal.sub, call.operation, idempotency_key, fingerprint(request), config.keys
+    )
+    if key.completed_at is not None:
+        return await _replay(key)
+    payment = await _reserved(principal, payment_id, key, call)
+    if payment.pending_operation is not call.pending:
+        # Settled meanwhile by a webhook: never call the gateway again.
+        return await _commit(payment.id, None, key)
+    return await _call_gateway(payment, key, call, config)
+
+
+async def _replay(key: IdempotencyKey) -> Payment:
+    raise_stored_error(key)
+    return await Payment.get(id=key.resource_id)
+
+
+async def _reserved(
+    principal: Principal, payment_id: str, key: IdempotencyKey, call: PaymentCall
+) -> Payment:
+    """The key's payment: reserved now under its row lock, or the one a crash left reserved."""
+    if key.resource_id is not None:
+        return await Payment.get(id=key.resource_id)
+    return await reserve_for_key(
+        key,
+        lambda connection: _reserve(principal, payment_id, call, connection),
+        lambda payment: payment.id,
+        (PaymentsError,),
+    )
+
+
+async def _reserve(
+    principal: Principal, payment_id: str, call: PaymentCall, connection: BaseDBAsyncClient
+) -> Payment:
+    # The row lock serialises calls on one payment: only one reservation can be held.
+    payment = await lock_payment(payment_id, connection)
+    if payment is None or not principal.may_see(payment.customer_id):
+        raise NotFound("Payment", field="paymentId")
+    if payment.pending_operation is not None:
+        raise call.refused("Another call on this payment is under way.", field="paymentId")
+    reserved = call.reserve(payment)
+    payment.pending_operation = call.pending
+    await payment.save(
+        using_db=connection, update_fields=[*reserved, "pending_operation", "updated_at"]
+    )
+    return payment
+
+
+async def _call_gateway(
+    payment: Payment, key: IdempotencyKey, call: PaymentCall, config: ServiceConfig
+) -> Payment:
+    # No transaction or lock is held here: a slow gateway must not pin database rows.
+    name, started = call.operation.value, time.perf_counter()
+    try:
+        result = await call.call(payment)
+    except GatewayUnavailable:
+        metrics.observe_gateway_call(config.gateway.name, name, "unavailable", started)
+        await release_key(key)
+        raise
+    except (call.refused, *call.also_refused) as error:
+        metrics.observe_gateway_call(config.gateway.name, name, "refused", started)
+        # The gateway disagrees with our books: free the reservation, report it.
+        await _commit(payment.id, None, key, error)
+        raise
+    metrics.observe_gateway_call(config.gateway.name, name, result.status.value.lower(), started)
+    return await _commit(payment.id, result, key)
+
+
+async def _commit(
+    payment_id: str,
+    result: ChargeResult | None,
+    key: IdempotencyKey,
+    error: PaymentsError | None = None,
+) -> Payment:
+    """Apply the gateway's answer (if any), release the reservation and complete the key."""
+    async with in_transaction() as connection:
+        payment = await lock_payment(payment_id, connection)
+        assert payment is not None
+        if result is not None:
+            fields = {**outcome_fields(result), **_RELEASED}
+            await apply_change(payment, Change(result.status, EventSource.API, fields), connection)
+        if payment.pending_operation is not None or payment.amount_capture_pending:
+            for name, value in _RELEASED.items():
+                setattr(payment, name, value)
+            await payment.save(using_db=connection, update_fields=[*_RELEASED, "updated_at"])
+        await complete_key(key, connection, resource_id=payment.id, error=error)
+    return payment
