@@ -20,6 +20,8 @@ class Payment(Model):
     # Reserved by refunds still waiting for the gateway; counted against amountRefundable.
     amount_refund_pending = fields.BigIntField(default=0)
     payment_method_id = fields.CharField(max_length=255)
+    # The gateway customer whose saved method `payment_method_id` is (an off-session charge).
+    provider_customer_id = fields.CharField(max_length=255, null=True)
     description = fields.TextField(null=True)
     metadata: Any = fields.JSONField(null=True)
     failure_code = fields.CharField(max_length=100, null=True)
