@@ -10,6 +10,9 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from graph.charges.mutations import ChargeMutations
+from graph.customers.mutations import CustomerMutations
+from graph.customers.queries import CustomerQueries
+from graph.customers.types import Customer, PaymentMethod
 from graph.errors import shape_errors
 from graph.limits import DocumentLimits
 from graph.observability import OperationMetrics
@@ -20,8 +23,8 @@ from graph.refunds.mutations import RefundMutations
 from graph.refunds.types import Refund
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
-Query = merge_types("Query", (PaymentQueries,))
-Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations))
+Query = merge_types("Query", (PaymentQueries, CustomerQueries))
+Mutation = merge_types("Mutation", (ChargeMutations, RefundMutations, CustomerMutations))
 
 
 class PaymentsSchema(strawberry.Schema):
@@ -48,7 +51,7 @@ def build_schema(
     return PaymentsSchema(
         query=Query,
         mutation=Mutation,
-        types=[Payment, Refund],
+        types=[Payment, Refund, Customer, PaymentMethod],
         extensions=[
             OperationMetrics,
             RateLimits,

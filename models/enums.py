@@ -38,6 +38,9 @@ class Operation(StrEnum):
 
     CHARGE = "charge"
     REFUND = "refund"
+    CREATE_CUSTOMER = "create_customer"
+    SETUP_INTENT = "setup_intent"
+    ATTACH_PAYMENT_METHOD = "attach_method"
 
 
 class DeliveryStatus(StrEnum):

@@ -25,7 +25,8 @@ class ChargeInput:
     order_id: str
     amount: int
     currency: str
-    payment_method_id: str
+    # None: the customer's default saved method.
+    payment_method_id: str | None
     customer_id: str
     description: str | None = None
     metadata: dict[str, Any] | None = None
@@ -39,7 +40,8 @@ def validate_charge(charge: ChargeInput, limits: AmountLimits) -> ChargeInput:
         collect(errors, lambda: check_charge_amount(charge.amount, currency, limits))
     collect(errors, lambda: check_identifier(charge.order_id, "orderId"))
     collect(errors, lambda: check_identifier(charge.customer_id, "customerId"))
-    collect(errors, lambda: _check_payment_method(charge.payment_method_id))
+    if charge.payment_method_id is not None:
+        collect(errors, lambda: _check_payment_method(charge.payment_method_id or ""))
     collect(errors, lambda: check_description(charge.description))
     collect(errors, lambda: check_metadata(charge.metadata))
     if errors:

@@ -10,6 +10,7 @@ from models.enums import EventSource, Operation, PaymentStatus
 from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments.charges.rules import ChargeInput, validate_charge
+from payments.customers.charging import charge_target
 from payments.gateways.base import ChargeRequest, ChargeResult
 from payments.idempotency.keys import (
     check_key,
@@ -85,6 +86,7 @@ async def _payment_for(
     """The key's payment: created now with the key, or the one a crashed request left."""
     if key.resource_id is not None:
         return await Payment.get(id=key.resource_id)
+    target = await charge_target(key, charge_input.customer_id, charge_input.payment_method_id)
     async with in_transaction() as connection:
         payment = await Payment.create(
             customer_id=charge_input.customer_id,
@@ -92,7 +94,8 @@ async def _payment_for(
             amount=charge_input.amount,
             currency=charge_input.currency,
             status=PaymentStatus.PENDING,
-            payment_method_id=charge_input.payment_method_id,
+            payment_method_id=target.payment_method_id,
+            provider_customer_id=target.provider_customer_id,
             description=charge_input.description,
             metadata=charge_input.metadata,
             gateway=config.gateway.name,
@@ -116,6 +119,7 @@ async def _call_gateway(
         customer_id=payment.customer_id,
         description=payment.description,
         idempotency_key=f"charge-{payment.id}",
+        provider_customer_id=payment.provider_customer_id,
     )
     started = time.perf_counter()
     try:

@@ -11,6 +11,7 @@ import structlog
 
 from models.enums import PaymentStatus, RefundStatus
 from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from payments.gateways.simulated_customers import SimulatedCustomers
 from payments.shared.errors import NotFound, RefundExceedsAvailable
 from payments.shared.settings import Settings
 from payments.shared.signatures import stripe_signature_header
@@ -58,6 +59,7 @@ class SimulatedGateway:
     # Our payment / refund ids -> the provider's, as Stripe's metadata search would find them.
     by_payment_id: dict[str, str] = field(default_factory=dict)
     by_refund_id: dict[str, str] = field(default_factory=dict)
+    customers: SimulatedCustomers = field(default_factory=SimulatedCustomers)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
 
     @classmethod
@@ -77,7 +79,8 @@ class SimulatedGateway:
         """Charge deterministically by payment method; a repeated key returns the first result."""
         provider_id = _stable_id("pi", request.idempotency_key)
         if provider_id not in self.charges:
-            self.charges[provider_id] = _outcome(provider_id, request.payment_method_id)
+            method = self.customers.charged_as(request)
+            self.charges[provider_id] = _outcome(provider_id, method)
             self.amounts[provider_id] = request.amount
             self.by_payment_id[request.payment_id] = provider_id
             self._schedule_outcome_webhook(provider_id, request)

@@ -8,7 +8,9 @@ from stripe.params import PaymentIntentCreateParams, RefundCreateParams
 
 from models.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
-from payments.shared.errors import GatewayUnavailable, NotFound, RefundExceedsAvailable
+from payments.gateways.stripe_customers import StripeCustomers
+from payments.gateways.stripe_objects import _expanded, _field, _id, _text, _unavailable
+from payments.shared.errors import NotFound, RefundExceedsAvailable
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +58,7 @@ class StripeGateway:
             max_network_retries=max_network_retries,
             http_client=self._http,
         )
+        self.customers = StripeCustomers(self._client)
 
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Create and confirm a PaymentIntent; a card decline comes back as FAILED."""
@@ -144,6 +147,10 @@ def _intent_params(request: ChargeRequest) -> PaymentIntentCreateParams:
     }
     if request.description:
         params["description"] = request.description
+    if request.provider_customer_id:
+        # A saved method charged without the customer present (no 3-D Secure prompt possible).
+        params["customer"] = request.provider_customer_id
+        params["off_session"] = True
     return params
 
 
@@ -240,45 +247,3 @@ def _refund_result(refund: stripe.Refund) -> RefundResult:
         status=_REFUND_STATUSES.get(status, RefundStatus.PENDING),
         failure_reason=_text(refund, "failure_reason"),
     )
-
-
-def _field(obj: object, name: str) -> object:
-    """`obj[name]`, or None when Stripe left the key out, sent null, or `obj` is no object.
-
-    Stripe omits conditional fields and the SDK raises AttributeError for an absent key
-    (StripeObject is not a dict: no .get()), so every field Stripe may omit is read here.
-    """
-    return obj[name] if isinstance(obj, stripe.StripeObject) and name in obj else None
-
-
-def _text(obj: object, name: str) -> str | None:
-    value = _field(obj, name)
-    return value if isinstance(value, str) else None
-
-
-def _expanded(obj: object, name: str) -> stripe.StripeObject | None:
-    """A nested or expanded object; None when absent, null, or only an id was sent."""
-    value = _field(obj, name)
-    return value if isinstance(value, stripe.StripeObject) else None
-
-
-def _id(obj: object, name: str) -> str | None:
-    """An expandable field's id, whether Stripe sent the id or the expanded object."""
-    value = _field(obj, name)
-    return _text(value, "id") if isinstance(value, stripe.StripeObject) else _text(obj, name)
-
-
-def _unavailable(error: stripe.StripeError) -> GatewayUnavailable:
-    # Stripe's message is not passed on: it can quote (masked) keys and our parameters.
-    fields = {
-        "error": type(error).__name__,
-        "http_status": error.http_status,
-        "code": error.code,
-        "request_id": error.request_id,
-    }
-    if isinstance(error, stripe.IdempotencyError):
-        # Our keys are derived from our ids: one key with other parameters is a bug here.
-        log.error("stripe_idempotency_key_conflict", **fields)
-        return GatewayUnavailable("The payment gateway refused a reused idempotency key.")
-    log.warning("stripe_unavailable", **fields)
-    return GatewayUnavailable()

@@ -4,9 +4,10 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from models.enums import Operation
 from models.idempotency import IdempotencyKey
@@ -141,6 +142,13 @@ async def complete_key(
         using_db=connection,
         update_fields=["resource_id", "response", "completed_at", "locked_until"],
     )
+
+
+async def store_error(record: IdempotencyKey, error: PaymentsError) -> NoReturn:
+    """Complete the key with `error` in its own transaction and raise it, so retries get it."""
+    async with in_transaction() as connection:
+        await complete_key(record, connection, error=error)
+    raise error
 
 
 def raise_stored_error(record: IdempotencyKey) -> None:
