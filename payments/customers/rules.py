@@ -27,7 +27,7 @@ def owner_of(principal: Principal, customer_id: str | None) -> str:
 
     A non-admin naming another customer gets CustomerNotFound, never "forbidden".
     """
-    if customer_id is None or customer_id == principal.sub or principal.is_admin:
+    if not customer_id or customer_id == principal.sub or principal.is_admin:
         return customer_id or principal.sub
     raise CustomerNotFound()
 
