@@ -52,6 +52,9 @@ INTENT_PARAMS = {
     "metadata",
     "expand",
     "return_url",
+    # A saved method charged without the customer present (see stripe_customers).
+    "customer",
+    "off_session",
 }
 REFUND_PARAMS = {"payment_intent", "amount", "reason", "metadata", "expand"}
 REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}

@@ -1,7 +1,6 @@
 """The Stripe adapter, through the real SDK over HTTP, against the stateful fake Stripe."""
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -9,23 +8,7 @@ from models.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.gateways.base import ChargeRequest, RefundRequest
 from payments.gateways.stripe import StripeGateway
 from payments.shared.errors import GatewayUnavailable, RefundExceedsAvailable
-from tests.fakes.stripe_api import FakeStripe
-from tests.support import free_port, serve
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeStripe]:
-    fake = FakeStripe()
-    async with serve(fake.app()) as url:
-        fake.url = url  # type: ignore[attr-defined]
-        yield fake
-
-
-@pytest.fixture
-async def gateway(fake: FakeStripe) -> AsyncIterator[StripeGateway]:
-    gateway = StripeGateway("sk_test_fake", fake.url, timeout_seconds=2)  # type: ignore[attr-defined]
-    yield gateway
-    await gateway.aclose()
+from tests.support import free_port
 
 
 def _charge(method: str = "pm_card_visa", key: str | None = None) -> ChargeRequest:
