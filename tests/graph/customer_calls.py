@@ -35,7 +35,7 @@ DOCUMENTS = {
     }}""",
     "me": f"query {{ me {{ {CUSTOMER} }} }}",
     "customer": f"query($id: ID!) {{ customer(id: $id) {{ {CUSTOMER} }} }}",
-    "customerByEmail": f"query($email: String!) {{ customerByEmail(email: $email) {{ id email }} }}",
+    "customerByEmail": "query($email: String!) { customerByEmail(email: $email) { id email } }",
 }
 
 

@@ -11,7 +11,7 @@ from tests.support import error_codes, graphql, new_subject, token
 
 
 async def test_create_then_me_and_a_replay_returns_the_same_customer(http):
-    """createCustomer makes the caller's customer (id = sub); the same key replays it."""
+    """The createCustomer makes the caller's customer (id = sub); the same key replays it."""
     sub, email, key = new_subject(), new_email(), uuid.uuid4().hex
     first = await mutate(http, "createCustomer", sub, key, email=email, name="Jenny")
     again = await mutate(http, "createCustomer", sub, key, email=email, name="Jenny")
@@ -39,7 +39,7 @@ async def test_a_sub_has_one_customer(http):
 
 
 async def test_another_customer_reads_as_null_and_admins_see_it(http):
-    """customer(id) of someone else is null for a customer and visible to an admin."""
+    """The customer(id) of someone else is null for a customer and visible to an admin."""
     owner = new_subject()
     await new_customer(http, owner)
     stranger = await call(http, "customer", token(new_subject()), id=owner)
@@ -49,7 +49,7 @@ async def test_another_customer_reads_as_null_and_admins_see_it(http):
 
 
 async def test_a_customer_cannot_name_another_customer(http):
-    """customerId in an input is for admins: a customer naming another gets CUSTOMER_NOT_FOUND."""
+    """Inputs name a customerId for admins only: others get CUSTOMER_NOT_FOUND."""
     victim = new_subject()
     await new_customer(http, victim)
     payload = await mutate(http, "updateCustomer", new_subject(), customerId=victim, name="X")
@@ -60,7 +60,7 @@ async def test_a_customer_cannot_name_another_customer(http):
 
 
 async def test_customer_by_email_is_for_admins_and_ignores_case(http):
-    """customerByEmail finds any case of the email for an admin; others get FORBIDDEN."""
+    """The customerByEmail finds any case of the email for an admin; others get FORBIDDEN."""
     sub, email = new_subject(), new_email()
     assert (await mutate(http, "createCustomer", sub, email=email))["errors"] == []
     admin = token(new_subject(), ALL_SCOPES)
@@ -104,7 +104,7 @@ async def test_bad_input_is_a_validation_error_naming_the_field(http, fields, fi
 
 
 async def test_update_changes_email_and_name_but_not_to_anothers_email(http):
-    """updateCustomer changes fields; an email another customer has is CUSTOMER_EXISTS."""
+    """The updateCustomer changes fields; an email another customer has is CUSTOMER_EXISTS."""
     sub, taken, fresh = new_subject(), new_email(), new_email()
     assert (await mutate(http, "createCustomer", new_subject(), email=taken))["errors"] == []
     await new_customer(http, sub)
@@ -116,7 +116,7 @@ async def test_update_changes_email_and_name_but_not_to_anothers_email(http):
 
 
 async def test_setup_intent_returns_a_client_secret_once_per_key(http):
-    """createSetupIntent answers a client secret, the same one for the same key."""
+    """The createSetupIntent answers a client secret, the same one for the same key."""
     sub, key = new_subject(), uuid.uuid4().hex
     missing = await mutate(http, "createSetupIntent", sub)
     await new_customer(http, sub)

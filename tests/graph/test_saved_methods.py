@@ -22,7 +22,7 @@ def _default(customer: dict) -> str | None:
 
 
 async def test_the_first_attached_method_is_the_default(http):
-    """pm_card_visa becomes a default visa 4242; a later mastercard 4444 does not."""
+    """The pm_card_visa becomes a default visa 4242; a later mastercard 4444 does not."""
     sub = new_subject()
     customer = await new_customer(http, sub, "pm_card_visa", "pm_card_mastercard")
     mastercard, visa = customer["paymentMethods"]
@@ -32,7 +32,7 @@ async def test_the_first_attached_method_is_the_default(http):
 
 
 async def test_set_as_default_on_attach_moves_the_default(http):
-    """setAsDefault: true makes the newly attached method the only default."""
+    """The setAsDefault: true makes the newly attached method the only default."""
     sub = new_subject()
     await new_customer(http, sub, "pm_card_visa")
     attached = await mutate(
@@ -64,7 +64,7 @@ async def test_unknown_and_foreign_methods_are_not_found_and_change_nothing(http
 
 
 async def test_set_default_switches_and_refuses_anothers_method(http):
-    """setDefaultPaymentMethod moves the default; another's method id is not found."""
+    """The setDefaultPaymentMethod moves the default; another's method id is not found."""
     sub = new_subject()
     customer = await new_customer(http, sub, "pm_card_visa", "pm_card_mastercard")
     mastercard = customer["paymentMethods"][0]["id"]
@@ -95,7 +95,7 @@ async def test_detaching_the_default_promotes_the_most_recent_remaining(http):
 
 
 async def test_charge_without_a_method_uses_the_default(http, gateway):
-    """chargePayment with no paymentMethodId charges the default, off-session at the gateway."""
+    """The chargePayment with no paymentMethodId charges the default, off-session at the gateway."""
     sub = new_subject()
     await new_customer(http, sub, "pm_card_mastercard", "pm_card_visa")
     payload = await charge(http, sub, paymentMethodId=None)

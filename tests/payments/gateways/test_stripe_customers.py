@@ -21,7 +21,7 @@ def _saved_charge(method: str, customer: str) -> ChargeRequest:
 
 
 async def test_a_customer_carries_our_id_and_one_key_makes_one(gateway, fake):
-    """create_customer puts our id in metadata; the same key returns the same Customer."""
+    """The create_customer puts our id in metadata; the same key returns the same Customer."""
     first = await gateway.customers.create_customer("cus_ours_1", "customer-abc")
     again = await gateway.customers.create_customer("cus_ours_1", "customer-abc")
     assert first == again and list(fake.customers.customers) == [first]
@@ -58,7 +58,7 @@ async def test_another_customers_method_is_refused(gateway):
 
 
 async def test_the_default_is_invoice_settings_default_payment_method(gateway, fake):
-    """set_default_payment_method sets, then clears, invoice_settings.default_payment_method."""
+    """The set_default_payment_method sets, then clears, invoice_settings.default_payment_method."""
     customer = await _customer(gateway)
     saved = await gateway.customers.attach_payment_method(customer, "pm_card_visa", "a-4")
     await gateway.customers.set_default_payment_method(customer, saved.provider_payment_method_id)
@@ -95,7 +95,7 @@ async def test_a_detached_method_no_longer_charges(gateway):
 
 
 async def test_a_setup_intent_is_off_session_and_answers_its_client_secret(gateway, fake):
-    """create_setup_intent asks for usage=off_session and returns the client_secret."""
+    """The create_setup_intent asks for usage=off_session and returns the client_secret."""
     customer = await _customer(gateway)
     secret = await gateway.customers.create_setup_intent(customer, "setup-1")
     again = await gateway.customers.create_setup_intent(customer, "setup-1")
