@@ -12,6 +12,9 @@ from strawberry.types import ExecutionContext
 from graph.cancellations.mutations import CancellationMutations
 from graph.captures.mutations import CaptureMutations
 from graph.charges.mutations import ChargeMutations
+from graph.customers.mutations import CustomerMutations
+from graph.customers.queries import CustomerQueries
+from graph.customers.types import Customer, PaymentMethod
 from graph.errors import shape_errors
 from graph.intents.mutations import IntentMutations
 from graph.limits import DocumentLimits
@@ -27,7 +30,9 @@ from graph.refunds.types import Refund
 from graph.statistics.queries import StatisticsQueries
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
-Query = merge_types("Query", (PaymentQueries, StatisticsQueries, OperationsQueries))
+Query = merge_types(
+    "Query", (PaymentQueries, CustomerQueries, StatisticsQueries, OperationsQueries)
+)
 Mutation = merge_types(
     "Mutation",
     (
@@ -36,6 +41,7 @@ Mutation = merge_types(
         IntentMutations,
         CaptureMutations,
         CancellationMutations,
+        CustomerMutations,
         OperationsMutations,
     ),
 )
@@ -67,7 +73,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Payment, Refund],
+        types=[Payment, Refund, Customer, PaymentMethod],
         extensions=[
             OperationMetrics,
             RateLimits,

@@ -1,3 +1,9 @@
 """Tortoise models (the persisted state) and their migrations."""
 
-MODEL_MODULES = ["models.payment", "models.idempotency", "models.outbox", "models.inbox"]
+MODEL_MODULES = [
+    "models.payment",
+    "models.idempotency",
+    "models.outbox",
+    "models.inbox",
+    "models.customer",
+]

@@ -74,6 +74,9 @@ class Operation(StrEnum):
     CONFIRM = "confirm"
     CAPTURE = "capture"
     CANCEL = "cancel"
+    CREATE_CUSTOMER = "create_customer"
+    SETUP_INTENT = "setup_intent"
+    ATTACH_PAYMENT_METHOD = "attach_method"
 
 
 class DeliveryStatus(StrEnum):

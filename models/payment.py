@@ -48,6 +48,8 @@ class Payment(Model):
     cancellation_reason = fields.CharEnumField(CancellationReason, max_length=30, null=True)
     # When the newest gateway event applied to this payment happened (Stripe's `created`).
     gateway_event_at = fields.DatetimeField(null=True)
+    # The gateway customer whose saved method `payment_method_id` is (an off-session charge).
+    provider_customer_id = fields.CharField(max_length=255, null=True)
     description = fields.TextField(null=True)
     metadata: Any = fields.JSONField(null=True)
     failure_code = fields.CharField(max_length=100, null=True)

@@ -15,7 +15,7 @@ class ChargePaymentInput:
     order_id: str
     amount: int
     currency: str
-    payment_method_id: str
+    payment_method_id: str | None = None
     customer_id: str | None = None
     description: str | None = None
     metadata: JSON | None = None

@@ -6,9 +6,9 @@ import strawberry
 
 from graph.context import Info
 from graph.enums import PaymentStatus
-from graph.payments.types import Payment, PaymentConnection, PaymentEdge
+from graph.payments.types import Payment, PaymentConnection
 from graph.refunds.types import Refund
-from graph.relay import Node, PageInfo
+from graph.relay import Node
 from payments.reads import service as reads
 
 
@@ -49,14 +49,7 @@ class PaymentQueries:
         domain_filter = (filter or PaymentFilter()).to_domain()
         page_size = 20 if first is None else first
         page = await reads.list_payments(principal, page_size, after, domain_filter)
-        edges = [
-            PaymentEdge(cursor=reads.encode_cursor(p.id), node=Payment.from_model(p))
-            for p in page.payments
-        ]
-        return PaymentConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
-        )
+        return PaymentConnection.from_page(page)
 
     @strawberry.field(description="A payment or refund by its id, or null.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:

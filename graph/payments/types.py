@@ -10,6 +10,7 @@ from graph.enums import CancellationReason, CaptureMethod, EventSource, PaymentS
 from graph.refunds.types import Refund
 from graph.relay import Node, PageInfo
 from models import payment as stored
+from payments.reads import service as reads
 
 
 @strawberry.type
@@ -110,3 +111,14 @@ class PaymentConnection:
     @strawberry.field
     def nodes(self) -> list[Payment]:
         return [edge.node for edge in self.edges]
+
+    @classmethod
+    def from_page(cls, page: reads.PaymentPage) -> "PaymentConnection":
+        edges = [
+            PaymentEdge(cursor=reads.encode_cursor(p.id), node=Payment.from_model(p))
+            for p in page.payments
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )

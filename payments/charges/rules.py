@@ -26,7 +26,8 @@ class ChargeInput:
     order_id: str
     amount: int
     currency: str
-    payment_method_id: str
+    # None: the customer's default saved method.
+    payment_method_id: str | None
     customer_id: str
     description: str | None = None
     metadata: dict[str, Any] | None = None
@@ -54,7 +55,8 @@ def validate_charge(charge: ChargeInput, limits: AmountLimits) -> ChargeInput:
     """The normalised input (upper-case currency), or PaymentErrors listing every problem."""
     errors: list[PaymentsError] = []
     currency = collect_order_errors(errors, charge, limits)
-    collect(errors, lambda: check_payment_method(charge.payment_method_id))
+    if charge.payment_method_id is not None:
+        collect(errors, lambda: check_payment_method(charge.payment_method_id or ""))
     if errors:
         raise PaymentErrors(errors)
     return replace(charge, currency=currency or charge.currency)

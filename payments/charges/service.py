@@ -11,6 +11,7 @@ from models.enums import CaptureMethod, EventSource, Operation, PaymentStatus
 from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments.charges.rules import ChargeInput, validate_charge
+from payments.customers.charging import charge_target
 from payments.gateways.base import ChargeRequest, ChargeResult
 from payments.idempotency.keys import (
     check_key,
@@ -31,6 +32,8 @@ from payments.shared.rows import select_one
 
 # Builds the gateway call of a new payment, given the payment as committed (PENDING).
 GatewayCall = Callable[[Payment], Awaitable[ChargeResult]]
+# Completes a new payment's columns once its key is owned (errors are stored on the key).
+PrepareColumns = Callable[[IdempotencyKey, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,22 @@ async def charge(
     )
     started = time.perf_counter()
     begun = await start_payment(
-        principal, Operation.CHARGE, idempotency_key, asdict(charge_input), config
+        principal, Operation.CHARGE, idempotency_key, asdict(charge_input), config, _with_target
     )
     payment = await finish_payment(begun, _gateway_call(config), config)
     metrics.CHARGE_DURATION.observe(time.perf_counter() - started)
     metrics.PAYMENT_AMOUNT.labels(payment.currency).observe(payment.amount)
     return payment
+
+
+async def _with_target(key: IdempotencyKey, columns: dict[str, Any]) -> dict[str, Any]:
+    # The method the charge sends: the customer's default, a saved one, or the id as given.
+    target = await charge_target(key, columns["customer_id"], columns["payment_method_id"])
+    return {
+        **columns,
+        "payment_method_id": target.payment_method_id,
+        "provider_customer_id": target.provider_customer_id,
+    }
 
 
 def _gateway_call(config: ServiceConfig) -> GatewayCall:
@@ -79,6 +92,7 @@ def _gateway_call(config: ServiceConfig) -> GatewayCall:
                 description=payment.description,
                 idempotency_key=f"charge-{payment.id}",
                 capture_method=payment.capture_method,
+                provider_customer_id=payment.provider_customer_id,
             )
         )
 
@@ -91,18 +105,20 @@ async def start_payment(
     idempotency_key: str,
     columns: dict[str, Any],
     config: ServiceConfig,
+    prepare: PrepareColumns | None = None,
 ) -> Started:
     """Claim the key and create the PENDING payment (or find the one a crash left).
 
     Without a key the payment is settled: replayed, or finished meanwhile by a webhook
     or the reconciler (its key is completed now); the gateway is never called then.
+    `prepare` turns the fingerprinted columns into the stored ones, once the key is owned.
     """
     key = await claim_key(
         principal.sub, operation, idempotency_key, _fingerprint(columns), config.keys
     )
     if key.completed_at is not None:
         return Started(await _replay(key), None)
-    payment = await _payment_for(key, columns, config)
+    payment = await _payment_for(key, columns, config, prepare)
     bind_payment_id(payment.id)
     if payment.status is PaymentStatus.PENDING:
         return Started(payment, key)
@@ -126,11 +142,16 @@ async def _replay(key: IdempotencyKey) -> Payment:
 
 
 async def _payment_for(
-    key: IdempotencyKey, columns: dict[str, Any], config: ServiceConfig
+    key: IdempotencyKey,
+    columns: dict[str, Any],
+    config: ServiceConfig,
+    prepare: PrepareColumns | None,
 ) -> Payment:
     """The key's payment: created now with the key, or the one a crashed request left."""
     if key.resource_id is not None:
         return await Payment.get(id=key.resource_id)
+    if prepare is not None:
+        columns = await prepare(key, columns)
     async with in_transaction() as connection:
         payment = await Payment.create(
             **columns,

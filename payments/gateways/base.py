@@ -24,6 +24,8 @@ class ChargeRequest:
     # Derived from payment_id, so a retry after a crash re-uses it and cannot charge twice.
     idempotency_key: str
     capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    # Set when payment_method_id is a method saved for this gateway customer: off-session.
+    provider_customer_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,46 @@ class RefundResult:
     failure_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class SavedMethod:
+    """A payment method attached to a gateway customer: all of it that is ever kept."""
+
+    provider_payment_method_id: str
+    type: str
+    card_brand: str | None = None
+    card_last4: str | None = None
+    card_exp_month: int | None = None
+    card_exp_year: int | None = None
+
+
+class CustomerGateway(Protocol):
+    """Customers and their saved payment methods at the provider.
+
+    Unknown or foreign payment methods raise `PaymentMethodNotFound`; an unreachable
+    provider raises `GatewayUnavailable` (every write is safe to retry with its key).
+    """
+
+    async def create_customer(self, customer_id: str, idempotency_key: str) -> str:
+        """The provider's customer for our `customer_id` (kept in its metadata)."""
+        ...
+
+    async def attach_payment_method(
+        self, provider_customer_id: str, payment_method_id: str, idempotency_key: str
+    ) -> SavedMethod: ...
+
+    async def detach_payment_method(self, provider_payment_method_id: str) -> None:
+        """Detach for good; a method already detached counts as done."""
+        ...
+
+    async def set_default_payment_method(
+        self, provider_customer_id: str, provider_payment_method_id: str | None
+    ) -> None: ...
+
+    async def create_setup_intent(self, provider_customer_id: str, idempotency_key: str) -> str:
+        """A SetupIntent for saving a method off-session; returns its client secret."""
+        ...
+
+
 class Gateway(Protocol):
     """A payment provider. Declines are results; only unknown outcomes raise.
 
@@ -110,6 +152,9 @@ class Gateway(Protocol):
     """
 
     name: str
+
+    @property
+    def customers(self) -> CustomerGateway: ...
 
     async def charge(self, request: ChargeRequest) -> ChargeResult: ...
 

@@ -20,6 +20,7 @@ from payments.gateways.base import (
     RefundRequest,
     RefundResult,
 )
+from payments.gateways.simulated_customers import SimulatedCustomers
 from payments.gateways.simulated_outcomes import (
     DELAYED,
     client_secret,
@@ -74,6 +75,7 @@ class SimulatedGateway:
     # Our payment / refund ids -> the provider's, as Stripe's metadata search would find them.
     by_payment_id: dict[str, str] = field(default_factory=dict)
     by_refund_id: dict[str, str] = field(default_factory=dict)
+    customers: SimulatedCustomers = field(default_factory=SimulatedCustomers)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
 
     @classmethod
@@ -95,7 +97,7 @@ class SimulatedGateway:
         provider_id = stable_id("pi", request.idempotency_key)
         if provider_id not in self.charges:
             self._open(provider_id, request)
-            self._pay(provider_id, request.payment_method_id, request.payment_id)
+            self._pay(provider_id, self.customers.charged_as(request), request.payment_id)
         return self.charges[provider_id]
 
     async def create_intent(self, request: IntentRequest) -> ChargeResult:

@@ -29,6 +29,7 @@ from payments.gateways.base import (
     RefundRequest,
     RefundResult,
 )
+from payments.gateways.stripe_customers import StripeCustomers
 from payments.gateways.stripe_errors import (
     declined,
     refused_capture,
@@ -96,6 +97,7 @@ class StripeGateway:
             max_network_retries=max_network_retries,
             http_client=self._http,
         )
+        self.customers = StripeCustomers(self._client)
 
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Create and confirm a PaymentIntent; a card decline comes back as FAILED."""
@@ -261,6 +263,10 @@ def _intent_params(request: ChargeRequest) -> PaymentIntentCreateParams:
         params["capture_method"] = "manual"
     if request.description:
         params["description"] = request.description
+    if request.provider_customer_id:
+        # A saved method charged without the customer present (no 3-D Secure prompt possible).
+        params["customer"] = request.provider_customer_id
+        params["off_session"] = True
     return params
 
 

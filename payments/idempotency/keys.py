@@ -5,7 +5,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -172,6 +172,13 @@ async def reserve_for_key(
     if rejection is not None:
         raise rejection
     return reserved
+
+
+async def store_error(record: IdempotencyKey, error: PaymentsError) -> NoReturn:
+    """Complete the key with `error` in its own transaction and raise it, so retries get it."""
+    async with in_transaction() as connection:
+        await complete_key(record, connection, error=error)
+    raise error
 
 
 def raise_stored_error(record: IdempotencyKey) -> None:

@@ -79,6 +79,37 @@ class RefundExceedsAvailable(PaymentsError):
         self.available = available
 
 
+class CustomerExists(PaymentsError):
+    code = "CUSTOMER_EXISTS"
+
+    def __init__(self, field: str = "email") -> None:
+        super().__init__("A customer with this id or email already exists.", field=field)
+
+
+class CustomerNotFound(PaymentsError):
+    code = "CUSTOMER_NOT_FOUND"
+
+    def __init__(self) -> None:
+        super().__init__("Customer not found.", field="customerId")
+
+
+class PaymentMethodNotFound(PaymentsError):
+    code = "PAYMENT_METHOD_NOT_FOUND"
+
+    def __init__(self) -> None:
+        super().__init__("Payment method not found.", field="paymentMethodId")
+
+
+class NoDefaultPaymentMethod(PaymentsError):
+    code = "NO_DEFAULT_PAYMENT_METHOD"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The customer has no default payment method; attach one or pass paymentMethodId.",
+            field="paymentMethodId",
+        )
+
+
 class GatewayUnavailable(PaymentsError):
     """The gateway could not be reached or failed; the outcome is unknown and retryable."""
 

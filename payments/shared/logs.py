@@ -12,17 +12,22 @@ from typing import Any
 
 import structlog
 
-from payments.shared.sensitive import SECRET_PATTERN
+from payments.shared.sensitive import EMAIL_PATTERN, SECRET_PATTERN
 
 # 13-19 digits, optionally separated by spaces or dashes: anything shaped like a card number.
 # Bounded by non-digits, not \b: "pm_4242..." has no word boundary before the digits.
 _CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-_SENSITIVE_KEYS = {"authorization", "password", "secret", "token", "card_number", "cvc", "cvv"}
+# A customer's email and name are personal data: never written to a log line either.
+_SENSITIVE_KEYS = {
+    *("authorization", "password", "secret", "token", "card_number", "cvc", "cvv"),
+    *("email", "name"),
+}
 
 
 def redact(text: str) -> str:
-    """Mask card-number-shaped digit runs and known secret formats in `text`."""
-    return SECRET_PATTERN.sub("[REDACTED]", _CARD_NUMBER.sub("[REDACTED]", text))
+    """Mask card-number-shaped digit runs, known secret formats and emails in `text`."""
+    masked = SECRET_PATTERN.sub("[REDACTED]", _CARD_NUMBER.sub("[REDACTED]", text))
+    return EMAIL_PATTERN.sub("[REDACTED]", masked)
 
 
 def _redacted(value: Any) -> Any:

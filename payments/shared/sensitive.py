@@ -7,6 +7,9 @@ SECRET_PATTERN = re.compile(
     r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+|\beyJ[\w-]+\.[\w-]+\.[\w-]+"
 )
 
+# Personal data: an address anywhere in free text (a log line, an error message).
+EMAIL_PATTERN = re.compile(r"[\w.+%-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
 
 def _luhn_valid(digits: str) -> bool:
     total = 0

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes import stripe_lifecycle
+from tests.fakes.stripe_customers import CustomerLedger
 from tests.fakes.stripe_ledger import Json, ParameterError, StripeFailure, StripeLedger
 
 Handler = Callable[[Request, Json], Json]
@@ -49,6 +50,10 @@ class FakeStripe:
     idempotent: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    customers: CustomerLedger = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.customers = CustomerLedger(self.ledger)
 
     @property
     def intents(self) -> dict[str, Json]:
@@ -67,9 +72,9 @@ class FakeStripe:
         self.faults.append(Fault(path_prefix, mode, times))
 
     def app(self) -> Starlette:
-        ledger = self.ledger
+        ledger, customers = self.ledger, self.customers
         routes = [
-            ("/v1/payment_intents", "POST", lambda _, p: ledger.create_payment_intent(p)),
+            ("/v1/payment_intents", "POST", lambda _, p: customers.create_payment_intent(p)),
             ("/v1/payment_intents/search", "GET", lambda _, p: ledger.search_payment_intents(p)),
             (
                 "/v1/payment_intents/{id}",
@@ -83,6 +88,7 @@ class FakeStripe:
             ("/v1/refunds", "POST", lambda _, p: ledger.create_refund(p)),
             ("/v1/refunds", "GET", lambda _, p: ledger.list_refunds(p)),
             ("/v1/refunds/{id}", "GET", lambda r, _: ledger.retrieve_refund(r.path_params["id"])),
+            *self._customer_routes(),
         ]
         return Starlette(
             routes=[
@@ -90,6 +96,28 @@ class FakeStripe:
                 for path, method, handler in routes
             ]
         )
+
+    def _customer_routes(self) -> list[tuple[str, str, Handler]]:
+        customers = self.customers
+        return [
+            ("/v1/customers", "POST", lambda _, p: customers.create_customer(p)),
+            (
+                "/v1/customers/{id}",
+                "POST",
+                lambda r, p: customers.update_customer(r.path_params["id"], p),
+            ),
+            (
+                "/v1/payment_methods/{id}/attach",
+                "POST",
+                lambda r, p: customers.attach(r.path_params["id"], p),
+            ),
+            (
+                "/v1/payment_methods/{id}/detach",
+                "POST",
+                lambda r, _: customers.detach(r.path_params["id"]),
+            ),
+            ("/v1/setup_intents", "POST", lambda _, p: customers.create_setup_intent(p)),
+        ]
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:

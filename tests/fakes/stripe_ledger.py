@@ -53,6 +53,9 @@ INTENT_PARAMS = {
     "expand",
     "return_url",
     "capture_method",
+    # A saved method charged without the customer present (see stripe_customers).
+    "customer",
+    "off_session",
 }
 REFUND_PARAMS = {"payment_intent", "amount", "reason", "metadata", "expand"}
 REFUND_REASONS = {"duplicate", "fraudulent", "requested_by_customer"}

@@ -1,4 +1,4 @@
-"""The fake Stripe on a real port and the Stripe adapter pointed at it."""
+"""The fake Stripe on a real port and the Stripe adapter pointed at it, through the real SDK."""
 
 from collections.abc import AsyncIterator
 

@@ -1,0 +1,1 @@
+"""GraphQL of customers: Customer and PaymentMethod types, their queries and mutations."""

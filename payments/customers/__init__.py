@@ -1,0 +1,1 @@
+"""Customers and their saved payment methods: owner scoping, defaults, off-session charges."""

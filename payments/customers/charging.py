@@ -1,0 +1,61 @@
+"""What a charge sends to the gateway when it names a customer's saved or default method."""
+
+from dataclasses import dataclass
+
+from models.customer import Customer
+from models.idempotency import IdempotencyKey
+from payments.idempotency.keys import store_error
+from payments.shared.errors import (
+    CustomerNotFound,
+    NoDefaultPaymentMethod,
+    PaymentMethodNotFound,
+    PaymentsError,
+)
+from payments.shared.rows import fetch_rows, select_one
+
+# Saved methods are ours when their id starts so; any other id is the gateway's own.
+SAVED_PREFIX = "cpm_"
+_SAVED = """SELECT m.provider_payment_method_id, c.provider_customer_id
+  FROM payment_methods m JOIN customers c ON c.id = m.customer_id
+ WHERE m.customer_id = $1 AND (m.id = $2 OR m.provider_payment_method_id = $2)"""
+_DEFAULT = """SELECT m.provider_payment_method_id, c.provider_customer_id
+  FROM payment_methods m JOIN customers c ON c.id = m.customer_id
+ WHERE m.customer_id = $1 AND m.is_default"""
+
+
+@dataclass(frozen=True)
+class ChargeTarget:
+    """The gateway's payment method id and, for a saved one, its gateway customer."""
+
+    payment_method_id: str
+    provider_customer_id: str | None = None
+
+
+async def charge_target(
+    key: IdempotencyKey, customer_id: str, payment_method_id: str | None
+) -> ChargeTarget:
+    """The method a charge sends: the default, a saved one (our id or the gateway's), or as given.
+
+    An error (CustomerNotFound, NoDefaultPaymentMethod, PaymentMethodNotFound) is stored
+    on the charge's key, so a retry with it gets the same answer.
+    """
+    try:
+        return await _target(customer_id, payment_method_id)
+    except PaymentsError as error:
+        await store_error(key, error)
+
+
+async def _target(customer_id: str, payment_method_id: str | None) -> ChargeTarget:
+    if payment_method_id is None:
+        rows = await fetch_rows(_DEFAULT, [customer_id])
+        if not rows and await select_one(Customer, id=customer_id) is None:
+            raise CustomerNotFound()
+        if not rows:
+            raise NoDefaultPaymentMethod()
+    else:
+        rows = await fetch_rows(_SAVED, [customer_id, payment_method_id])
+        if not rows and payment_method_id.startswith(SAVED_PREFIX):
+            raise PaymentMethodNotFound()
+        if not rows:
+            return ChargeTarget(payment_method_id)
+    return ChargeTarget(rows[0]["provider_payment_method_id"], rows[0]["provider_customer_id"])

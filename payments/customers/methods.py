@@ -1,0 +1,227 @@
+"""Saved payment methods: attach once per key, choose the default, detach, SetupIntents."""
+
+from dataclasses import asdict, dataclass, replace
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.customer import Customer, PaymentMethod
+from models.enums import Operation
+from models.idempotency import IdempotencyKey
+from payments.customers.accounts import (
+    existing_customer,
+    gateway_key,
+    lock_customer,
+    provider_customer_id,
+    with_gateway_customer,
+)
+from payments.customers.defaults import make_default, promote_newest, sync_default
+from payments.customers.rules import check_method_id, owner_of
+from payments.gateways.base import SavedMethod
+from payments.idempotency.keys import (
+    check_key,
+    claim_key,
+    complete_key,
+    fingerprint,
+    raise_stored_error,
+    release_key,
+    store_error,
+)
+from payments.service_config import ServiceConfig
+from payments.shared.auth import Principal, Scope
+from payments.shared.errors import (
+    CustomerNotFound,
+    GatewayUnavailable,
+    PaymentMethodNotFound,
+)
+from payments.shared.input_rules import could_be_id
+from payments.shared.rows import select_one
+
+
+@dataclass(frozen=True)
+class MethodInput:
+    customer_id: str | None
+    payment_method_id: str
+    set_as_default: bool = False
+
+
+async def attach(
+    principal: Principal, command: MethodInput, idempotency_key: str, config: ServiceConfig
+) -> tuple[PaymentMethod | None, Customer]:
+    """Save a gateway payment method for the customer, once per key; the first is default.
+
+    Attaching one method again finds its row. Raises CustomerNotFound or
+    PaymentMethodNotFound (unknown, or another customer's: nothing changes; both stored
+    on the key), IdempotencyKeyReused / InUse, or GatewayUnavailable (retry the key).
+    """
+    principal.require(Scope.WRITE)
+    check_key(idempotency_key)
+    check_method_id(command.payment_method_id)
+    command = replace(command, customer_id=owner_of(principal, command.customer_id))
+    key = await claim_key(
+        principal.sub,
+        Operation.ATTACH_PAYMENT_METHOD,
+        idempotency_key,
+        fingerprint(asdict(command)),
+        config.keys,
+    )
+    owner = command.customer_id or principal.sub
+    if key.completed_at is not None:
+        raise_stored_error(key)
+        return await PaymentMethod.get_or_none(id=key.resource_id), await existing_customer(owner)
+    customer, saved = await _attach_at_gateway(key, owner, command.payment_method_id, config)
+    method, default_changed = await _save(key, customer, saved, command.set_as_default)
+    if default_changed:
+        await sync_default(customer, config)
+    return method, customer
+
+
+async def _attach_at_gateway(
+    key: IdempotencyKey, owner: str, payment_method_id: str, config: ServiceConfig
+) -> tuple[Customer, SavedMethod]:
+    # No transaction or lock is held here: the gateway calls must not pin rows.
+    try:
+        customer = await with_gateway_customer(await existing_customer(owner), config)
+        await _refuse_foreign(owner, payment_method_id)
+        saved = await config.gateway.customers.attach_payment_method(
+            provider_customer_id(customer),
+            payment_method_id,
+            gateway_key("attach", owner, payment_method_id),
+        )
+    except GatewayUnavailable:
+        await release_key(key)
+        raise
+    except (CustomerNotFound, PaymentMethodNotFound) as error:
+        await store_error(key, error)
+    return customer, saved
+
+
+async def _refuse_foreign(owner: str, provider_method_id: str) -> None:
+    method = await select_one(PaymentMethod, provider_payment_method_id=provider_method_id)
+    if method is not None and method.customer_id != owner:
+        raise PaymentMethodNotFound()
+
+
+async def _save(
+    key: IdempotencyKey, customer: Customer, saved: SavedMethod, set_as_default: bool
+) -> tuple[PaymentMethod, bool]:
+    """The method's row (new, or the one attached before) and whether the default moved."""
+    try:
+        async with in_transaction() as connection:
+            await lock_customer(customer.id, connection)
+            method = await _row_for(customer.id, saved, connection)
+            moved = False
+            if set_as_default or not await _has_default(customer.id, connection):
+                moved = await make_default(method, connection)
+            await complete_key(key, connection, resource_id=method.id)
+    except (PaymentMethodNotFound, IntegrityError):
+        # Another customer's method (the unique gateway id decided): nothing was written.
+        await store_error(key, PaymentMethodNotFound())
+    return method, moved
+
+
+async def _row_for(
+    customer_id: str, saved: SavedMethod, connection: BaseDBAsyncClient
+) -> PaymentMethod:
+    found = await select_one(
+        PaymentMethod, connection, provider_payment_method_id=saved.provider_payment_method_id
+    )
+    if found is None:
+        return await PaymentMethod.create(
+            customer_id=customer_id, **asdict(saved), using_db=connection
+        )
+    if found.customer_id != customer_id:
+        raise PaymentMethodNotFound()
+    return found
+
+
+async def _has_default(customer_id: str, connection: BaseDBAsyncClient) -> bool:
+    query = PaymentMethod.filter(customer_id=customer_id, is_default=True)
+    return await query.using_db(connection).exists()
+
+
+async def set_default(
+    principal: Principal, command: MethodInput, config: ServiceConfig
+) -> Customer:
+    """Make one of the customer's saved methods (our id) its default."""
+    principal.require(Scope.WRITE)
+    owner = owner_of(principal, command.customer_id)
+    async with in_transaction() as connection:
+        customer = await lock_customer(owner, connection)
+        method = await _owned(owner, command.payment_method_id, connection)
+        moved = await make_default(method, connection)
+    if moved:
+        await sync_default(customer, config)
+    return customer
+
+
+async def detach(principal: Principal, command: MethodInput, config: ServiceConfig) -> Customer:
+    """Detach a saved method at the gateway, then forget it; the newest left becomes default.
+
+    The gateway goes first and without a lock: once it has detached the method, no charge
+    can use it there, whatever a concurrent charge read before our rows changed.
+    """
+    principal.require(Scope.WRITE)
+    owner = owner_of(principal, command.customer_id)
+    method = await _owned(owner, command.payment_method_id)
+    await config.gateway.customers.detach_payment_method(method.provider_payment_method_id)
+    async with in_transaction() as connection:
+        customer = await lock_customer(owner, connection)
+        current = await select_one(PaymentMethod, connection, id=method.id)
+        if current is not None:
+            await current.delete(using_db=connection)
+            if current.is_default:
+                await promote_newest(owner, connection)
+    if current is not None and current.is_default:
+        await sync_default(customer, config)
+    return customer
+
+
+async def _owned(
+    owner: str, method_id: str, connection: BaseDBAsyncClient | None = None
+) -> PaymentMethod:
+    """The owner's saved method by our id, or PaymentMethodNotFound (also another's)."""
+    method = (
+        await select_one(PaymentMethod, connection, id=method_id)
+        if could_be_id(method_id)
+        else None
+    )
+    if method is None or method.customer_id != owner:
+        raise PaymentMethodNotFound()
+    return method
+
+
+async def create_setup_intent(
+    principal: Principal, customer_id: str | None, idempotency_key: str, config: ServiceConfig
+) -> str:
+    """A SetupIntent's client secret, for the frontend to collect a card for off-session use.
+
+    A replay asks the gateway again with the same derived key, which answers with the
+    same SetupIntent; its secret is never stored here.
+    """
+    principal.require(Scope.WRITE)
+    check_key(idempotency_key)
+    owner = owner_of(principal, customer_id)
+    key = await claim_key(
+        principal.sub,
+        Operation.SETUP_INTENT,
+        idempotency_key,
+        fingerprint({"customer_id": owner}),
+        config.keys,
+    )
+    raise_stored_error(key)
+    try:
+        customer = await with_gateway_customer(await existing_customer(owner), config)
+        secret = await config.gateway.customers.create_setup_intent(
+            provider_customer_id(customer), gateway_key("setup", owner, str(key.id))
+        )
+    except GatewayUnavailable:
+        await release_key(key)
+        raise
+    except CustomerNotFound as error:
+        await store_error(key, error)
+    if key.completed_at is None:
+        async with in_transaction() as connection:
+            await complete_key(key, connection)
+    return secret

@@ -1,0 +1,137 @@
+"""Customers: create once per key, update, and the owner-scoped reads."""
+
+from dataclasses import asdict, replace
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from models.customer import Customer, PaymentMethod
+from models.enums import Operation
+from models.idempotency import IdempotencyKey
+from payments.customers.accounts import existing_customer, with_gateway_customer
+from payments.customers.rules import (
+    MAX_EMAIL_LENGTH,
+    CustomerInput,
+    owner_of,
+    validate_customer,
+)
+from payments.idempotency.keys import (
+    check_key,
+    claim_key,
+    complete_key,
+    fingerprint,
+    raise_stored_error,
+    release_key,
+    store_error,
+)
+from payments.service_config import ServiceConfig
+from payments.shared.auth import Principal, Scope
+from payments.shared.errors import CustomerExists, GatewayUnavailable
+from payments.shared.input_rules import could_be_id, is_storable
+from payments.shared.rows import fetch_rows, select_one
+
+# Our customer ids are up to 255 characters, more than a key's resource_id holds: the key
+# records that it created the customer, whose id is in the fingerprinted input.
+CREATED = "customer"
+_BY_EMAIL = "SELECT * FROM customers WHERE lower(email) = lower($1)"
+
+
+async def create_customer(
+    principal: Principal, command: CustomerInput, idempotency_key: str, config: ServiceConfig
+) -> Customer:
+    """Create the customer here and at the gateway, once per idempotency key.
+
+    Raises PaymentErrors (invalid input, nothing written), CustomerNotFound (a non-admin
+    naming another customer), CustomerExists (that id or email is taken; stored on the
+    key), IdempotencyKeyReused / InUse, or GatewayUnavailable (retry the key to resume).
+    """
+    principal.require(Scope.WRITE)
+    check_key(idempotency_key)
+    command = replace(command, customer_id=owner_of(principal, command.customer_id))
+    command = validate_customer(command)
+    key = await claim_key(
+        principal.sub,
+        Operation.CREATE_CUSTOMER,
+        idempotency_key,
+        fingerprint(asdict(command)),
+        config.keys,
+    )
+    if key.completed_at is not None:
+        raise_stored_error(key)
+        return await existing_customer(command.customer_id)
+    customer = await _customer_for(key, command, config)
+    try:
+        customer = await with_gateway_customer(customer, config)
+    except GatewayUnavailable:
+        await release_key(key)
+        raise
+    async with in_transaction() as connection:
+        await complete_key(key, connection)
+    return customer
+
+
+async def _customer_for(
+    key: IdempotencyKey, command: CustomerInput, config: ServiceConfig
+) -> Customer:
+    """The key's customer: inserted now, or the one a crashed or failed request left."""
+    if key.resource_id == CREATED:
+        return await existing_customer(command.customer_id)
+    try:
+        async with in_transaction() as connection:
+            customer = await Customer.create(
+                id=command.customer_id,
+                email=command.email,
+                name=command.name,
+                gateway=config.gateway.name,
+                using_db=connection,
+            )
+            key.resource_id = CREATED
+            await key.save(using_db=connection, update_fields=["resource_id"])
+    except IntegrityError:
+        # The unique id or lower(email) index decided: another request has that customer.
+        await store_error(key, CustomerExists())
+    return customer
+
+
+async def update_customer(principal: Principal, command: CustomerInput) -> Customer:
+    """Change the email and/or name; CustomerExists when the email is another's."""
+    principal.require(Scope.WRITE)
+    command = validate_customer(
+        replace(command, customer_id=owner_of(principal, command.customer_id))
+    )
+    customer = await existing_customer(command.customer_id)
+    changes = {
+        name: value
+        for name, value in (("email", command.email), ("name", command.name))
+        if value is not None
+    }
+    for name, value in changes.items():
+        setattr(customer, name, value)
+    try:
+        await customer.save(update_fields=[*changes, "updated_at"])
+    except IntegrityError:
+        raise CustomerExists() from None
+    return customer
+
+
+async def get_customer(principal: Principal, customer_id: str) -> Customer | None:
+    """The customer if the principal may see it; otherwise None (never 'forbidden')."""
+    principal.require(Scope.READ)
+    if not could_be_id(customer_id) or not principal.may_see(customer_id):
+        return None
+    return await select_one(Customer, id=customer_id)
+
+
+async def find_by_email(principal: Principal, email: str) -> Customer | None:
+    """An admin's case-insensitive look-up by email."""
+    principal.require(Scope.READ)
+    principal.require(Scope.ADMIN)
+    if not is_storable(email) or len(email) > MAX_EMAIL_LENGTH:
+        return None
+    rows = await fetch_rows(_BY_EMAIL, [email])
+    return Customer._init_from_db(**rows[0]) if rows else None
+
+
+async def payment_methods(customer_id: str) -> list[PaymentMethod]:
+    """A customer's saved methods, most recently attached first."""
+    return await PaymentMethod.filter(customer_id=customer_id).order_by("-created_at", "-id")
