@@ -13,6 +13,7 @@ PERIODIC_JOBS: tuple[tuple[str, timedelta], ...] = (
     ("reconcile_payments", timedelta(minutes=1)),  # tasks.maintenance
     ("expire_authorizations", timedelta(minutes=1)),  # tasks.maintenance
     ("requeue_stranded_stripe_events", timedelta(minutes=2)),  # tasks.stripe_events
+    ("recover_missed_stripe_events", timedelta(minutes=1)),  # tasks.stripe_events
     ("purge_idempotency_keys", timedelta(hours=1)),  # tasks.maintenance
     ("prune_outbox_events", timedelta(hours=1)),  # tasks.deliveries
     ("prune_webhook_events", timedelta(days=1)),  # tasks.stripe_events

@@ -7,6 +7,7 @@ import structlog
 from dramatiq.common import compute_backoff
 
 from payments.gateway_events.inbox import park_event, prune_events, stranded_event_ids
+from payments.gateway_events.recovery import recover_missed_events
 from payments.gateway_events.service import PaymentNotYetKnown, process_stored_event
 from tasks.broker import current_broker, send_off_loop
 from tasks.runtime import actor_runtime
@@ -54,6 +55,14 @@ async def requeue_stranded_stripe_events() -> None:
     stranded = await stranded_event_ids(STRANDED_AFTER)
     await send_off_loop(process_stripe_event, ((row_id,) for row_id in stranded))
     log.info("stripe_events_requeued", count=len(stranded))
+
+
+@dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)
+async def recover_missed_stripe_events() -> None:
+    """Store and process the events in Stripe's Events list whose webhooks never arrived."""
+    row_ids = await recover_missed_events(actor_runtime().gateway)
+    await send_off_loop(process_stripe_event, ((row_id,) for row_id in row_ids))
+    log.info("stripe_events_recovered", count=len(row_ids))
 
 
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)

@@ -195,3 +195,5 @@ _HANDLERS: dict[str, Handler] = {
     "refund.failed": _refund_changed,
     "charge.dispute.created": _dispute_created,
 }
+# What is worth recovering from the gateway's event list: any other type has no effect.
+HANDLED_EVENT_TYPES = frozenset(_HANDLERS)

@@ -1,8 +1,9 @@
 """The gateway interface every payment provider adapter implements."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from models.enums import (
     CancellationReason,
@@ -11,6 +12,8 @@ from models.enums import (
     RefundReason,
     RefundStatus,
 )
+
+Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,13 @@ class Gateway(Protocol):
 
     async def find_refund(self, refund_id: str, provider_payment_id: str) -> RefundResult | None:
         """The provider's refund made for our `refund_id` (from its metadata), if any."""
+        ...
+
+    async def list_events(self, created_after: int, types: Sequence[str]) -> list[Json]:
+        """Events of `types` created after `created_after` (Unix seconds), oldest first.
+
+        Each is the JSON its webhook would have carried, whether or not that arrived.
+        """
         ...
 
     async def aclose(self) -> None: ...

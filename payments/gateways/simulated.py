@@ -3,6 +3,7 @@
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from payments.gateways.base import (
     ChargeResult,
     ConfirmRequest,
     IntentRequest,
+    Json,
     RefundRequest,
     RefundResult,
 )
@@ -230,6 +232,10 @@ class SimulatedGateway:
     async def find_refund(self, refund_id: str, provider_payment_id: str) -> RefundResult | None:
         provider_id = self.by_refund_id.get(refund_id)
         return RefundResult(provider_id, RefundStatus.SUCCEEDED) if provider_id else None
+
+    async def list_events(self, created_after: int, types: Sequence[str]) -> list[Json]:
+        """None to recover: this gateway delivers its own webhooks and keeps no event log."""
+        return []
 
     async def aclose(self) -> None:
         for task in list(self._pending):

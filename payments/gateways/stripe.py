@@ -1,5 +1,6 @@
 """The Stripe gateway: PaymentIntents and refunds through the official SDK's async client."""
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Literal
 
@@ -13,11 +14,8 @@ from stripe.params import (
 )
 
 from models.enums import (
-    CancellationReason,
     CaptureMethod,
     PaymentStatus,
-    RefundReason,
-    RefundStatus,
 )
 from payments.gateways.base import (
     CancelRequest,
@@ -26,6 +24,7 @@ from payments.gateways.base import (
     ChargeResult,
     ConfirmRequest,
     IntentRequest,
+    Json,
     RefundRequest,
     RefundResult,
 )
@@ -37,12 +36,14 @@ from payments.gateways.stripe_errors import (
     refused_refund,
     unavailable,
 )
+from payments.gateways.stripe_events import list_events
 from payments.gateways.stripe_reading import (
     charge_result,
     field,
     metadata_value,
     text,
 )
+from payments.gateways.stripe_vocabulary import CANCEL_REASONS, REFUND_REASONS, refund_status
 from payments.shared.errors import (
     NotFound,
     PaymentNotCancelable,
@@ -51,28 +52,6 @@ from payments.shared.errors import (
 
 log = structlog.get_logger(__name__)
 
-# Stripe's cancel accepts these four; a lapsed hold we void is simply abandoned there.
-_CANCEL_REASONS: dict[
-    CancellationReason, Literal["abandoned", "duplicate", "fraudulent", "requested_by_customer"]
-] = {
-    CancellationReason.DUPLICATE: "duplicate",
-    CancellationReason.FRAUDULENT: "fraudulent",
-    CancellationReason.REQUESTED_BY_CUSTOMER: "requested_by_customer",
-    CancellationReason.ABANDONED: "abandoned",
-    CancellationReason.EXPIRED: "abandoned",
-}
-_REFUND_STATUSES = {
-    "pending": RefundStatus.PENDING,
-    "requires_action": RefundStatus.PENDING,
-    "succeeded": RefundStatus.SUCCEEDED,
-    "failed": RefundStatus.FAILED,
-    "canceled": RefundStatus.CANCELED,
-}
-_REFUND_REASONS: dict[RefundReason, Literal["duplicate", "fraudulent", "requested_by_customer"]] = {
-    RefundReason.DUPLICATE: "duplicate",
-    RefundReason.FRAUDULENT: "fraudulent",
-    RefundReason.REQUESTED_BY_CUSTOMER: "requested_by_customer",
-}
 _OVER_REFUND_CODES = {"amount_too_large", "charge_already_refunded"}
 
 
@@ -175,7 +154,7 @@ class StripeGateway:
         """Cancel an open PaymentIntent or void its authorization, with Stripe's reason."""
         params: PaymentIntentCancelParams = {}
         if request.reason:
-            params["cancellation_reason"] = _CANCEL_REASONS[request.reason]
+            params["cancellation_reason"] = CANCEL_REASONS[request.reason]
         try:
             intent = await self._client.v1.payment_intents.cancel_async(
                 request.provider_payment_id, params, {"idempotency_key": request.idempotency_key}
@@ -202,6 +181,13 @@ class StripeGateway:
         except stripe.StripeError as error:
             raise unavailable(error) from error
         return _refund_result(refund)
+
+    async def list_events(self, created_after: int, types: Sequence[str]) -> list[Json]:
+        """Stripe's Events list since `created_after`: what webhooks may have missed."""
+        try:
+            return await list_events(self._client, created_after, types)
+        except stripe.StripeError as error:
+            raise unavailable(error) from error
 
     async def retrieve_payment(self, provider_payment_id: str) -> ChargeResult:
         """The PaymentIntent as Stripe has it now; NotFound when Stripe has no such id."""
@@ -281,7 +267,7 @@ def _refund_params(request: RefundRequest) -> RefundCreateParams:
         "metadata": {"refund_id": request.refund_id, "payment_id": request.payment_id},
     }
     if request.reason:
-        params["reason"] = _REFUND_REASONS[request.reason]
+        params["reason"] = REFUND_REASONS[request.reason]
     return params
 
 
@@ -290,6 +276,6 @@ def _refund_result(refund: stripe.Refund) -> RefundResult:
     status = text(refund, "status") or "pending"
     return RefundResult(
         provider_refund_id=refund.id,
-        status=_REFUND_STATUSES.get(status, RefundStatus.PENDING),
+        status=refund_status(status),
         failure_reason=text(refund, "failure_reason"),
     )

@@ -7,16 +7,9 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from models.enums import EventSource, RefundReason, RefundStatus
 from models.payment import Refund
 from payments.gateways.base import RefundResult
+from payments.gateways.stripe_vocabulary import refund_status
 from payments.lifecycle.transitions import lock_payment
 from payments.refunds.service import commit_refund_outcome
-
-_REFUND_STATUSES = {
-    "pending": RefundStatus.PENDING,
-    "requires_action": RefundStatus.PENDING,
-    "succeeded": RefundStatus.SUCCEEDED,
-    "failed": RefundStatus.FAILED,
-    "canceled": RefundStatus.CANCELED,
-}
 
 
 async def sync_refund(
@@ -29,7 +22,7 @@ async def sync_refund(
     row = await _refund_row(payment_id, refund_object, connection)
     if row is None:
         row = await _record_external_refund(payment_id, refund_object, connection)
-    status = _REFUND_STATUSES.get(str(refund_object.get("status")), RefundStatus.PENDING)
+    status = refund_status(refund_object.get("status"))
     result = RefundResult(refund_object["id"], status, refund_object.get("failure_reason"))
     # Nested in our transaction (a savepoint), under the payment lock we already hold.
     await commit_refund_outcome(row.id, result, source=EventSource.WEBHOOK)

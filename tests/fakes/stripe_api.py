@@ -89,6 +89,7 @@ class FakeStripe:
             ("/v1/refunds", "GET", lambda _, p: ledger.list_refunds(p)),
             ("/v1/refunds/{id}", "GET", lambda r, _: ledger.retrieve_refund(r.path_params["id"])),
             *self._customer_routes(),
+            ("/v1/events", "GET", lambda _, p: ledger.list_events(p)),
         ]
         return Starlette(
             routes=[

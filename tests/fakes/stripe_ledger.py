@@ -92,6 +92,8 @@ class StripeLedger:
     payment_intents: dict[str, Json] = field(default_factory=dict)
     charges: dict[str, Json] = field(default_factory=dict)
     refunds: dict[str, Json] = field(default_factory=dict)
+    # Every event Stripe would create, newest last, whether any webhook delivered it or not.
+    events: list[Json] = field(default_factory=list)
 
     def create_payment_intent(self, params: Json) -> Json:
         _check_intent_params(params)
@@ -139,6 +141,22 @@ class StripeLedger:
         data = [r for r in self.refunds.values() if r["payment_intent"] == wanted]
         return {"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"}
 
+    def list_events(self, params: Json) -> Json:
+        """GET /v1/events: newest first, `created[gt]`, `types[]`, `limit`, `starting_after`."""
+        after = int((params.get("created") or {}).get("gt", 0))
+        types = set(params.get("types") or ())
+        found = [
+            event
+            for event in reversed(self.events)
+            if event["created"] > after and (not types or event["type"] in types)
+        ]
+        if "starting_after" in params:
+            ids = [event["id"] for event in found]
+            found = found[ids.index(params["starting_after"]) + 1 :]
+        limit = int(params.get("limit", 10))
+        data = copy.deepcopy(found[:limit])
+        return {"object": "list", "data": data, "has_more": len(found) > limit, "url": "/v1/events"}
+
     def advance(self) -> None:
         """What Stripe later does on its own: bank debits settle or fail, some refunds fail."""
         for intent in self.payment_intents.values():
@@ -178,11 +196,22 @@ class StripeLedger:
             charge.update(status="succeeded", paid=True, captured=True)
             charge.update(amount_captured=charge["amount"], balance_transaction=_new_id("txn"))
             intent.update(status="succeeded", amount_received=intent["amount"])
+            self.record_event("payment_intent.succeeded", intent)
             return
         code, message = failure
         charge.update(status="failed", failure_code=code, failure_message=message)
         error = _bank_error(failure, intent["payment_method"])
         intent.update(status="requires_payment_method", last_payment_error=error)
+        self.record_event("payment_intent.payment_failed", intent)
+
+    def record_event(self, event_type: str, obj: Json) -> None:
+        """Keep the event Stripe creates (its webhook may or may not reach anyone).
+
+        The event carries the object as it was at that moment, as Stripe's do.
+        """
+        event = example("event", id=_new_id("evt"), type=event_type, created=int(time.time()))
+        event.update(data={"object": copy.deepcopy(obj)}, api_version="2025-10-29.clover")
+        self.events.append(event)
 
     def _settle_refund(self, refund: Json, charge: Json) -> None:
         if refund["status"] == "pending":
