@@ -3,6 +3,7 @@
 import strawberry
 
 from graph.enums import PaymentStatus
+from graph.scalars import Long
 from payments.statistics import service as statistics
 
 
@@ -10,16 +11,16 @@ from payments.statistics import service as statistics
 class StatusStats:
     status: PaymentStatus
     count: int
-    amount: int
+    amount: Long  # type: ignore[valid-type]
 
 
 @strawberry.type
 class CurrencyStats:
     currency: str
     count: int
-    amount_captured: int
-    amount_refunded: int
-    net: int
+    amount_captured: Long  # type: ignore[valid-type]
+    amount_refunded: Long  # type: ignore[valid-type]
+    net: Long  # type: ignore[valid-type]
 
 
 @strawberry.type

@@ -11,7 +11,7 @@ from tortoise.fields import CharField
 from models.enums import InboxStatus
 from models.inbox import WebhookEvent
 from payments.shared.errors import NotFound
-from payments.shared.input_rules import is_storable
+from payments.shared.input_rules import is_storable, storable
 from payments.shared.rows import insert_once
 
 # Settled events are never processed again (a replay re-opens one explicitly).
@@ -106,7 +106,7 @@ async def record_attempt(row_id: int, error: str, status: InboxStatus) -> int:
     # Conditional: a copy of the message (sweep, replay) may have settled it meanwhile,
     # and a late failure must not re-open a processed event.
     unsettled = WebhookEvent.filter(id=row_id).exclude(status__in=SETTLED)
-    await unsettled.update(attempts=F("attempts") + 1, error=error[:2000], status=status)
+    await unsettled.update(attempts=F("attempts") + 1, error=storable(error[:2000]), status=status)
     row = await WebhookEvent.get(id=row_id)
     return row.attempts
 

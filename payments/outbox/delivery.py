@@ -16,6 +16,7 @@ from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
 from payments.shared import metrics
 from payments.shared.correlation import REQUEST_ID_HEADER, bind_request_id
+from payments.shared.input_rules import storable
 from payments.shared.rows import fetch_rows, select_one, update_where
 from payments.shared.settings import Settings
 from payments.shared.signatures import standard_webhook_signature
@@ -197,7 +198,8 @@ async def _post(
             response = await client.post(url, content=body, headers=headers, timeout=timeout)
     except (httpx.HTTPError, TimeoutError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
-    return response.status_code, None if response.is_success else response.text[:500]
+    # A consumer's answer is any text it likes; keep what PostgreSQL can store of it.
+    return response.status_code, None if response.is_success else storable(response.text[:500])
 
 
 def _retryable(status_code: int | None) -> bool:

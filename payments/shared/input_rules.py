@@ -23,6 +23,11 @@ def is_storable(value: str) -> bool:
     return True
 
 
+def storable(value: str) -> str:
+    """`value` with NUL and unpaired surrogates replaced, for text we keep about bad input."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
 def could_be_id(value: str, max_length: int = MAX_ID_LENGTH) -> bool:
     """Whether any stored row could have this id; one that cannot simply reads as not found."""
     return 0 < len(value) <= max_length and is_storable(value)

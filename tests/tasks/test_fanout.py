@@ -26,6 +26,9 @@ PAYMENT_KEYS = {
     "amountRefunded",
     "currency",
     "version",
+    # DESIGN section 3: what was captured and, after a decline, why.
+    "amountCaptured",
+    "failureCode",
 }
 
 

@@ -96,3 +96,19 @@ async def test_a_range_that_ends_before_it_starts_is_a_validation_error(http):
     body = await graphql(http, STATS, variables, bearer=token(new_subject()))
     assert error_codes(body) == ["VALIDATION_ERROR"]
     assert error_codes(await graphql(http, STATS, variables)) == ["UNAUTHENTICATED"]
+
+
+async def test_totals_past_32_bits_are_exact(http):
+    """22 payments of 99,999,999 sum past GraphQL's 32-bit Int: the totals are still exact."""
+    day, customer = _quiet_day(), new_subject()
+    for _ in range(22):
+        await _payment(customer, day, PaymentStatus.SUCCEEDED, amount=99_999_999)
+    window = {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat()}
+    body = await graphql(
+        http, STATS, {**window, "customerId": customer}, bearer=token(new_subject(), ALL_SCOPES)
+    )
+    assert "errors" not in body, body
+    stats = body["data"]["paymentStats"]
+    total = 22 * 99_999_999
+    assert stats["byCurrency"][0]["amountCaptured"] == stats["byCurrency"][0]["net"] == total
+    assert stats["byStatus"] == [{"status": "SUCCEEDED", "count": 22, "amount": total}]
