@@ -1,6 +1,6 @@
 """The Stripe gateway: PaymentIntents and refunds through the official SDK's async client."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import replace
 from typing import Literal
 
@@ -80,17 +80,11 @@ class StripeGateway:
 
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Create and confirm a PaymentIntent; a card decline comes back as FAILED."""
-        try:
-            intent = await self._client.v1.payment_intents.create_async(
+        return await _paid(
+            self._client.v1.payment_intents.create_async(
                 _intent_params(request), {"idempotency_key": request.idempotency_key}
             )
-        except stripe.CardError as error:
-            return declined(error)
-        except stripe.InvalidRequestError as error:
-            return refused_charge(error)
-        except stripe.StripeError as error:
-            raise unavailable(error) from error
-        return charge_result(intent)
+        )
 
     async def create_intent(self, request: IntentRequest) -> ChargeResult:
         """An unconfirmed PaymentIntent for the Payment Element; its client secret goes out."""
@@ -124,17 +118,11 @@ class StripeGateway:
         }
         if request.return_url:
             params["return_url"] = request.return_url
-        try:
-            intent = await self._client.v1.payment_intents.confirm_async(
+        return await _paid(
+            self._client.v1.payment_intents.confirm_async(
                 request.provider_payment_id, params, {"idempotency_key": request.idempotency_key}
             )
-        except stripe.CardError as error:
-            return declined(error)
-        except stripe.InvalidRequestError as error:
-            return refused_charge(error)
-        except stripe.StripeError as error:
-            raise unavailable(error) from error
-        return charge_result(intent)
+        )
 
     async def capture(self, request: CaptureRequest) -> ChargeResult:
         """Capture `amount_to_capture` of an authorization; Stripe releases the rest."""
@@ -254,6 +242,19 @@ def _intent_params(request: ChargeRequest) -> PaymentIntentCreateParams:
         params["customer"] = request.provider_customer_id
         params["off_session"] = True
     return params
+
+
+async def _paid(confirming: Awaitable[stripe.PaymentIntent]) -> ChargeResult:
+    # A card decline or a refused payment method is a FAILED result, not an error.
+    try:
+        intent = await confirming
+    except stripe.CardError as error:
+        return declined(error)
+    except stripe.InvalidRequestError as error:
+        return refused_charge(error)
+    except stripe.StripeError as error:
+        raise unavailable(error) from error
+    return charge_result(intent)
 
 
 def _capture_method(method: CaptureMethod) -> Literal["automatic", "manual"]:
