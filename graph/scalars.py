@@ -14,8 +14,9 @@ def _serialize(value: int) -> int:
     return int(value)
 
 
-Long = strawberry.scalar(
-    NewType("Long", int),
+Long = NewType("Long", int)
+# Registered in the schema's scalar_map (graph/schema.py), so `Long` stays a plain int type.
+LONG_SCALAR = strawberry.scalar(
     name="Long",
     description=(
         "A signed 64-bit integer, sent as a JSON number: totals of amounts in minor units, "

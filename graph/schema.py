@@ -27,6 +27,7 @@ from graph.payments.types import Payment
 from graph.rate_limits import RateLimits
 from graph.refunds.mutations import RefundMutations
 from graph.refunds.types import Refund
+from graph.scalars import LONG_SCALAR, Long
 from graph.statistics.queries import StatisticsQueries
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
@@ -81,7 +82,7 @@ def build_schema(
             ParserCache,
             ValidationCache,
         ],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map={Long: LONG_SCALAR}),
         hide_suggestions=hide_suggestions,
     )
 

@@ -11,16 +11,16 @@ from payments.statistics import service as statistics
 class StatusStats:
     status: PaymentStatus
     count: int
-    amount: Long  # type: ignore[valid-type]
+    amount: Long
 
 
 @strawberry.type
 class CurrencyStats:
     currency: str
     count: int
-    amount_captured: Long  # type: ignore[valid-type]
-    amount_refunded: Long  # type: ignore[valid-type]
-    net: Long  # type: ignore[valid-type]
+    amount_captured: Long
+    amount_refunded: Long
+    net: Long
 
 
 @strawberry.type
@@ -43,14 +43,14 @@ class PaymentStats:
                 CurrencyStats(
                     currency=c.currency,
                     count=c.count,
-                    amount_captured=c.amount_captured,
-                    amount_refunded=c.amount_refunded,
-                    net=c.net,
+                    amount_captured=Long(c.amount_captured),
+                    amount_refunded=Long(c.amount_refunded),
+                    net=Long(c.net),
                 )
                 for c in stats.by_currency
             ],
             by_status=[
-                StatusStats(status=s.status, count=s.count, amount=s.amount)
+                StatusStats(status=s.status, count=s.count, amount=Long(s.amount))
                 for s in stats.by_status
             ],
         )

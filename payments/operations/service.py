@@ -14,7 +14,7 @@ from payments.operations.paging import Page, page_by_id, parse_row_id
 from payments.outbox.relay import FAILED_DELIVERIES, redrive
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import NotFound
-from payments.shared.input_rules import could_be_id
+from payments.shared.input_rules import as_utc, could_be_id
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,9 @@ def _event_conditions(filters: WebhookEventFilter) -> dict[str, object]:
     if filters.statuses:
         conditions["status__in"] = list(filters.statuses)
     if filters.received_after is not None:
-        conditions["received_at__gte"] = filters.received_after
+        conditions["received_at__gte"] = as_utc(filters.received_after)
     if filters.received_before is not None:
-        conditions["received_at__lt"] = filters.received_before
+        conditions["received_at__lt"] = as_utc(filters.received_before)
     return conditions
 
 

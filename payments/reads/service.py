@@ -12,7 +12,7 @@ from models.ids import ID_LENGTH
 from models.payment import Payment, PaymentStatusHistory, Refund
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import ValidationFailed
-from payments.shared.input_rules import could_be_id
+from payments.shared.input_rules import as_utc, could_be_id
 from payments.shared.rows import select_one
 
 MAX_PAGE_SIZE = 100
@@ -87,9 +87,9 @@ def _filter_kwargs(principal: Principal, filters: PaymentFilter) -> dict[str, ob
     if filters.order_id is not None:
         kwargs["order_id"] = filters.order_id
     if filters.created_after is not None:
-        kwargs["created_at__gte"] = filters.created_after
+        kwargs["created_at__gte"] = as_utc(filters.created_after)
     if filters.created_before is not None:
-        kwargs["created_at__lt"] = filters.created_before
+        kwargs["created_at__lt"] = as_utc(filters.created_before)
     return kwargs
 
 

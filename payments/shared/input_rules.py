@@ -1,5 +1,6 @@
 """Rules every text field of a request obeys: lengths, no card numbers or secrets, metadata."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from payments.shared.errors import PaymentsError, ValidationFailed
@@ -26,6 +27,11 @@ def is_storable(value: str) -> bool:
 def storable(value: str) -> str:
     """`value` with NUL and unpaired surrogates replaced, for text we keep about bad input."""
     return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A time without an offset is read as UTC, the zone every stored time is in."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def could_be_id(value: str, max_length: int = MAX_ID_LENGTH) -> bool:

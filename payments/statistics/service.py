@@ -1,7 +1,7 @@
 """paymentStats: one grouped SQL aggregate over the payments a principal may see."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.functions import Count, Sum
@@ -10,7 +10,7 @@ from models.enums import PaymentStatus
 from models.payment import Payment
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import ValidationFailed
-from payments.shared.input_rules import could_be_id
+from payments.shared.input_rules import as_utc, could_be_id
 
 # A refunded payment had succeeded first: it counts as a success in the rate.
 SUCCEEDED_STATUSES = frozenset(
@@ -70,7 +70,7 @@ async def payment_stats(
     admins see all, or one customer's. One GROUP BY (currency, status) query.
     """
     principal.require(Scope.READ)
-    start, end = _utc(start), _utc(end)
+    start, end = as_utc(start), as_utc(end)
     if end < start:
         raise ValidationFailed("to must not be before from.", field="to")
     owner = customer_id if principal.is_admin else principal.sub
@@ -114,8 +114,3 @@ def _summarize(groups: list[dict[str, Any]]) -> PaymentStats:
         by_currency=sorted(by_currency.values(), key=lambda c: c.currency),
         by_status=sorted(by_status.values(), key=lambda s: list(PaymentStatus).index(s.status)),
     )
-
-
-def _utc(moment: datetime) -> datetime:
-    # A time without an offset is read as UTC, the zone every stored time is in.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -76,7 +76,7 @@ DOCUMENTS = {
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-@settings(BOUNDED, max_examples=120)
+@settings(BOUNDED, max_examples=50)
 @given(data=st.data())
 async def test_no_generated_operation_is_an_unexpected_error(server, operation, data):
     """Valid documents with hostile values: typed errors or data, never a 500 or a trace."""
