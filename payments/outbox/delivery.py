@@ -205,7 +205,8 @@ async def post(
     return response.status_code, None if response.is_success else storable(response.text[:500])
 
 
-def _retryable(status_code: int | None) -> bool:
+def retryable(status_code: int | None) -> bool:
+    """No answer, a timeout or throttling answer, or a server error: worth another attempt."""
     return status_code is None or status_code in _RETRYABLE_STATUS or status_code >= 500
 
 
@@ -217,7 +218,7 @@ async def record(
     outcome = {"attempts": attempts, "last_status_code": status_code, "last_error": error}
     if status_code is not None and 200 <= status_code < 300:
         return await _finish(claim, DeliveryStatus.DELIVERED, outcome)
-    if not _retryable(status_code) or attempts >= policy.max_attempts:
+    if not retryable(status_code) or attempts >= policy.max_attempts:
         return await _finish(claim, DeliveryStatus.DEAD, outcome)
     delay = policy.backoff_ms(attempts)
     due = _now() + timedelta(milliseconds=delay)

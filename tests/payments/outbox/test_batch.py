@@ -100,3 +100,25 @@ async def test_a_batch_killed_mid_post_loses_nothing():
     posted: list[tuple[str, int]] = []
     await deliver_batch("order", ids, policy, _recording(posted))
     assert len(posted) == 3 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
+
+
+async def test_a_retried_version_holds_the_next_and_a_4xx_is_dead():
+    """503 on version 1: it is retried, version 2 waits; another payment's 400 is dead at once."""
+    retried, refused = uuid.uuid4().hex, uuid.uuid4().hex
+    ids = await _deliveries({retried: [1, 2], refused: [1]})
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        payment = json.loads(request.content)["data"]["payment"]
+        return httpx.Response(503 if payment["id"] == retried else 400)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    result = await deliver_batch("order", ids, POLICY, client)
+    rows = {row.id: row for row in await OutboxDelivery.filter(id__in=ids)}
+    assert [delivery_id for delivery_id, _ in result.retries] == [ids[0]]
+    assert (rows[ids[0]].status, rows[ids[0]].attempts) == (DeliveryStatus.ENQUEUED, 1)
+    assert (rows[ids[1]].status, rows[ids[1]].attempts) == (DeliveryStatus.PENDING, 0)
+    assert (rows[ids[2]].status, rows[ids[2]].last_status_code) == (DeliveryStatus.DEAD, 400)
+    # Its retry delivers version 1, which wakes the held version 2.
+    await OutboxDelivery.filter(id=ids[0]).update(next_attempt_at=datetime.now(UTC))
+    again = await deliver_batch("order", [ids[0]], POLICY, _recording([]))
+    assert again.now == [ids[1]]
