@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -20,6 +20,7 @@ from payments.lifecycle.transitions import OUTBOX_CHANNEL
 from payments.live.publisher import redis_publisher
 from payments.outbox.relay import (
     RELAY_BATCH,
+    Due,
     Publish,
     oldest_undelivered_age_seconds,
     relay_events,
@@ -27,8 +28,8 @@ from payments.outbox.relay import (
 )
 from payments.shared import metrics
 from payments.shared.settings import Settings
-from tasks.broker import current_broker, send_off_loop
-from tasks.deliveries import close_http_client, deliver_event
+from tasks.broker import current_broker
+from tasks.deliveries import close_http_client, enqueue_deliveries
 from tasks.in_process import InProcessBroker
 from tasks.runtime import actor_runtime
 from tasks.schedule import Scheduler
@@ -78,7 +79,7 @@ class Relay:
         """One pass: relay new events, re-enqueue stranded deliveries, start due jobs."""
         consumers = list(self.settings.consumers)
         await self._relay_backlog(consumers)
-        await _enqueue(await sweep_stranded(consumers, self.stranded_after))
+        await enqueue_deliveries(await sweep_stranded(consumers, self.stranded_after))
         if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
             metrics.OUTBOX_OLDEST_AGE.set(await oldest_undelivered_age_seconds())
             await observe_webhook_backlog()
@@ -89,9 +90,9 @@ class Relay:
         # A full batch means more are waiting: keep going instead of sleeping a beat.
         full_batch = RELAY_BATCH * len(consumers)
         for _ in range(MAX_BATCHES_PER_BEAT):
-            delivery_ids = await relay_events(consumers, self.publish)
-            await _enqueue(delivery_ids)
-            if not consumers or len(delivery_ids) < full_batch:
+            due: Due = await relay_events(consumers, self.publish)
+            await enqueue_deliveries(due)
+            if not consumers or sum(map(len, due.values())) < full_batch:
                 return
 
     async def _listen(self) -> None:
@@ -109,10 +110,6 @@ class Relay:
             with contextlib.suppress(Exception):
                 await self._listener.close(timeout=2)
             self._listener = None
-
-
-async def _enqueue(delivery_ids: Iterable[int]) -> None:
-    await send_off_loop(deliver_event, ((delivery_id,) for delivery_id in delivery_ids))
 
 
 def build_relay(settings: Settings, publish: Publish | None = None) -> Relay:

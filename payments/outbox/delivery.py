@@ -24,18 +24,18 @@ from payments.shared.signatures import standard_webhook_signature
 log = structlog.get_logger(__name__)
 
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.ENQUEUED)
-_OPEN_SQL = ", ".join(f"'{status.value}'" for status in OPEN)
+OPEN_SQL = ", ".join(f"'{status.value}'" for status in OPEN)
 # An earlier event not relayed yet has no delivery row to find: it counts as open too.
 _EARLIER_VERSION_OPEN = f"""
 SELECT 1 FROM outbox_events AS e
 WHERE e.payment_id = $1 AND e.version < $2 AND (
     e.relayed_at IS NULL OR EXISTS (
         SELECT 1 FROM outbox_deliveries AS d
-        WHERE d.event_id = e.id AND d.consumer = $3 AND d.status IN ({_OPEN_SQL})))
+        WHERE d.event_id = e.id AND d.consumer = $3 AND d.status IN ({OPEN_SQL})))
 LIMIT 1"""
 _NEXT_OPEN_VERSION = f"""
 SELECT id FROM outbox_deliveries
-WHERE consumer = $1 AND payment_id = $2 AND version > $3 AND status IN ({_OPEN_SQL})
+WHERE consumer = $1 AND payment_id = $2 AND version > $3 AND status IN ({OPEN_SQL})
 ORDER BY version LIMIT 1"""
 _RETRYABLE_STATUS = frozenset({408, 429})
 
@@ -97,7 +97,9 @@ class DeliveryResult:
 
 
 @dataclass(frozen=True)
-class _Claim:
+class Claim:
+    """A delivery this worker holds, with its event, until `lease` (single or batched)."""
+
     delivery: OutboxDelivery
     event: OutboxEvent
     lease: datetime  # the claim's fencing token: later writes apply only while it holds
@@ -119,13 +121,13 @@ async def deliver(
     # The worker's log lines for this delivery carry the id of the request behind it.
     bind_request_id(claim.event.request_id)
     if await _earlier_version_open(claim.delivery):
-        return await _hold(claim)
+        return await hold(claim)
     url = policy.consumers[claim.delivery.consumer]
-    status_code, error = await _post(claim.event, url, policy, client)
-    return await _record(claim, status_code, error, policy)
+    status_code, error = await post(claim.event, url, policy, client)
+    return await record(claim, status_code, error, policy)
 
 
-async def _claim(delivery_id: int, policy: DeliveryPolicy) -> _Claim | None:
+async def _claim(delivery_id: int, policy: DeliveryPolicy) -> Claim | None:
     delivery = await select_one(OutboxDelivery, id=delivery_id)
     now = _now()
     if delivery is None or not _claimable(delivery, policy, now):
@@ -143,7 +145,7 @@ async def _claim(delivery_id: int, policy: DeliveryPolicy) -> _Claim | None:
         return None
     event = await select_one(OutboxEvent, id=delivery.event_id)
     assert event is not None  # an event goes only once every delivery of it is done
-    return _Claim(delivery, event, lease)
+    return Claim(delivery, event, lease)
 
 
 def _claimable(delivery: OutboxDelivery, policy: DeliveryPolicy, now: datetime) -> bool:
@@ -157,7 +159,7 @@ async def _earlier_version_open(delivery: OutboxDelivery) -> bool:
     return bool(await fetch_rows(_EARLIER_VERSION_OPEN, values))
 
 
-async def _hold(claim: _Claim) -> DeliveryResult:
+async def hold(claim: Claim) -> DeliveryResult:
     """Park behind an earlier version; its outcome wakes this one (the sweep is the backstop)."""
     parked = await _fenced(claim, status=DeliveryStatus.PENDING, next_attempt_at=_now())
     if parked and not await _earlier_version_open(claim.delivery):
@@ -178,9 +180,10 @@ async def _wake(delivery_id: int) -> int | None:
     return delivery_id if woken else None
 
 
-async def _post(
+async def post(
     event: OutboxEvent, url: str, policy: DeliveryPolicy, client: httpx.AsyncClient
 ) -> tuple[int | None, str | None]:
+    """POST the signed event; its status code, or None and the error when there was no answer."""
     body = json.dumps(event.payload, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
@@ -202,18 +205,20 @@ async def _post(
     return response.status_code, None if response.is_success else storable(response.text[:500])
 
 
-def _retryable(status_code: int | None) -> bool:
+def retryable(status_code: int | None) -> bool:
+    """No answer, a timeout or throttling answer, or a server error: worth another attempt."""
     return status_code is None or status_code in _RETRYABLE_STATUS or status_code >= 500
 
 
-async def _record(
-    claim: _Claim, status_code: int | None, error: str | None, policy: DeliveryPolicy
+async def record(
+    claim: Claim, status_code: int | None, error: str | None, policy: DeliveryPolicy
 ) -> DeliveryResult:
+    """Record one attempt's outcome under the claim's lease: delivered, retried later or dead."""
     attempts = claim.delivery.attempts + 1
     outcome = {"attempts": attempts, "last_status_code": status_code, "last_error": error}
     if status_code is not None and 200 <= status_code < 300:
         return await _finish(claim, DeliveryStatus.DELIVERED, outcome)
-    if not _retryable(status_code) or attempts >= policy.max_attempts:
+    if not retryable(status_code) or attempts >= policy.max_attempts:
         return await _finish(claim, DeliveryStatus.DEAD, outcome)
     delay = policy.backoff_ms(attempts)
     due = _now() + timedelta(milliseconds=delay)
@@ -223,7 +228,7 @@ async def _record(
     return DeliveryResult(Outcome.RETRIED, retry_in_ms=delay)
 
 
-async def _finish(claim: _Claim, status: DeliveryStatus, outcome: dict[str, Any]) -> DeliveryResult:
+async def _finish(claim: Claim, status: DeliveryStatus, outcome: dict[str, Any]) -> DeliveryResult:
     delivered = status is DeliveryStatus.DELIVERED
     stamp = {"delivered_at" if delivered else "dead_at": _now()}
     if not await _fenced(claim, status=status, next_attempt_at=None, **stamp, **outcome):
@@ -242,14 +247,14 @@ async def _wake_next(delivery: OutboxDelivery) -> int | None:
     return await _wake(following[0]["id"]) if following else None
 
 
-async def _fenced(claim: _Claim, **changes: Any) -> int:
+async def _fenced(claim: Claim, **changes: Any) -> int:
     """Apply `changes` only while the claim's lease still holds; returns 1 if it did."""
     return await update_where(
         OutboxDelivery, changes, id=claim.delivery.id, next_attempt_at=claim.lease
     )
 
 
-def _lost(claim: _Claim) -> DeliveryResult:
+def _lost(claim: Claim) -> DeliveryResult:
     # Only when an attempt outlived its lease: the worker that took over records instead.
     log.warning("delivery_lease_lost", delivery_id=claim.delivery.id)
     return DeliveryResult(Outcome.SKIPPED)

@@ -1,6 +1,7 @@
 """The outbox relay's services: claim committed events, sweep lost messages, redrive, prune."""
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -16,6 +17,8 @@ log = structlog.get_logger(__name__)
 
 RELAY_BATCH = 200
 Publish = Callable[[Sequence[OutboxEvent]], Awaitable[None]]
+# Deliveries to enqueue, by consumer: each consumer's are sent in batches.
+Due = dict[str, list[int]]
 PRUNE_BATCH = 1000
 # What `deliveries list --failed` (and the deliveries query's `failed` filter) show.
 FAILED_DELIVERIES = Q(status=DeliveryStatus.DEAD) | Q(status__in=OPEN, attempts__gt=0)
@@ -23,10 +26,10 @@ FAILED_DELIVERIES = Q(status=DeliveryStatus.DEAD) | Q(status__in=OPEN, attempts_
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-async def relay_events(consumers: Collection[str], publish: Publish | None = None) -> list[int]:
+async def relay_events(consumers: Collection[str], publish: Publish | None = None) -> Due:
     """Claim committed, unrelayed events and create one delivery per consumer.
 
-    Returns the delivery ids to enqueue. Rows are claimed with FOR UPDATE SKIP LOCKED,
+    Returns the delivery ids to enqueue, by consumer. Rows are claimed with FOR UPDATE SKIP LOCKED,
     so relays in several workers on several machines share the work (Tortoise drops
     the clause on SQLite, where `payments dev` is the only process). With no consumer
     configured, events are logged and marked relayed. `publish` (the live feed) gets
@@ -36,7 +39,7 @@ async def relay_events(consumers: Collection[str], publish: Publish | None = Non
     async with in_transaction() as connection:
         events = await _claim_unrelayed(connection)
         if not events:
-            return []
+            return {}
         if publish is not None:
             await publish(events)
         now = datetime.now(UTC)
@@ -58,11 +61,18 @@ async def relay_events(consumers: Collection[str], publish: Publish | None = Non
             await OutboxDelivery.bulk_create(deliveries, using_db=connection)
         await OutboxEvent.filter(id__in=event_ids).using_db(connection).update(relayed_at=now)
         created = OutboxDelivery.filter(event_id__in=event_ids).using_db(connection)
-        ids: list[int] = await created.order_by("id").values_list("id", flat=True)  # type: ignore[assignment]
+        rows = await created.order_by("id").values_list("consumer", "id")
     if not consumers:
         for event in events:
             log.info("payment_event", event_id=event.id, type=event.type, payload=event.payload)
-    return ids
+    return _by_consumer(rows)
+
+
+def _by_consumer(rows: Iterable[tuple[str, int]]) -> Due:
+    due: Due = defaultdict(list)
+    for consumer, delivery_id in rows:
+        due[consumer].append(delivery_id)
+    return dict(due)
 
 
 async def _claim_unrelayed(connection: BaseDBAsyncClient) -> list[OutboxEvent]:
@@ -70,11 +80,11 @@ async def _claim_unrelayed(connection: BaseDBAsyncClient) -> list[OutboxEvent]:
     return await query.select_for_update(skip_locked=True).using_db(connection)
 
 
-async def sweep_stranded(consumers: Collection[str], older_than: timedelta) -> list[int]:
+async def sweep_stranded(consumers: Collection[str], older_than: timedelta) -> Due:
     """Open deliveries whose message should have run `older_than` ago: due again now.
 
     Their message was lost (Redis flushed or restarted), its worker was killed, or a
-    held delivery missed its wake-up. Returns the ids to enqueue again.
+    held delivery missed its wake-up. Returns the ids to enqueue again, by consumer.
     """
     now = datetime.now(UTC)
     async with in_transaction() as connection:
@@ -82,10 +92,10 @@ async def sweep_stranded(consumers: Collection[str], older_than: timedelta) -> l
             status__in=OPEN, consumer__in=list(consumers), next_attempt_at__lt=now - older_than
         )
         batch = stale.order_by("id").limit(RELAY_BATCH).select_for_update(skip_locked=True)
-        ids = [row.id for row in await batch.using_db(connection)]
-        swept = OutboxDelivery.filter(id__in=ids).using_db(connection)
+        rows = [(row.consumer, row.id) for row in await batch.using_db(connection)]
+        swept = OutboxDelivery.filter(id__in=[row[1] for row in rows]).using_db(connection)
         await swept.update(next_attempt_at=now, enqueued_at=now)
-    return ids
+    return _by_consumer(rows)
 
 
 async def redrive(event_id: str | None = None, delivery_id: int | None = None) -> list[int]:
