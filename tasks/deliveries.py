@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 import dramatiq
-import httpx
 import structlog
 
 from payments.outbox.batch import deliver_batch
-from payments.outbox.delivery import DeliveryPolicy, deliver
+from payments.outbox.consumer_http import ConsumerClients
+from payments.outbox.delivery import DeliveryPolicy
 from payments.outbox.relay import prune_delivered
 from tasks.broker import current_broker, send_off_loop
 from tasks.runtime import actor_runtime
@@ -16,30 +16,7 @@ log = structlog.get_logger(__name__)
 
 # A batch is no larger than a consumer's pool, so its POSTs never wait for a connection.
 BATCH_SIZE = 50
-_http: dict[str, httpx.AsyncClient] = {}
-
-
-@dramatiq.actor(
-    broker=current_broker(),
-    queue_name="deliveries",
-    max_retries=5,
-    min_backoff=1_000,
-    max_backoff=30_000,
-)
-async def deliver_event(delivery_id: int) -> None:
-    """Deliver one event to one consumer; send its own retry and wake the next version.
-
-    The relay sends batches now; this runs the messages queued before that change.
-    Attempts are counted in the database, so Dramatiq's own retries only cover
-    unexpected errors (the database down); whatever a failed or lost message left
-    open, the relay's sweep enqueues again.
-    """
-    policy = DeliveryPolicy.from_settings(actor_runtime().settings)
-    result = await deliver(delivery_id, policy, http_client(""))
-    if result.retry_in_ms is not None:
-        await send_off_loop(deliver_event, [(delivery_id,)], delay=result.retry_in_ms)
-    if result.wake is not None:
-        await send_off_loop(deliver_event, [(result.wake,)])
+_clients = ConsumerClients(connections_per_consumer=BATCH_SIZE)
 
 
 @dramatiq.actor(
@@ -52,10 +29,13 @@ async def deliver_event(delivery_id: int) -> None:
 async def deliver_events(consumer: str, delivery_ids: list[int]) -> None:
     """Deliver a batch of events to one consumer; send their retries and wake next versions.
 
-    Retried the same way as `deliver_event`: attempts are counted in the database.
+    Attempts are counted in the database, so Dramatiq's own retries only cover
+    unexpected errors (the database down); whatever a failed or lost message left
+    open, the relay's sweep enqueues again.
     """
     policy = DeliveryPolicy.from_settings(actor_runtime().settings)
-    result = await deliver_batch(consumer, delivery_ids, policy, http_client(consumer))
+    session = _clients.session(consumer, policy.consumers.get(consumer, ""))
+    result = await deliver_batch(consumer, delivery_ids, policy, session)
     for delivery_id, delay in result.retries:
         await send_off_loop(deliver_events, [(consumer, [delivery_id])], delay=delay)
     if result.now:
@@ -79,20 +59,6 @@ async def prune_outbox_events() -> None:
     log.info("outbox_pruned", count=await prune_delivered(timedelta(days=days)))
 
 
-def http_client(consumer: str) -> httpx.AsyncClient:
-    """The process's kept-alive client for one consumer, made on first use on the actors' loop.
-
-    One pool per consumer: a slow consumer's connections cannot starve another's batches.
-    """
-    client = _http.get(consumer)
-    if client is None:
-        limits = httpx.Limits(max_connections=BATCH_SIZE, max_keepalive_connections=BATCH_SIZE)
-        client = _http[consumer] = httpx.AsyncClient(limits=limits)
-    return client
-
-
 async def close_http_client() -> None:
-    clients = list(_http.values())
-    _http.clear()
-    for client in clients:
-        await client.aclose()
+    """Close the consumers' connection pools (worker shutdown)."""
+    await _clients.close()

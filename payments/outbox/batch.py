@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
+import aiohttp
 import structlog
 from tortoise import connections
 
@@ -122,7 +122,10 @@ class BatchResult:
 
 
 async def deliver_batch(
-    consumer: str, delivery_ids: Sequence[int], policy: DeliveryPolicy, client: httpx.AsyncClient
+    consumer: str,
+    delivery_ids: Sequence[int],
+    policy: DeliveryPolicy,
+    session: aiohttp.ClientSession,
 ) -> BatchResult:
     """POST the due deliveries among `delivery_ids` to `consumer`, each payment's in order.
 
@@ -136,14 +139,14 @@ async def deliver_batch(
     if connections.get("default").capabilities.dialect != "postgres":
         # SQLite (`payments dev`, one process) has no row locks to skip: one at a time.
         for delivery_id in delivery_ids:
-            result.add(delivery_id, await deliver(delivery_id, policy, client))
+            result.add(delivery_id, await deliver(delivery_id, policy, session))
         return result
     claims = await _claim(consumer, delivery_ids, policy)
     budget_ends = time.monotonic() + (policy.lease.total_seconds() - policy.deadline)
     behind = await _behind_others([claim.delivery.id for claim in claims])
     url = policy.consumers[consumer]
     runs = (
-        _run_chain(chain, chain[0].delivery.id in behind, url, policy, client, budget_ends)
+        _run_chain(chain, chain[0].delivery.id in behind, url, policy, session, budget_ends)
         for chain in _chains(claims)
     )
     chains = await asyncio.gather(*runs)
@@ -185,7 +188,7 @@ async def _run_chain(
     blocked: bool,
     url: str,
     policy: DeliveryPolicy,
-    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     budget_ends: float,
 ) -> tuple[list[_Attempt], list[tuple[int, DeliveryResult]]]:
     """One payment's claimed versions, in order; `blocked` when an earlier one is open elsewhere.
@@ -202,7 +205,7 @@ async def _run_chain(
             held.append((claim.delivery.id, await hold(claim)))
             blocked = True
             continue
-        status_code, error = await post(claim.event, url, policy, client)
+        status_code, error = await post(claim.event, url, policy, session)
         attempts.append(_judge(claim, status_code, error, policy))
         blocked = not attempts[-1].finished
     return attempts, held

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import httpx
+import aiohttp
 import structlog
 
 from models.enums import DeliveryStatus
@@ -38,6 +38,8 @@ SELECT id FROM outbox_deliveries
 WHERE consumer = $1 AND payment_id = $2 AND version > $3 AND status IN ({OPEN_SQL})
 ORDER BY version LIMIT 1"""
 _RETRYABLE_STATUS = frozenset({408, 429})
+_ANSWER_BYTES = 2048
+_KEPT_ERROR_CHARACTERS = 500
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class Claim:
 
 
 async def deliver(
-    delivery_id: int, policy: DeliveryPolicy, client: httpx.AsyncClient
+    delivery_id: int, policy: DeliveryPolicy, session: aiohttp.ClientSession
 ) -> DeliveryResult:
     """POST one event to one consumer, signed, and record the attempt.
 
@@ -123,7 +125,7 @@ async def deliver(
     if await _earlier_version_open(claim.delivery):
         return await hold(claim)
     url = policy.consumers[claim.delivery.consumer]
-    status_code, error = await post(claim.event, url, policy, client)
+    status_code, error = await post(claim.event, url, policy, session)
     return await record(claim, status_code, error, policy)
 
 
@@ -181,7 +183,7 @@ async def _wake(delivery_id: int) -> int | None:
 
 
 async def post(
-    event: OutboxEvent, url: str, policy: DeliveryPolicy, client: httpx.AsyncClient
+    event: OutboxEvent, url: str, policy: DeliveryPolicy, session: aiohttp.ClientSession
 ) -> tuple[int | None, str | None]:
     """POST the signed event; its status code, or None and the error when there was no answer."""
     body = json.dumps(event.payload, separators=(",", ":")).encode()
@@ -194,15 +196,23 @@ async def post(
     }
     if event.request_id:
         headers[REQUEST_ID_HEADER] = event.request_id
-    timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
+    timeout = aiohttp.ClientTimeout(
+        sock_connect=policy.connect_timeout, sock_read=policy.read_timeout
+    )
     try:
-        # httpx times each phase; the deadline bounds the whole attempt within the lease.
-        async with asyncio.timeout(policy.deadline):
-            response = await client.post(url, content=body, headers=headers, timeout=timeout)
-    except (httpx.HTTPError, TimeoutError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500]
+        # aiohttp times each phase; the deadline bounds the whole attempt within the lease.
+        async with (
+            asyncio.timeout(policy.deadline),
+            session.post(url, data=body, headers=headers, timeout=timeout) as response,
+        ):
+            # Enough for `last_error`; reading a short answer whole lets the connection be reused.
+            answer = await response.content.read(_ANSWER_BYTES)
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:_KEPT_ERROR_CHARACTERS]
+    if 200 <= response.status < 300:
+        return response.status, None
     # A consumer's answer is any text it likes; keep what PostgreSQL can store of it.
-    return response.status_code, None if response.is_success else storable(response.text[:500])
+    return response.status, storable(answer.decode("utf-8", "replace")[:_KEPT_ERROR_CHARACTERS])
 
 
 def retryable(status_code: int | None) -> bool:

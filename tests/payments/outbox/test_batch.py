@@ -1,21 +1,74 @@
 """Batched delivery: one claim for many rows, each payment's versions in order, nothing lost."""
 
 import asyncio
-import json
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import httpx
+import aiohttp
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
 from payments.outbox.batch import deliver_batch
 from payments.outbox.delivery import DeliveryPolicy
 from payments.outbox.relay import sweep_stranded
+from tests.support import serve
 
 pytestmark = pytest.mark.usefixtures("database_url")
-POLICY = DeliveryPolicy(consumers={"order": "http://order.test/events"}, secret="whsec_dGVzdA==")
+SECRET = "whsec_dGVzdA=="
+# The consumer's answer to one event, given the payment it carries: a status code.
+Answer = Callable[[dict[str, Any]], Awaitable[int]]
+
+
+@dataclass
+class Receiver:
+    """A real HTTP consumer on a local port, recording what it was sent, in arrival order."""
+
+    url: str = ""
+    answer: Answer | None = None
+
+    def policy(self, **timeouts: float) -> DeliveryPolicy:
+        return DeliveryPolicy(consumers={"order": self.url}, secret=SECRET, **timeouts)
+
+    def recording(self, slow_first: bool = False) -> list[tuple[str, int]]:
+        """Answer 200 to everything (version 1 slowly if asked); the list of what arrived."""
+        posted: list[tuple[str, int]] = []
+
+        async def answer(payment: dict[str, Any]) -> int:
+            if slow_first and payment["version"] == 1:
+                await asyncio.sleep(0.3)  # a later version sent concurrently would overtake it
+            posted.append((payment["id"], payment["version"]))
+            return 200
+
+        self.answer = answer
+        return posted
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    receiver = Receiver()
+
+    async def events(request: Request) -> Response:
+        assert receiver.answer is not None
+        payment = (await request.json())["data"]["payment"]
+        return Response(status_code=await receiver.answer(payment))
+
+    async with serve(Starlette(routes=[Route("/events", events, methods=["POST"])])) as base:
+        receiver.url = f"{base}/events"
+        yield receiver
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 async def _deliveries(versions: dict[str, list[int]]) -> list[int]:
@@ -40,79 +93,72 @@ async def _deliveries(versions: dict[str, list[int]]) -> list[int]:
     return ids
 
 
-def _recording(posted: list[tuple[str, int]], slow_first: bool = False) -> httpx.AsyncClient:
-    async def answer(request: httpx.Request) -> httpx.Response:
-        payment = json.loads(request.content)["data"]["payment"]
-        if slow_first and payment["version"] == 1:
-            await asyncio.sleep(0.3)  # a later version sent concurrently would overtake it
-        posted.append((payment["id"], payment["version"]))
-        return httpx.Response(200)
-
-    return httpx.AsyncClient(transport=httpx.MockTransport(answer))
-
-
 async def _statuses(ids: list[int]) -> set[DeliveryStatus]:
     return {row.status for row in await OutboxDelivery.filter(id__in=ids)}
 
 
-async def test_one_batch_delivers_many_rows():
+async def test_one_batch_delivers_many_rows(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
     """Twenty payments' deliveries in one call: every one POSTed once and recorded delivered."""
     payments = {uuid.uuid4().hex: [1] for _ in range(20)}
     ids = await _deliveries(payments)
-    posted: list[tuple[str, int]] = []
-    result = await deliver_batch("order", ids, POLICY, _recording(posted))
+    posted = receiver.recording()
+    result = await deliver_batch("order", ids, receiver.policy(), session)
     assert sorted(posted) == sorted((payment, 1) for payment in payments)
     assert await _statuses(ids) == {DeliveryStatus.DELIVERED}
     assert (result.retries, result.now) == ([], [])
 
 
-async def test_two_versions_of_one_payment_in_a_batch_are_posted_in_order():
+async def test_two_versions_of_one_payment_in_a_batch_are_posted_in_order(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
     """Version 1 answers slowly: version 2 of the same payment still goes after it."""
     payment = uuid.uuid4().hex
     ids = await _deliveries({payment: [1, 2], uuid.uuid4().hex: [1]})
-    posted: list[tuple[str, int]] = []
-    await deliver_batch("order", list(reversed(ids)), POLICY, _recording(posted, slow_first=True))
+    posted = receiver.recording(slow_first=True)
+    await deliver_batch("order", list(reversed(ids)), receiver.policy(), session)
     assert [version for paid, version in posted if paid == payment] == [1, 2]
     assert await _statuses(ids) == {DeliveryStatus.DELIVERED}
 
 
-async def test_a_batch_killed_mid_post_loses_nothing():
+async def test_a_batch_killed_mid_post_loses_nothing(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
     """A worker dies holding a claimed batch: after its lease the sweep sends every row again."""
     ids = await _deliveries({uuid.uuid4().hex: [1, 2], uuid.uuid4().hex: [1]})
-    policy = DeliveryPolicy(
-        consumers=POLICY.consumers, secret=POLICY.secret, connect_timeout=0.1, read_timeout=0.1
-    )
+    policy = receiver.policy(connect_timeout=0.1, read_timeout=0.1)
     hung = asyncio.Event()
 
-    async def hang(request: httpx.Request) -> httpx.Response:
+    async def hang(payment: dict[str, Any]) -> int:
         hung.set()
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
-    dying = asyncio.create_task(
-        deliver_batch("order", ids, policy, httpx.AsyncClient(transport=httpx.MockTransport(hang)))
-    )
+    receiver.answer = hang
+    dying = asyncio.create_task(deliver_batch("order", ids, policy, session))
     await hung.wait()
     dying.cancel()  # as kill -9 would: no outcome recorded
     await asyncio.sleep(policy.lease.total_seconds() + 0.1)
     swept = (await sweep_stranded(["order"], timedelta(0))).get("order", [])
     assert set(ids) <= set(swept)
-    posted: list[tuple[str, int]] = []
-    await deliver_batch("order", ids, policy, _recording(posted))
+    posted = receiver.recording()
+    await deliver_batch("order", ids, policy, session)
     assert len(posted) == 3 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
 
 
-async def test_a_retried_version_holds_the_next_and_a_4xx_is_dead():
+async def test_a_retried_version_holds_the_next_and_a_4xx_is_dead(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
     """503 on version 1: it is retried, version 2 waits; another payment's 400 is dead at once."""
     retried, refused = uuid.uuid4().hex, uuid.uuid4().hex
     ids = await _deliveries({retried: [1, 2], refused: [1]})
 
-    async def answer(request: httpx.Request) -> httpx.Response:
-        payment = json.loads(request.content)["data"]["payment"]
-        return httpx.Response(503 if payment["id"] == retried else 400)
+    async def answer(payment: dict[str, Any]) -> int:
+        return 503 if payment["id"] == retried else 400
 
-    client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
-    result = await deliver_batch("order", ids, POLICY, client)
+    receiver.answer = answer
+    result = await deliver_batch("order", ids, receiver.policy(), session)
     rows = {row.id: row for row in await OutboxDelivery.filter(id__in=ids)}
     assert [delivery_id for delivery_id, _ in result.retries] == [ids[0]]
     assert (rows[ids[0]].status, rows[ids[0]].attempts) == (DeliveryStatus.ENQUEUED, 1)
@@ -120,5 +166,6 @@ async def test_a_retried_version_holds_the_next_and_a_4xx_is_dead():
     assert (rows[ids[2]].status, rows[ids[2]].last_status_code) == (DeliveryStatus.DEAD, 400)
     # Its retry delivers version 1, which wakes the held version 2.
     await OutboxDelivery.filter(id=ids[0]).update(next_attempt_at=datetime.now(UTC))
-    again = await deliver_batch("order", [ids[0]], POLICY, _recording([]))
+    receiver.recording()
+    again = await deliver_batch("order", [ids[0]], receiver.policy(), session)
     assert again.now == [ids[1]]
