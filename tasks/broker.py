@@ -13,11 +13,13 @@ from dramatiq.middleware import AsyncIO
 from payments.shared.settings import Settings
 from tasks.correlation import RequestIdMiddleware
 from tasks.in_process import InProcessBroker
-from tasks.middleware import TortoiseMiddleware
+from tasks.middleware import PromptPolling, TortoiseMiddleware
 from tasks.worker_metrics import worker_metrics_middleware
 
 REDIS_CONNECT_TIMEOUT_SECONDS = 1.0
 REDIS_SOCKET_TIMEOUT_SECONDS = 5.0
+# The longest an idle worker leaves a queue unpolled: the delay a quiet queue adds.
+POLL_MS = 200
 # Modules that declare actors; imported only after the broker exists, because
 # `dramatiq.actor` binds to the global broker at import time.
 ACTOR_MODULES: list[str] = [
@@ -55,6 +57,7 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
         broker.add_middleware(
             TortoiseMiddleware(settings.database_url, settings.database_pool_size)
         )
+        broker.add_middleware(PromptPolling(POLL_MS))
         if settings.worker_metrics_port is not None:
             broker.add_middleware(worker_metrics_middleware(settings))
     broker.add_middleware(RequestIdMiddleware())

@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.enums import CaptureMethod, EventSource, Operation, PaymentStatus
@@ -21,8 +22,10 @@ from payments.idempotency.keys import (
     raise_stored_error,
     release_key,
 )
+from payments.lifecycle.creation import create_payment
+from payments.lifecycle.fenced import move_if_unchanged
 from payments.lifecycle.outcomes import outcome_fields
-from payments.lifecycle.transitions import Change, apply_change, lock_payment, record_creation
+from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.service_config import ServiceConfig
 from payments.shared import metrics
 from payments.shared.auth import Principal, Scope
@@ -153,13 +156,10 @@ async def _payment_for(
     if prepare is not None:
         columns = await prepare(key, columns)
     async with in_transaction() as connection:
-        payment = await Payment.create(
-            **columns,
-            status=PaymentStatus.PENDING,
-            gateway=config.gateway.name,
-            using_db=connection,
+        payment = await create_payment(
+            {**columns, "status": PaymentStatus.PENDING, "gateway": config.gateway.name},
+            connection,
         )
-        await record_creation(payment, connection)
         key.resource_id = payment.id
         await key.save(using_db=connection, update_fields=["resource_id"])
     return payment
@@ -180,18 +180,28 @@ async def finish_payment(begun: Started, call: GatewayCall, config: ServiceConfi
         raise
     outcome = result.status.value.lower()
     metrics.observe_gateway_call(config.gateway.name, "charge", outcome, started)
-    return await _commit_outcome(payment.id, result, key)
+    return await _commit_outcome(payment, result, key)
 
 
-async def _commit_outcome(payment_id: str, result: ChargeResult, key: IdempotencyKey) -> Payment:
+async def _commit_outcome(payment: Payment, result: ChargeResult, key: IdempotencyKey) -> Payment:
+    change = Change(result.status, EventSource.API, outcome_fields(result))
     async with in_transaction() as connection:
-        payment = await lock_payment(payment_id, connection)
-        assert payment is not None
-        change = Change(result.status, EventSource.API, outcome_fields(result))
-        applied = await apply_change(payment, change, connection)
-        if not applied and payment.provider_payment_id is None:
-            # A webhook (found via metadata.payment_id) moved it first; keep the gateway id.
-            payment.provider_payment_id = result.provider_payment_id
-            await payment.save(using_db=connection, update_fields=["provider_payment_id"])
-        await complete_key(key, connection, resource_id=payment.id)
+        # Usually nothing touched the new payment during the call: one fenced statement.
+        moved = await move_if_unchanged(payment, change, connection)
+        if moved is None:
+            moved = await _commit_locked(payment.id, result, change, connection)
+        await complete_key(key, connection, resource_id=moved.id)
+    return moved
+
+
+async def _commit_locked(
+    payment_id: str, result: ChargeResult, change: Change, connection: BaseDBAsyncClient
+) -> Payment:
+    payment = await lock_payment(payment_id, connection)
+    assert payment is not None
+    applied = await apply_change(payment, change, connection)
+    if not applied and payment.provider_payment_id is None:
+        # A webhook (found via metadata.payment_id) moved it first; keep the gateway id.
+        payment.provider_payment_id = result.provider_payment_id
+        await payment.save(using_db=connection, update_fields=["provider_payment_id"])
     return payment

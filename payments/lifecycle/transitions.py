@@ -51,9 +51,8 @@ async def apply_change(payment: Payment, change: Change, connection: BaseDBAsync
     move the payment is already past, a stale event or a repeat that changes nothing
     is recorded (history row, not applied) and ignored.
     """
-    target = target_for(payment.flow, change.target)
-    updates = {**implied_fields(payment, target), **change.fields}
-    if not _applies(payment, target, change, updates):
+    target, updates = planned(payment, change)
+    if not applies(payment, target, change, updates):
         await _record(payment, target, change, connection, applied=False)
         if captures_after_terminal(payment.status, target):
             _alert_captured_after_terminal(payment, change)
@@ -72,9 +71,16 @@ async def apply_change(payment: Payment, change: Change, connection: BaseDBAsync
     return True
 
 
-def _applies(
+def planned(payment: Payment, change: Change) -> tuple[PaymentStatus, dict[str, Any]]:
+    """The status `change` moves the payment to and the fields that move sets."""
+    target = target_for(payment.flow, change.target)
+    return target, {**implied_fields(payment, target), **change.fields}
+
+
+def applies(
     payment: Payment, target: PaymentStatus, change: Change, updates: dict[str, Any]
 ) -> bool:
+    """Whether the state machine lets `payment`, as it is, make this move."""
     if not can_move(payment.status, target):
         return False
     if target is payment.status and all(getattr(payment, k) == v for k, v in updates.items()):
@@ -132,6 +138,13 @@ async def record_creation(payment: Payment, connection: BaseDBAsyncClient) -> No
 
 async def write_outbox_event(payment: Payment, connection: BaseDBAsyncClient) -> OutboxEvent:
     """Write the event consumers receive for the payment as it is now (same transaction)."""
+    event = outbox_event(payment)
+    await event.save(using_db=connection)
+    return event
+
+
+def outbox_event(payment: Payment) -> OutboxEvent:
+    """The (unsaved) event consumers receive for the payment as it is now."""
     event = OutboxEvent(
         payment_id=payment.id, version=payment.version, request_id=current_request_id()
     )
@@ -142,7 +155,6 @@ async def write_outbox_event(payment: Payment, connection: BaseDBAsyncClient) ->
         "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "data": {"payment": payment_snapshot(payment)},
     }
-    await event.save(using_db=connection)
     return event
 
 

@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 
-from models.enums import RefundReason
+from models.enums import InboxStatus, RefundReason
 from models.payment import Payment, Refund
 from payments.charges.rules import ChargeInput
 from payments.charges.service import charge
+from payments.gateway_events.inbox import store_event
+from payments.gateway_events.service import process_stored_event
 from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
 from payments.gateways.simulated import SimulatedGateway
 from payments.refunds.rules import RefundInput
@@ -200,6 +202,13 @@ async def refunded_via_api(payment: Payment, amount: int, gateway: PinnedGateway
         # The amount stays reserved: a PENDING refund waiting for the gateway's word.
         return await Refund.filter(payment_id=payment.id).order_by("-created_at").first()
     return refund_row
+
+
+async def deliver(stripe_event: dict[str, Any]) -> InboxStatus:
+    """Store a Stripe event as the webhook route does and process it at once, in-process."""
+    row_id = await store_event(body_of(stripe_event), stripe_event)
+    assert row_id is not None
+    return await process_stored_event(row_id)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20) -> None:

@@ -1,7 +1,6 @@
 """Stored Stripe events move payments and refunds through the same service transitions."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -21,6 +20,7 @@ from tests.webhooks.factories import (
     body_of,
     charge_object,
     charged,
+    deliver,
     dispute_object,
     event,
     intent,
@@ -30,12 +30,6 @@ from tests.webhooks.factories import (
     refundable,
     refunded_via_api,
 )
-
-
-async def deliver(stripe_event: dict[str, Any]) -> InboxStatus:
-    row_id = await store_event(body_of(stripe_event), stripe_event)
-    assert row_id is not None
-    return await process_stored_event(row_id)
 
 
 async def _succeeded(amount: int = 5000) -> Payment:
