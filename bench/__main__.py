@@ -4,148 +4,48 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import subprocess
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
-from bench.cpu import cpu_ms_per_request
 from bench.lifecycle import lifecycle_rows
 from bench.live import live_rows
+from bench.load import (
+    CHARGE,
+    CONNECTIONS,
+    DURATION,
+    PAYMENT_FIELDS,
+    WARMUP,
+    Row,
+    cpu_costs,
+    drained,
+    end_to_end,
+    graphql_body,
+    measured,
+    seed_payments,
+    wrk,
+)
+from bench.speed import section, speed, write_section
 from bench.stack import (
     JWT_SECRET,
     ROOT,
     WEBHOOK_SECRET,
     Stack,
-    json_line,
     rss_mb,
     running_stack,
 )
 from payments.shared.auth import issue_token
 from payments.shared.signatures import stripe_signature_header
 
-DURATION = os.environ.get("BENCH_DURATION", "10s")
-WARMUP = os.environ.get("BENCH_WARMUP", "3s")
-CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-CPU_REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "1000"))
 LIFECYCLE_REQUESTS = int(os.environ.get("BENCH_LIFECYCLE_REQUESTS", "2000"))
 # "lifecycle" runs rows 10 and 11 only (a short check of the intent and capture paths);
 # "live" rows 12 to 14 only (subscriptions and paymentStats, issue 17); "fanout" rows 7 and 9
-# only (the outgoing-event path of issue 18).
+# only (the outgoing-event path of issue 18); "speed" issue 18's table alone (bench/speed.py).
 ONLY = os.environ.get("BENCH_ONLY", "")
 SUBJECT = "bench-customer"
-PAYMENT_FIELDS = "id status amount currency version"
-CHARGE = (
-    # Keys travel as variables, as a real client sends them: the document stays the same,
-    # so the parser and validation caches hit (an inlined key re-validates every request).
-    '{"query": "mutation($i: ChargePaymentInput!, $k: String!) { chargePayment(input: $i, '
-    "idempotencyKey: $k) { payment { " + PAYMENT_FIELDS + ' } errors { code } } }", '
-    '"variables": {"k": "KEY", "i": {"orderId": "o", "amount": 1500, "currency": "USD", '
-    '"paymentMethodId": "pm_card_visa"}}}'
-)
-
-
-@dataclass
-class Row:
-    scenario: str
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-    baseline: str = ""
-    ratio: str = ""
-    target: str = ""
-    verdict: str = ""
-
-
-async def wrk(url: str, script: str, duration: str = DURATION, **env: str) -> dict:
-    # Asynchronous, so the receivers served by this process keep answering meanwhile.
-    process = await asyncio.create_subprocess_exec(
-        "wrk",
-        "-t2",
-        f"-c{CONNECTIONS}",
-        f"-d{duration}",
-        "--latency",
-        "-s",
-        str(ROOT / "bench" / "lua" / script),
-        url,
-        env={**os.environ, "BENCH_NONCE": uuid.uuid4().hex, **env},
-        stdout=subprocess.PIPE,
-    )
-    stdout, _ = await process.communicate()
-    result = json_line(stdout.decode())
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    return result
-
-
-async def measured(name: str, url: str, script: str, **env: str) -> Row:
-    await wrk(url, script, WARMUP, **env)
-    r = await wrk(url, script, **env)
-    return Row(name, r["rps"], r["p50_us"] / 1000, r["p99_us"] / 1000, r["errors"])
-
-
-def graphql_body(query: str) -> str:
-    return json.dumps({"query": query})
-
-
-async def post_all(stack: Stack, token: str, bodies: list[dict]) -> list[dict]:
-    """POST each GraphQL body, 16 at a time; the decoded responses."""
-    async with httpx.AsyncClient(base_url=stack.api, timeout=60) as client:
-        limit = asyncio.Semaphore(16)
-
-        async def one(body: dict) -> dict:
-            async with limit:
-                headers = {"Authorization": f"Bearer {token}"}
-                response = await client.post("/graphql", json=body, headers=headers)
-                decoded: dict = response.json()
-                return decoded
-
-        return await asyncio.gather(*(one(body) for body in bodies))
-
-
-async def seed_payments(stack: Stack, token: str, count: int) -> list[str]:
-    body = json.loads(CHARGE.replace("KEY", "seed"))
-    charges = [
-        {
-            "query": body["query"],
-            "variables": {
-                "k": f"seed-{i}-{uuid.uuid4().hex}",
-                "i": {**body["variables"]["i"], "amount": 100_000},
-            },
-        }
-        for i in range(count)
-    ]
-    answers = await post_all(stack, token, charges)
-    return [answer["data"]["chargePayment"]["payment"]["id"] for answer in answers]
-
-
-async def cpu_costs(stack: Stack, token: str, read: str) -> list[Row]:
-    """9. CPU per request by process: a charge with its fan-out, and a payment(id)."""
-
-    async def charges_delivered() -> None:
-        await seed_payments(stack, token, CPU_REQUESTS)
-        await drained(stack)
-
-    async def reads() -> None:
-        await post_all(stack, token, [json.loads(read)] * CPU_REQUESTS)
-
-    await drained(stack)  # the write baseline's events, relayed and delivered like any others
-    rows = []
-    for name, run_them in (
-        ("a charge, fan-out included", charges_delivered),
-        ("a payment(id)", reads),
-    ):
-        costs = await cpu_ms_per_request(stack, CPU_REQUESTS, run_them)
-        row = Row(f"9. CPU ms per request: {name}", 0, 0, 0, 0)
-        row.target = " / ".join(f"{part} {ms:.1f}" for part, ms in costs.items())
-        rows.append(row)
-    return rows
 
 
 def signed_events(count: int) -> Path:
@@ -184,68 +84,6 @@ async def pgbench_tps(database_url: str) -> float:
     stdout, _ = await process.communicate()
     line = next(line for line in stdout.decode().splitlines() if line.startswith("tps"))
     return float(line.split("=")[1].split()[0])
-
-
-async def end_to_end(stack: Stack, token: str, rate: int = 200, seconds: int = 10) -> Row:
-    """Charges at a fixed rate; delay from commit to receipt by both services."""
-    latencies, backlog = [], []
-    started = time.time()
-    async with httpx.AsyncClient(base_url=stack.api, timeout=30) as client:
-        tasks = []
-        for i in range(rate * seconds):
-            await asyncio.sleep(max(0, started + i / rate - time.time()))
-            body = json.loads(CHARGE.replace("KEY", f"e2e-{i}-{uuid.uuid4().hex}"))
-            tasks.append(
-                asyncio.create_task(
-                    client.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
-                )
-            )
-            if i % rate == 0:
-                rows = await stack.sql(
-                    "SELECT count(*) FROM outbox_deliveries WHERE status <> 'DELIVERED'"
-                )
-                backlog.append(rows[0][0])
-        # A charge the overloaded API drops counts as lost below, instead of ending the run.
-        await asyncio.gather(*tasks, return_exceptions=True)
-    burst_over = time.time()
-    await drained(stack)
-    caught_up = time.time() - burst_over
-    rows = await stack.sql(
-        "SELECT id, extract(epoch from created_at) AS t FROM outbox_events "
-        "WHERE created_at >= to_timestamp($1)",
-        started,
-    )
-    for row in rows:
-        arrivals = stack.receivers.arrivals.get(row["id"], {})
-        if len(arrivals) == 2:
-            latencies.append((max(arrivals.values()) - float(row["t"])) * 1000)
-    final = (await stack.sql("SELECT count(*) FROM outbox_deliveries WHERE status <> 'DELIVERED'"))[
-        0
-    ][0]
-    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
-    lost = len(rows) - len(latencies)
-    return Row(
-        f"7. end to end at {rate}/s (commit->both receivers)",
-        len(latencies) / seconds,
-        quantiles[49],
-        quantiles[98],
-        lost,
-        target=f"p50<100 p99<500 ms, backlog {max(backlog or [0])}->{final}, "
-        f"caught up {caught_up:.1f} s after the burst",
-    )
-
-
-async def drained(stack: Stack, seconds: int = 180) -> None:
-    """Wait until the worker has caught up, so its backlog cannot slow the next scenario."""
-    for _ in range(seconds * 2):
-        rows = await stack.sql(
-            "SELECT (SELECT count(*) FROM outbox_deliveries WHERE status <> 'DELIVERED')"
-            " + (SELECT count(*) FROM outbox_events WHERE relayed_at IS NULL)"
-            " + (SELECT count(*) FROM webhook_events WHERE status = 'RECEIVED')"
-        )
-        if rows[0][0] == 0:
-            return
-        await asyncio.sleep(0.5)
 
 
 def verdict(row: Row, ok: bool) -> None:
@@ -428,13 +266,29 @@ def machine() -> str:
 
 
 def main() -> None:
+    results = ROOT / "bench" / "results.md"
+    if ONLY != "speed":
+        write_rows(results)
+    if ONLY in ("", "speed"):
+        token = issue_token(JWT_SECRET, SUBJECT, "payments:read payments:write", 7200)
+        report = asyncio.run(speed(token))
+        print(report)
+        write_section(results, section(report, now_stamp(), machine()))
+
+
+def now_stamp() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def write_rows(results: Path) -> None:
+    """Every scenario's row; a full run writes them to results.md, a partial one only prints."""
     rows = asyncio.run(run())
     report = table(rows)
     print(report)
     if ONLY:
         return  # a partial run does not replace the full results
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    (ROOT / "bench" / "results.md").write_text(
+    stamp = now_stamp()
+    results.write_text(
         f"# Benchmark results\n\n{stamp}. Machine: {machine()}.\n"
         f"wrk -t2 -c{CONNECTIONS} -d{DURATION} after a {WARMUP} warm-up; API: `payments serve "
         f"--workers 2`, `payments worker`, simulated gateway, PostgreSQL and Redis local.\n\n"

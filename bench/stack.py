@@ -73,21 +73,25 @@ def rss_mb(pid: int) -> float:
 
 
 @asynccontextmanager
-async def running_stack() -> AsyncIterator[Stack]:
-    """Everything up, everything torn down (processes killed, database dropped) on exit."""
+async def running_stack(root: Path = ROOT, bin_dir: Path = BIN) -> AsyncIterator[Stack]:
+    """Everything up, everything torn down (processes killed, database dropped) on exit.
+
+    `root` holds the code the API and worker import and `bin_dir` the venv's commands, so
+    another revision of the service can run beside the same receivers and baselines.
+    """
     receivers = Receivers()
     async with AsyncExitStack() as stack:
         order = await stack.enter_async_context(_serve_here(receivers.app("order")))
         notify = await stack.enter_async_context(_serve_here(receivers.app("notification")))
         database_url = await stack.enter_async_context(_database())
-        env = _env(database_url, f"{order}/events", f"{notify}/events")
-        await _run("payments", "migrate", env=env)
+        env = _env(root, database_url, f"{order}/events", f"{notify}/events")
+        await _run(bin_dir / "payments", "migrate", env=env)
         processes = {}
         api_port, baseline_port = _free_port(), _free_port()
         processes["api"] = await stack.enter_async_context(
             _process(
                 [
-                    str(BIN / "payments"),
+                    str(bin_dir / "payments"),
                     "serve",
                     "--host",
                     "127.0.0.1",
@@ -97,15 +101,20 @@ async def running_stack() -> AsyncIterator[Stack]:
                     "2",
                 ],
                 env,
+                root,
             )
         )
         processes["worker"] = await stack.enter_async_context(
-            _process([str(BIN / "payments"), "worker", "--processes", "1", "--threads", "8"], env)
+            _process(
+                [str(bin_dir / "payments"), "worker", "--processes", "1", "--threads", "8"],
+                env,
+                root,
+            )
         )
         processes["baseline"] = await stack.enter_async_context(
             _process(
                 [
-                    str(BIN / "uvicorn"),
+                    str(bin_dir / "uvicorn"),
                     "bench.baseline_app:app",
                     "--host",
                     "127.0.0.1",
@@ -117,6 +126,7 @@ async def running_stack() -> AsyncIterator[Stack]:
                     "warning",
                 ],
                 env,
+                root,
             )
         )
         api, baseline = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{baseline_port}"
@@ -125,7 +135,7 @@ async def running_stack() -> AsyncIterator[Stack]:
         yield Stack(api, baseline, database_url, env, receivers, processes)
 
 
-def _env(database_url: str, order_url: str, notification_url: str) -> dict[str, str]:
+def _env(root: Path, database_url: str, order_url: str, notification_url: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -142,7 +152,7 @@ def _env(database_url: str, order_url: str, notification_url: str) -> dict[str, 
         "LOG_LEVEL": "WARNING",
         "RELAY_INTERVAL_MS": "100",
         "DATABASE_POOL_SIZE": "10",
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(root),
     }
 
 
@@ -160,12 +170,12 @@ async def _database() -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def _process(
-    command: list[str], env: dict[str, str]
+    command: list[str], env: dict[str, str], cwd: Path
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     process = await asyncio.create_subprocess_exec(
         *command,
         env=env,
-        cwd=ROOT,
+        cwd=cwd,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -195,10 +205,10 @@ async def _serve_here(app: Starlette) -> AsyncIterator[str]:
         await task
 
 
-async def _run(*command: str, env: dict[str, str]) -> None:
-    process = await asyncio.create_subprocess_exec(str(BIN / command[0]), *command[1:], env=env)
+async def _run(command: Path, *args: str, env: dict[str, str]) -> None:
+    process = await asyncio.create_subprocess_exec(str(command), *args, env=env)
     if await process.wait() != 0:
-        raise RuntimeError(f"{' '.join(command)} failed")
+        raise RuntimeError(f"{command} {' '.join(args)} failed")
 
 
 async def _wait_http(url: str) -> None:
