@@ -17,7 +17,7 @@ def shape_errors(errors: list[GraphQLError], *, hide_suggestions: bool = False) 
     """Log each error, then rewrite it in place into what the client may see.
 
     In place, because Strawberry hands the same objects on to the response whichever
-    way the operation failed (a parse error raised inside ParserCache included).
+    way the operation failed (a parse error raised by the document cache included).
     Expected errors keep their message and get a code; anything else reads
     "Unexpected error." (code INTERNAL_SERVER_ERROR) and keeps only its path, so no
     stack trace, SQL or secret reaches a client. In production, "Did you mean ...?"

@@ -17,13 +17,10 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-)
+from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+
+from graph.documents import CachedDocuments, DocumentCache
 
 MONEY_MUTATIONS = frozenset({"chargePayment", "refundPayment"})
 
@@ -38,21 +35,18 @@ class DocumentLimits:
     def extensions(self) -> list[Any]:
         """Extension factories (Strawberry wants classes or factories, never instances).
 
-        The depth and alias limiters build a new rule class per instance, which would
-        change the validation cache's key on every request; their rules are built once
-        here and added as one fixed list, so validated documents stay cached.
+        The depth and alias limiters build a new rule class per instance; their rules are
+        built once here, beside the token limit, and checked once per distinct document.
         """
         rules = [
+            *specified_rules,
             *QueryDepthLimiter(max_depth=self.max_depth).validation_rules,
             *MaxAliasesLimiter(max_alias_count=self.max_aliases).validation_rules,
             OneMoneyMutation,
         ]
         if not self.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
-        return [
-            partial(AddValidationRules, rules),
-            partial(MaxTokensLimiter, max_token_count=self.max_tokens),
-        ]
+        return [partial(CachedDocuments, DocumentCache(tuple(rules), self.max_tokens))]
 
 
 class OneMoneyMutation(ValidationRule):

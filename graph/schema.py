@@ -4,7 +4,6 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
@@ -68,7 +67,7 @@ class PaymentsSchema(strawberry.Schema):
 def build_schema(
     limits: DocumentLimits | None = None, *, hide_suggestions: bool = False
 ) -> strawberry.Schema:
-    """The schema; parser and validation caches make repeated documents cheap."""
+    """The schema; a document cache makes repeated documents cheap."""
     limits = limits or DocumentLimits()
     return PaymentsSchema(
         query=Query,
@@ -79,8 +78,6 @@ def build_schema(
             OperationMetrics,
             RateLimits,
             *limits.extensions(),
-            ParserCache,
-            ValidationCache,
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={Long: LONG_SCALAR}),
         hide_suggestions=hide_suggestions,

@@ -19,6 +19,8 @@ from payments.idempotency.keys import (
     claim_key,
     complete_key,
     fingerprint,
+    key_completion,
+    key_naming,
     raise_stored_error,
     release_key,
 )
@@ -155,13 +157,11 @@ async def _payment_for(
         return await Payment.get(id=key.resource_id)
     if prepare is not None:
         columns = await prepare(key, columns)
-    async with in_transaction() as connection:
-        payment = await create_payment(
-            {**columns, "status": PaymentStatus.PENDING, "gateway": config.gateway.name},
-            connection,
-        )
-        key.resource_id = payment.id
-        await key.save(using_db=connection, update_fields=["resource_id"])
+    payment = await create_payment(
+        {**columns, "status": PaymentStatus.PENDING, "gateway": config.gateway.name},
+        key_naming(key),
+    )
+    key.resource_id = payment.id
     return payment
 
 
@@ -185,12 +185,15 @@ async def finish_payment(begun: Started, call: GatewayCall, config: ServiceConfi
 
 async def _commit_outcome(payment: Payment, result: ChargeResult, key: IdempotencyKey) -> Payment:
     change = Change(result.status, EventSource.API, outcome_fields(result))
+    completion = key_completion(key)
+    # Usually nothing touched the new payment during the call: one fenced statement, which
+    # completes the key too.
+    moved = await move_if_unchanged(payment, change, Payment._meta.db, completion)
+    if moved is not None:
+        return moved
     async with in_transaction() as connection:
-        # Usually nothing touched the new payment during the call: one fenced statement.
-        moved = await move_if_unchanged(payment, change, connection)
-        if moved is None:
-            moved = await _commit_locked(payment.id, result, change, connection)
-        await complete_key(key, connection, resource_id=moved.id)
+        moved = await _commit_locked(payment.id, result, change, connection)
+        await completion.fallback(connection, moved.id)
     return moved
 
 

@@ -21,6 +21,7 @@ from payments.shared.errors import (
     ValidationFailed,
 )
 from payments.shared.input_rules import check_text
+from payments.shared.riders import Rider
 from payments.shared.rows import insert_once, select_one
 
 MAX_KEY_LENGTH = 255
@@ -143,6 +144,38 @@ async def complete_key(
         using_db=connection,
         update_fields=["resource_id", "response", "completed_at", "locked_until"],
     )
+
+
+def key_naming(record: IdempotencyKey) -> Rider:
+    """The key names the payment its statement writes, as its resource_id."""
+
+    async def fallback(connection: BaseDBAsyncClient, written_id: str) -> None:
+        record.resource_id = written_id
+        await record.save(using_db=connection, update_fields=["resource_id"])
+
+    return Rider(_NAME_KEY, (record.id,), fallback)
+
+
+def key_completion(record: IdempotencyKey) -> Rider:
+    """complete_key (no error) within the statement that writes the key's payment."""
+    response = IdempotencyKey._meta.fields_map["response"].to_db_value({"errors": []}, record)
+
+    async def fallback(connection: BaseDBAsyncClient, written_id: str) -> None:
+        await complete_key(record, connection, resource_id=written_id)
+
+    return Rider(_COMPLETE_KEY, (response, datetime.now(UTC), record.id), fallback)
+
+
+# Steps over the row the statement wrote (payments/shared/riders.py).
+_NAME_KEY = (
+    "UPDATE idempotency_keys SET resource_id = {source}.id FROM {source} "
+    "WHERE idempotency_keys.id = {0}::bigint"
+)
+_COMPLETE_KEY = (
+    "UPDATE idempotency_keys SET resource_id = {source}.id, response = {0}::jsonb, "
+    "completed_at = {1}::timestamptz, locked_until = NULL FROM {source} "
+    "WHERE idempotency_keys.id = {2}::bigint"
+)
 
 
 Reserved = TypeVar("Reserved")

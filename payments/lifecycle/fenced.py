@@ -10,6 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from models.payment import Payment
 from payments.lifecycle.transitions import Change, applies, outbox_event, planned
 from payments.shared import metrics
+from payments.shared.riders import Rider
 
 # The payment, its history row and its outbox event: one round trip instead of a lock, an
 # update, two inserts and their waits (issue 18: a charge's commit had seven round trips).
@@ -23,18 +24,19 @@ WITH moved AS (
 ), announced AS (
     INSERT INTO outbox_events (id, payment_id, version, type, payload, created_at, request_id)
     SELECT $9::text, id, $6::int, $10::text, $11::jsonb, $8::timestamptz, $12::text FROM moved
-)
+){rider}
 SELECT count(*) AS moved FROM moved"""
 _FIXED_PARAMETERS = 12
 
 
 async def move_if_unchanged(
-    payment: Payment, change: Change, connection: BaseDBAsyncClient
+    payment: Payment, change: Change, connection: BaseDBAsyncClient, rider: Rider | None = None
 ) -> Payment | None:
     """Apply `change` to a payment read without a lock, if its row is still as read.
 
-    Returns the moved payment: status, version and fields set, its history row and
-    outbox event written in the caller's transaction. Returns None, having written
+    Returns the moved payment: status, version and fields set, its history row, outbox
+    event and the rider's write made by one statement (in the caller's transaction, if
+    any). Returns None, having written
     nothing, when the row moved since it was read (a webhook got there first), when the
     move is not a plain allowed one, or on SQLite (no data-modifying WITH); the caller
     then locks the row and lets `apply_change` decide anew.
@@ -70,7 +72,11 @@ async def move_if_unchanged(
         event.request_id,
         *_column_values(moved, columns),
     ]
-    _, rows = await connection.execute_query(_move_sql(columns), values)
+    step = ""
+    if rider is not None:
+        step = rider.step(len(values) + 1, "moved")
+        values += rider.values
+    _, rows = await connection.execute_query(_move_sql(columns, step), values)
     if not rows[0]["moved"]:
         return None
     metrics.PAYMENTS.labels(target.value, moved.currency).inc()
@@ -78,13 +84,13 @@ async def move_if_unchanged(
 
 
 @cache
-def _move_sql(columns: tuple[str, ...]) -> str:
+def _move_sql(columns: tuple[str, ...], rider: str) -> str:
     names = Payment._meta.fields_db_projection
     assignments = ", ".join(
         f"{names[column]} = ${position}"
         for position, column in enumerate(columns, start=_FIXED_PARAMETERS + 1)
     )
-    return _MOVE.format(assignments=assignments)
+    return _MOVE.format(assignments=assignments, rider=rider)
 
 
 def _column_values(payment: Payment, columns: tuple[str, ...]) -> list[Any]:

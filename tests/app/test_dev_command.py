@@ -62,7 +62,10 @@ async def _gql(url: str, token: str, query: str, variables: dict) -> dict:
 async def test_dev_charges_declines_refunds_and_pages(dev_server):
     """The GraphiQL walk-through of the issue works against the embedded defaults."""
     url, token = dev_server
-    ok = await _gql(url, token, CHARGE, {"input": charge_input(), "key": uuid.uuid4().hex})
+    charge = {"input": charge_input(), "key": uuid.uuid4().hex}
+    ok = await _gql(url, token, CHARGE, charge)
+    # SQLite writes the payment and completes its key without data-modifying WITH.
+    replayed = await _gql(url, token, CHARGE, charge)
     declined = await _gql(
         url,
         token,
@@ -79,6 +82,7 @@ async def test_dev_charges_declines_refunds_and_pages(dev_server):
         )
     page = await _gql(url, token, "{ payments(first: 1) { pageInfo { hasNextPage } } }", {})
     assert ok["chargePayment"]["payment"]["status"] == "SUCCEEDED"
+    assert replayed["chargePayment"]["payment"]["id"] == payment_id
     assert declined["chargePayment"]["payment"]["failureCode"] == "card_declined"
     assert refunded["refundPayment"]["payment"]["amountRefunded"] == 3000
     assert refunded["refundPayment"]["payment"]["status"] == "PARTIALLY_REFUNDED"

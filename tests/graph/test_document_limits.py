@@ -5,7 +5,10 @@ document must leave no payment behind.
 """
 
 import pytest
+from graphql import GraphQLError, specified_rules
 
+from graph.documents import DocumentCache
+from graph.schema import build_schema
 from models.payment import Payment
 from tests.graph.charging import charge_input
 from tests.support import error_codes, graphql, new_subject, token
@@ -132,3 +135,27 @@ async def test_a_variable_of_the_wrong_shape_is_bad_user_input(http):
     body = await graphql(http, query, variables, bearer=token(new_subject()))
     assert error_codes(body) == ["BAD_USER_INPUT"]
     assert "unknown field 'orderID'. Did you mean 'orderId'?" in body["errors"][0]["message"]
+
+
+async def test_a_refused_document_is_refused_alike_when_sent_again(http):
+    """Its errors come from the document cache the second time, shaped the same."""
+    sub = new_subject()
+    document = MUTATION.format(fields=f"{CHARGE_FIELD.format(key='a')} missingField")
+    first, again = await _post(http, document, sub), await _post(http, document, sub)
+    assert error_codes(first) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert again == first
+    assert not await _charged(sub)
+
+
+def test_document_cache_parses_and_validates_each_text_once():
+    """The same text is served from the cache; a text that fails to parse is not kept."""
+    schema = build_schema()._schema
+    cache = DocumentCache(tuple(specified_rules), max_tokens=50)
+    first = cache.prepared("{ __typename }", schema)
+    assert cache.prepared("{ __typename }", schema) is first
+    assert first.errors == []
+    assert cache.prepared("{ nope }", schema).errors  # unknown field: cached with its error
+    for _ in range(2):
+        with pytest.raises(GraphQLError, match="Syntax Error"):
+            cache.prepared("{ ", schema)
+    assert cache.prepared.cache_info().currsize == 2
