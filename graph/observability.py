@@ -1,38 +1,28 @@
 """Per-operation metrics and log context for GraphQL."""
 
 import time
-from collections.abc import Iterator
 
 import structlog
-from strawberry.extensions import SchemaExtension
 
-from graph.limits import selected_root_fields
 from payments.shared import metrics
 
 # Documents that never executed: unparsable, invalid, or of a refused operation type.
 NOT_EXECUTED = "invalid"
 
 
-class OperationMetrics(SchemaExtension):
-    """Counts and times operations, labelled by their root fields.
+def operation_label(root_fields: list[str]) -> str:
+    """The operation's metric label, bound to its log lines too.
 
     Client-chosen operation or fragment names would let anyone mint label values; the
     root fields of a validated document are bounded by the schema.
     """
+    label = ",".join(sorted(set(root_fields))) or "empty"
+    structlog.contextvars.bind_contextvars(operation=label)
+    return label
 
-    def on_operation(self) -> Iterator[None]:
-        self.label = NOT_EXECUTED
-        started = time.perf_counter()
-        yield
-        result = self.execution_context.result
-        outcome = "error" if result is None or result.errors else "ok"
-        metrics.GRAPHQL_OPERATIONS.labels(self.label, outcome).inc()
-        metrics.GRAPHQL_DURATION.labels(self.label).observe(time.perf_counter() - started)
 
-    def on_execute(self) -> Iterator[None]:
-        # Strawberry calls this only once the document has passed validation.
-        context = self.execution_context
-        fields = selected_root_fields(context.graphql_document, context.operation_name)
-        self.label = ",".join(sorted(set(fields))) or "empty"
-        structlog.contextvars.bind_contextvars(operation=self.label)
-        yield
+def record_operation(label: str, failed: bool, started: float) -> None:
+    """Count and time one operation, by label and outcome."""
+    outcome = "error" if failed else "ok"
+    metrics.GRAPHQL_OPERATIONS.labels(label, outcome).inc()
+    metrics.GRAPHQL_DURATION.labels(label).observe(time.perf_counter() - started)

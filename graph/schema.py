@@ -18,12 +18,11 @@ from graph.errors import shape_errors
 from graph.intents.mutations import IntentMutations
 from graph.limits import DocumentLimits
 from graph.live.subscriptions import LiveSubscriptions
-from graph.observability import OperationMetrics
+from graph.operation_gate import OperationGate
 from graph.operations.mutations import OperationsMutations
 from graph.operations.queries import OperationsQueries
 from graph.payments.queries import PaymentQueries
 from graph.payments.types import Payment
-from graph.rate_limits import RateLimits
 from graph.refunds.mutations import RefundMutations
 from graph.refunds.types import Refund
 from graph.scalars import LONG_SCALAR, Long
@@ -75,8 +74,7 @@ def build_schema(
         subscription=Subscription,
         types=[Payment, Refund, Customer, PaymentMethod],
         extensions=[
-            OperationMetrics,
-            RateLimits,
+            OperationGate,
             *limits.extensions(),
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map={Long: LONG_SCALAR}),
