@@ -14,6 +14,8 @@ CACHED_DOCUMENTS = 128
 
 @dataclass(frozen=True)
 class Prepared:
+    """A parsed document and what validating it found (nothing, when it is valid)."""
+
     document: DocumentNode
     errors: list[GraphQLError]
 

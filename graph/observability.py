@@ -2,8 +2,6 @@
 
 import time
 
-import structlog
-
 from payments.shared import metrics
 
 # Documents that never executed: unparsable, invalid, or of a refused operation type.
@@ -11,14 +9,12 @@ NOT_EXECUTED = "invalid"
 
 
 def operation_label(root_fields: list[str]) -> str:
-    """The operation's metric label, bound to its log lines too.
+    """The operation's label in metrics and log lines: its root fields.
 
     Client-chosen operation or fragment names would let anyone mint label values; the
     root fields of a validated document are bounded by the schema.
     """
-    label = ",".join(sorted(set(root_fields))) or "empty"
-    structlog.contextvars.bind_contextvars(operation=label)
-    return label
+    return ",".join(sorted(set(root_fields))) or "empty"
 
 
 def record_operation(label: str, failed: bool, started: float) -> None:

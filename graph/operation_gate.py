@@ -3,6 +3,7 @@
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import structlog
 from graphql import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
@@ -30,6 +31,7 @@ class OperationGate(SchemaExtension):
         context = self.execution_context
         fields = selected_root_fields(context.graphql_document, context.operation_name)
         self.label = operation_label(fields)
+        structlog.contextvars.bind_contextvars(operation=self.label)
         refused = await refusal(context.context, fields)
         if refused is not None:
             context.result = ExecutionResult(data=None, errors=[refused])

@@ -36,10 +36,10 @@ async def move_if_unchanged(
 
     Returns the moved payment: status, version and fields set, its history row, outbox
     event and the rider's write made by one statement (in the caller's transaction, if
-    any). Returns None, having written
-    nothing, when the row moved since it was read (a webhook got there first), when the
-    move is not a plain allowed one, or on SQLite (no data-modifying WITH); the caller
-    then locks the row and lets `apply_change` decide anew.
+    any). Returns None, having written nothing, when the row moved since it was read (a
+    webhook got there first), when the move is not a plain allowed one, or on SQLite (no
+    data-modifying WITH); the caller then locks the row and lets `apply_change` decide
+    anew.
     """
     if connection.capabilities.dialect != "postgres":
         return None
