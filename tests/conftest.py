@@ -1,8 +1,11 @@
 """Shared fixtures: a fresh PostgreSQL database, Redis, and the API served over real HTTP."""
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -97,3 +100,18 @@ def worker(settings: Settings) -> Iterator[WorkerProcess]:
     """A real `payments worker` process consuming this session's queues."""
     with WorkerProcess.start(settings_env(settings)) as process:
         yield process
+
+
+REFERENCE_CLIENTS = Path(__file__).with_name("js")
+
+
+@pytest.fixture(scope="session")
+def reference_clients() -> Path:
+    """tests/js with its npm packages installed (graphql-ws, graphql-http): run scripts there with node."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.fail("node and npm are needed for the reference-client tests")
+    subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--silent"],
+        cwd=REFERENCE_CLIENTS, check=True, timeout=300,
+    )
+    return REFERENCE_CLIENTS
