@@ -107,11 +107,13 @@ REFERENCE_CLIENTS = Path(__file__).with_name("js")
 
 @pytest.fixture(scope="session")
 def reference_clients() -> Path:
-    """tests/js with its npm packages installed (graphql-ws, graphql-http): run scripts there with node."""
+    """tests/js with its npm packages (graphql-ws, graphql-http) installed, for node scripts."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.fail("node and npm are needed for the reference-client tests")
     subprocess.run(
         ["npm", "ci", "--no-audit", "--no-fund", "--silent"],
-        cwd=REFERENCE_CLIENTS, check=True, timeout=300,
+        cwd=REFERENCE_CLIENTS,
+        check=True,
+        timeout=300,
     )
     return REFERENCE_CLIENTS
