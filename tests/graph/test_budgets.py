@@ -22,14 +22,18 @@ from tests.graph.lifecycle import CREATE_INTENT, MUTATIONS
 from tests.graph.live.client import ws_url
 from tests.support import error_codes, graphql, new_subject, serve, token
 
-ATTACKER = "203.0.113.7"
 TYPENAME = {"query": "{ __typename }"}
 
 
 @asynccontextmanager
 async def _served(database_url: str, **budgets: str) -> AsyncIterator[tuple[str, Settings]]:
-    """An API with its own budgets and limiter keys; yields its URL and settings."""
-    settings = make_settings(database_url, queue_namespace=f"rl-{uuid.uuid4().hex}", **budgets)
+    """An API with its own budgets; yields its URL and settings.
+
+    It keeps the session's QUEUE_NAMESPACE (the process has one Dramatiq broker, and the
+    first app makes it): limiter keys stay apart by fresh subjects, and by each test's
+    own addresses (the namespace, unique per session, parts runs).
+    """
+    settings = make_settings(database_url, **budgets)
     gateway = SimulatedGateway.from_settings(settings)
     async with serve(create_app(settings, gateway=gateway, owns_database=False)) as url:
         yield url, settings
@@ -152,20 +156,21 @@ async def test_a_strangers_burst_gets_429_while_its_address_signed_in_clients_pa
     A signed-in client from the same address, and other addresses, are unaffected; webhooks,
     health and metrics are outside the budget.
     """
+    attacker, neighbour_address = "10.1.0.7", "10.1.0.8"
     async with (
         _served(database_url, rate_limit_anonymous="5/minute") as (url, _),
         httpx.AsyncClient(base_url=url) as client,
     ):
-        burst = [await _anonymous(client, ATTACKER, "forged" if i % 2 else None) for i in range(8)]
-        ws_refused = await _ws_init(url, ATTACKER, {})
-        signed_in = await _anonymous(client, ATTACKER, token(new_subject()))
-        ws_signed_in = await _ws_init(url, ATTACKER, {"Authorization": f"Bearer {token('c')}"})
-        neighbour = await _anonymous(client, "203.0.113.8")
+        burst = [await _anonymous(client, attacker, "forged" if i % 2 else None) for i in range(8)]
+        ws_refused = await _ws_init(url, attacker, {})
+        signed_in = await _anonymous(client, attacker, token(new_subject()))
+        ws_signed_in = await _ws_init(url, attacker, {"Authorization": f"Bearer {token('c')}"})
+        neighbour = await _anonymous(client, neighbour_address)
         outside = [
-            await client.get("/health/live", headers={"x-forwarded-for": ATTACKER}),
-            await client.get("/metrics", headers={"x-forwarded-for": ATTACKER}),
+            await client.get("/health/live", headers={"x-forwarded-for": attacker}),
+            await client.get("/metrics", headers={"x-forwarded-for": attacker}),
             await client.post(
-                "/webhooks/stripe", content=b"{}", headers={"x-forwarded-for": ATTACKER}
+                "/webhooks/stripe", content=b"{}", headers={"x-forwarded-for": attacker}
             ),
         ]
     assert [r.status_code for r in burst] == [200] * 5 + [429] * 3
@@ -184,16 +189,19 @@ async def test_a_strangers_burst_gets_429_while_its_address_signed_in_clients_pa
 
 async def test_anonymous_budget_keys_stay_bounded_and_expire(database_url):
     """500 IPv4 addresses hold 500 keys; 500 addresses of one IPv6 /64 hold one; all expire."""
+    network, host = "10.2", "2001:db8:2:2"
     async with (
         _served(database_url, rate_limit_anonymous="120/minute") as (url, settings),
         httpx.AsyncClient(base_url=url) as client,
     ):
         for i in range(500):
-            await _anonymous(client, f"198.51.{i // 250}.{i % 250}")
-        one_host = [await _anonymous(client, f"2001:db8:1:2::{i:x}") for i in range(500)]
+            await _anonymous(client, f"{network}.{i // 250}.{i % 250}")
+        one_host = [await _anonymous(client, f"{host}::{i:x}") for i in range(500)]
     store = redis.Redis.from_url(REDIS_URL)
     try:
-        keys = [key async for key in store.scan_iter(f"*{settings.queue_namespace}/anonymous/*")]
+        prefix = f"*{settings.queue_namespace}/anonymous/"
+        keys = [key async for key in store.scan_iter(f"{prefix}{network}.*")]
+        keys += [key async for key in store.scan_iter(f"{prefix}{host}::/64*")]
         ttls = [await store.ttl(key) for key in keys]
         await store.delete(*keys)
     finally:
@@ -209,5 +217,5 @@ async def test_anonymous_budget_off_disables_it(database_url):
         _served(database_url, rate_limit_anonymous="off") as (url, _),
         httpx.AsyncClient(base_url=url) as client,
     ):
-        answers = [await _anonymous(client, ATTACKER) for _ in range(150)]
+        answers = [await _anonymous(client, "10.3.0.7") for _ in range(150)]
     assert {r.status_code for r in answers} == {200}
