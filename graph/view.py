@@ -94,8 +94,12 @@ class PaymentsGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        authorization = request.headers.get("authorization")
-        return Context(runtime=self.runtime, authorization=authorization, live=self.hub)
+        return Context(
+            runtime=self.runtime,
+            authorization=request.headers.get("authorization"),
+            live=self.hub,
+            client_address=request.client.host if request.client else None,
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         local = self.runtime.settings.graphiql_assets_dir is not None
