@@ -13,6 +13,7 @@ from redis.backoff import NoBackoff
 
 from models.outbox import OutboxEvent
 from models.payment import Payment
+from payments.lifecycle.versions import payment_as_of
 from payments.live.notices import Notice, channel, decode, notices_of
 from payments.live.subscription import Subscription
 from payments.shared.rows import select_one
@@ -25,7 +26,7 @@ RESYNC_MARGIN = timedelta(seconds=5)
 
 
 class Hub:
-    """Routes notices to the subscriptions that may see them, reading each changed row once.
+    """Routes notices to the subscriptions that may see them, with the state of each version.
 
     Subscriptions to one payment are found by its id, the others (paymentsUpdated)
     by their owner, or among the admins'. After the Redis subscription breaks, the
@@ -66,12 +67,12 @@ class Hub:
         return self.by_owner[subscription.principal.sub]
 
     async def dispatch(self, notices: Iterable[Notice]) -> None:
-        """Offer each changed payment's current row to every subscriber behind on it."""
+        """Offer each version's own state of the payment to every subscriber behind on it."""
         for notice in notices:
             waiting = [s for s in self._interested(notice) if s.is_behind(*_key(notice))]
             if not waiting:
                 continue
-            payment = await select_one(Payment, id=notice.payment_id)
+            payment = await _as_of(notice)
             for subscription in waiting:
                 if payment is not None:
                     subscription.offer(payment)
@@ -120,6 +121,14 @@ def _key(notice: Notice) -> tuple[str, int]:
     return notice.payment_id, notice.version
 
 
+async def _as_of(notice: Notice) -> Payment | None:
+    # A notice without its state (an event from before states were kept, a relay from
+    # before they were published) can only be read from the payment as it is now.
+    if notice.state is None:
+        return await select_one(Payment, id=notice.payment_id)
+    return payment_as_of(notice.state)
+
+
 async def _committed_since(since: datetime) -> list[Notice]:
     events = OutboxEvent.filter(created_at__gte=since).order_by("created_at", "version")
-    return notices_of(await events.only("id", "payment_id", "version", "payload"))
+    return notices_of(await events.only("id", "payment_id", "version", "payload", "state"))
