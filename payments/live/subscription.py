@@ -2,11 +2,15 @@
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from models.payment import Payment
 from payments.shared.auth import Principal
+
+# A payment's creation (version 1) emits no event: its first change is version 2.
+FIRST_CHANGE = 2
 
 
 class SubscriberTooSlow(Exception):
@@ -22,6 +26,7 @@ class Subscription:
     `max_pending` states queued the subscriber is falling behind: a further version of
     a payment it is owed replaces that payment's queued ones (in the first one's place),
     so it gets the latest state; a further payment cuts it off once the queue drains.
+    `started_at` bounds what it may have missed of a payment it has had nothing of.
     """
 
     principal: Principal
@@ -32,10 +37,27 @@ class Subscription:
     pending: deque[Payment] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def is_behind(self, payment_id: str, version: int) -> bool:
         """Whether a change at `version` is news to this subscriber."""
         return version > self.newest.get(payment_id, 0)
+
+    def skipped_before(self, payment_id: str, version: int) -> bool:
+        """Whether versions before `version` of the payment may be owed but never offered."""
+        known = self.newest.get(payment_id, 0)
+        return known < version - 1 and (known > 0 or version > FIRST_CHANGE)
+
+    def catch_up(self, earlier: Sequence[tuple[datetime, Payment]]) -> None:
+        """Offer a payment's earlier states (oldest first, with their commit times) it missed.
+
+        A subscriber that has had a version of the payment is owed every later one; one
+        that has had none, those committed since it subscribed.
+        """
+        following = bool(earlier) and earlier[0][1].id in self.newest
+        for committed_at, payment in earlier:
+            if following or committed_at >= self.started_at:
+                self.offer(payment)
 
     def offer(self, payment: Payment) -> None:
         """Queue the payment's state at its version if that is newer than what was queued."""
