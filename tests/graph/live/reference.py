@@ -18,8 +18,12 @@ from tests.graph.live.client import ws_url
 from tests.support import graphql
 
 REFUND_AMOUNT = 100
-# A charge, then two partial refunds: each version with its own status and refunded amount.
-EXPECTED = [(2, "SUCCEEDED", 0), (3, "PARTIALLY_REFUNDED", 100), (4, "PARTIALLY_REFUNDED", 200)]
+# A charge, then two partial refunds: each version with its own status and amounts.
+EXPECTED = [
+    (2, "SUCCEEDED", 0, 10_000),
+    (3, "PARTIALLY_REFUNDED", 100, 9_900),
+    (4, "PARTIALLY_REFUNDED", 200, 9_800),
+]
 WITHIN_SECONDS = 1.0
 
 
@@ -36,10 +40,10 @@ class Run:
     payment_id: str
     answered_at: list[float]
 
-    def seen(self, pushes: list[Push]) -> list[tuple[int, str, int]]:
+    def seen(self, pushes: list[Push]) -> list[tuple[int, str, int, int]]:
         return [
-            (p.payment["version"], p.payment["status"], p.payment["amountRefunded"])
-            for p in self.mine(pushes)
+            (p["version"], p["status"], p["amountRefunded"], p["amountRefundable"])
+            for p in (push.payment for push in self.mine(pushes))
         ]
 
     def mine(self, pushes: list[Push]) -> list[Push]:
