@@ -43,6 +43,9 @@ MAX_BATCHES_PER_BEAT = 20
 # Commits that NOTIFY within this window share one beat: at a few hundred charges a second
 # a beat per commit spends more CPU on its own round trips than on the events it moves.
 COALESCE_SECONDS = 0.02
+# Without NOTIFY (SQLite: `payments dev`) no commit wakes the relay: it looks for new events
+# this often instead, so live pushes stay within a second (sweeps keep RELAY_INTERVAL_MS).
+POLL_WITHOUT_NOTIFY_SECONDS = 0.1
 
 
 class Relay:
@@ -59,6 +62,10 @@ class Relay:
         self.scheduler = scheduler
         self.publish = publish
         self.interval = settings.relay_interval_ms / 1000
+        self.notified = settings.database_url.startswith(("postgres://", "postgresql://"))
+        self.idle_seconds = (
+            self.interval if self.notified else min(self.interval, POLL_WITHOUT_NOTIFY_SECONDS)
+        )
         self.stranded_after = timedelta(seconds=settings.delivery_stranded_after_seconds)
         self.wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
@@ -66,7 +73,7 @@ class Relay:
         self._swept_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Beat until `stop` is set: at once after a NOTIFY, else every RELAY_INTERVAL_MS."""
+        """Beat until `stop` is set: at once after a NOTIFY, else every `idle_seconds`."""
         while not stop.is_set():
             self.wake.clear()
             try:
@@ -76,7 +83,7 @@ class Relay:
                 log.warning("relay_beat_failed", error=repr(exc))
                 await self._drop_listener()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.interval)
+                await asyncio.wait_for(self.wake.wait(), self.idle_seconds)
                 await asyncio.sleep(COALESCE_SECONDS)
         await self._drop_listener()
 
@@ -108,13 +115,12 @@ class Relay:
                 return
 
     async def _listen(self) -> None:
-        url = self.settings.database_url
-        if not url.startswith(("postgres://", "postgresql://")):
-            return  # SQLite has no NOTIFY: the interval sweep alone drives the relay
+        if not self.notified:
+            return  # SQLite has no NOTIFY: polling alone drives the relay
         if self._listener is not None and not self._listener.is_closed():
             return
         # A dedicated connection: a pooled one would be handed to queries between beats.
-        self._listener = await asyncpg.connect(url)
+        self._listener = await asyncpg.connect(self.settings.database_url)
         await self._listener.add_listener(OUTBOX_CHANNEL, lambda *_: self.wake.set())
 
     async def _drop_listener(self) -> None:

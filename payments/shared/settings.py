@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     # JSON object of per-currency maximums in minor units, overriding CHARGE_AMOUNT_MAXIMUM.
     charge_amount_maximums: dict[str, int] = Field(default_factory=dict)
     # Live status over WS /graphql: bounds per connection and principal, keep-alive pings,
-    # and how many payments a subscriber may be owed before it is cut off as too slow.
+    # and how many versions a subscriber may be owed: past it each payment's latest is kept,
+    # and one more payment cuts the subscriber off as too slow.
     live_max_subscriptions_per_connection: int = Field(default=10, ge=1)
     live_max_connections_per_principal: int = Field(default=20, ge=1)
     live_keepalive_seconds: float = Field(default=15.0, gt=0)
