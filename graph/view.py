@@ -10,9 +10,9 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from graph.context import Context
 from graph.graphiql import graphiql_page
-from graph.live.transport import LiveTransport
+from graph.live.transport import CONNECTION_INIT_TIMEOUT, LiveTransport
 from payments.live.hub import Hub
-from payments.live.limits import ConnectionLimit
+from payments.live.limits import ConnectionLimit, PendingConnections
 from payments.runtime import Runtime
 
 
@@ -40,11 +40,13 @@ class PaymentsGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=settings.live_max_subscriptions_per_connection,
+            connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
         )
         self.runtime = runtime
         self.graphiql_token = graphiql_token
         self.hub = hub
         self.connection_limit = ConnectionLimit(settings.live_max_connections_per_principal)
+        self.pending_connections = PendingConnections(settings.live_max_unauthenticated_connections)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
