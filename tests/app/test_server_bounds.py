@@ -67,6 +67,17 @@ async def test_headers_under_the_bound_are_served(server):
     assert answer.count(b"HTTP/1.1 200 OK") == 2, answer[:300]
 
 
+async def test_slow_or_missing_headers_are_cut_off_after_10_s(server):
+    """Headers still incomplete 10 s on get 408; a connection that sends nothing is closed."""
+    head = request("GET /health/live HTTP/1.1")
+    (partial, waited), (nothing, idle) = await asyncio.gather(
+        exchange(server, head[:20]), exchange(server, b"")
+    )
+    assert partial.startswith(b"HTTP/1.1 408 "), partial[:200]
+    assert nothing == b""
+    assert 9.5 <= waited < 12 and 9.5 <= idle < 12, (waited, idle)
+
+
 async def test_a_slow_body_is_cut_off_with_408(database_url):
     """A body still incomplete HTTP_READ_TIMEOUT_SECONDS after the request began: 408."""
     settings = make_settings(database_url, http_read_timeout_seconds=1.0)
