@@ -162,7 +162,7 @@ async def test_a_socket_that_sends_no_connection_init_is_closed_with_4408(server
 
 async def test_sockets_not_yet_authenticated_are_capped_per_process(settings):
     """Past the cap a new socket is closed at once with 1013; authenticating frees a place."""
-    cap = 64
+    cap = 24
     env = {**settings_env(settings), "LIVE_MAX_UNAUTHENTICATED_CONNECTIONS": str(cap)}
     async with api_process(env) as api, AsyncExitStack() as sockets:
         assert await oversized_init(api.url, 1024) == 4403  # imports done before measuring
