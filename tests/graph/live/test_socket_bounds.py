@@ -1,9 +1,11 @@
 """WebSocket bounds before authentication, tried as an attacker would on real servers."""
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
+import zlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from urllib.parse import urlsplit
@@ -20,8 +22,10 @@ MIB = 1024 * 1024
 HANDSHAKE = (
     "GET /graphql HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-    "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+    "Sec-WebSocket-Protocol: graphql-transport-ws\r\n{extensions}\r\n"
 )
+DEFLATE = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+TEXT, CONTINUATION, FINAL, COMPRESSED = 0x1, 0x0, 0x80, 0x40
 INIT_PREFIX, INIT_SUFFIX = b'{"type":"connection_init","payload":{"pad":"', b'"}}'
 PADDING = b"x" * (256 * 1024)
 
@@ -53,7 +57,7 @@ async def peak_rss_growth(pid: int) -> AsyncIterator[list[int]]:
 
 
 @asynccontextmanager
-async def raw_socket(base_url: str) -> AsyncIterator[socket.socket]:
+async def raw_socket(base_url: str, extensions: str = "") -> AsyncIterator[socket.socket]:
     """A WebSocket opened by hand, with plain socket calls.
 
     No client library buffers what is sent, and a send the server refuses (it stopped
@@ -63,7 +67,8 @@ async def raw_socket(base_url: str) -> AsyncIterator[socket.socket]:
     loop = asyncio.get_running_loop()
     with socket.create_connection((address.hostname, address.port)) as sock:
         sock.setblocking(False)
-        await loop.sock_sendall(sock, HANDSHAKE.format(host=address.netloc).encode())
+        handshake = HANDSHAKE.format(host=address.netloc, extensions=extensions)
+        await loop.sock_sendall(sock, handshake.encode())
         response = b""
         while b"\r\n\r\n" not in response:
             response += await asyncio.wait_for(loop.sock_recv(sock, 1), 30)
@@ -83,13 +88,13 @@ async def receive_exactly(sock: socket.socket, size: int, wait: float = 30) -> b
     return received
 
 
-def frame_header(size: int) -> bytes:
-    """A final text frame of `size` bytes, masked with a zero key so the payload goes as is."""
+def frame_header(size: int, first: int = FINAL | TEXT) -> bytes:
+    """A frame header (a final text frame unless told), masked with a zero key (sent as is)."""
     if size < 126:
-        return bytes([0x81, 0x80 | size]) + bytes(4)
+        return bytes([first, 0x80 | size]) + bytes(4)
     if size < 1 << 16:
-        return bytes([0x81, 0x80 | 126]) + size.to_bytes(2, "big") + bytes(4)
-    return bytes([0x81, 0x80 | 127]) + size.to_bytes(8, "big") + bytes(4)
+        return bytes([first, 0x80 | 126]) + size.to_bytes(2, "big") + bytes(4)
+    return bytes([first, 0x80 | 127]) + size.to_bytes(8, "big") + bytes(4)
 
 
 async def read_frame(sock: socket.socket, wait: float = 30) -> tuple[int, bytes]:
@@ -147,6 +152,29 @@ async def test_oversized_messages_before_authentication_close_with_1009(settings
     print(f"80 oversized connection_init frames: peak RSS +{growth[0] / MIB:.1f} MiB")
     assert codes == [1009] * 80
     assert growth[0] < 8 * MIB
+
+
+async def test_the_bound_is_on_whole_messages_fragmented_or_deflated(server):
+    """Three 40 KiB fragments, or 15 MiB deflated to a few KiB: closed with 1009 all the same."""
+    loop, fragment = asyncio.get_running_loop(), b"x" * 40 * 1024
+    async with raw_socket(server) as sock:
+        with contextlib.suppress(OSError):
+            for first, payload in [
+                (TEXT, INIT_PREFIX + fragment),
+                (CONTINUATION, fragment),
+                (FINAL | CONTINUATION, fragment + INIT_SUFFIX),
+            ]:
+                await loop.sock_sendall(sock, frame_header(len(payload), first) + payload)
+        fragmented = await close_code(sock)
+    deflate = zlib.compressobj(wbits=-15)
+    bomb = deflate.compress(INIT_PREFIX + b"x" * 15 * MIB + INIT_SUFFIX)
+    bomb = (bomb + deflate.flush(zlib.Z_SYNC_FLUSH))[:-4]  # RFC 7692 drops the 00 00 ff ff
+    async with raw_socket(server, DEFLATE) as sock:
+        with contextlib.suppress(OSError):
+            await loop.sock_sendall(sock, frame_header(len(bomb), FINAL | COMPRESSED | TEXT) + bomb)
+        deflated = await close_code(sock)
+    assert len(bomb) < 64 * 1024
+    assert (fragmented, deflated) == (1009, 1009)
 
 
 async def test_a_socket_that_sends_no_connection_init_is_closed_with_4408(server):
