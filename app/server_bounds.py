@@ -22,8 +22,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     implementations read the same one) the answer is 431; headers still incomplete
     HEADER_TIMEOUT_SECONDS after the connection opened, or after the next request's first
     byte, are answered 408 (a connection that sent nothing is just closed). Either way
-    the connection is closed. Header bytes are
-    counted as they arrive, before the parser buffers them, up to the blank line.
+    the connection is closed. Header bytes are counted as they arrive, before the parser
+    buffers them, up to the blank line that ends them.
     """
 
     header_bytes = 0
