@@ -4,6 +4,7 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -90,19 +91,27 @@ def test_ids_are_not_card_numbers():
     assert [text for text in headers if accept_request_id(text) != text] == []
 
 
-def test_ids_reach_a_log_line_whole_and_card_numbers_do_not(capsys):
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """Whatever a test configures, the process's logging set-up is put back after it."""
+    root, tortoise = logging.getLogger(), logging.getLogger("tortoise")
+    saved = (root.handlers[:], root.level, tortoise.level)
+    yield
+    structlog.contextvars.clear_contextvars()
+    structlog.reset_defaults()
+    root.handlers[:], root.level = saved[0], saved[1]
+    tortoise.setLevel(saved[2])
+
+
+def test_ids_reach_a_log_line_whole_and_card_numbers_do_not(restored_logging, capsys):
     """One JSON log line keeps its payment, request and order ids and masks the card number."""
     configure_logging("INFO", "json")
-    try:
-        bind_request_id("req-17650428000001234567")
-        bind_payment_id("pay_019af00000001234567890ab")
-        order_id = "o-123456789-1234"  # Luhn-valid as 13 digits: the old guard cut it
-        structlog.get_logger("test").info(
-            f"charged {order_id} with 4242 4242 4242 4242", order_id=order_id
-        )
-    finally:
-        structlog.contextvars.clear_contextvars()
-        logging.getLogger().handlers.clear()
+    bind_request_id("req-17650428000001234567")
+    bind_payment_id("pay_019af00000001234567890ab")
+    order_id = "o-123456789-1234"  # Luhn-valid as 13 digits: the old guard cut it
+    structlog.get_logger("test").info(
+        f"charged {order_id} with 4242 4242 4242 4242", order_id=order_id
+    )
     line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert line["message"] == "charged o-123456789-1234 with [REDACTED]"
     assert line["request_id"] == "req-17650428000001234567"
