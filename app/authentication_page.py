@@ -82,10 +82,11 @@ def _answered_html(challenge: Challenge) -> str:
     else:
         told = "Authentication failed: the payment needs another payment method (a payment "
         told += "made by chargePayment fails) as soon as the gateway's webhook is processed."
-    return _summary(challenge) + f"<p><strong>{told}</strong></p>"
+    # The status shown would be the one before the webhook: not worth showing.
+    return _summary(challenge, with_status=False) + f"<p><strong>{told}</strong></p>"
 
 
-def _summary(challenge: Challenge) -> str:
+def _summary(challenge: Challenge, *, with_status: bool = True) -> str:
     exponent = CURRENCY_EXPONENTS.get(challenge.currency, 2)
     amount = f"{Decimal(challenge.amount).scaleb(-exponent):.{exponent}f}"
     return (
@@ -94,7 +95,8 @@ def _summary(challenge: Challenge) -> str:
         "Stripe's test mode does. Complete or fail the authentication.</p>"
         f"<dl><dt>Payment</dt><dd>{escape(challenge.payment_id)}</dd>"
         f"<dt>Amount</dt><dd>{amount} {escape(challenge.currency)}</dd>"
-        f"<dt>Status</dt><dd>{challenge.status.value}</dd></dl>"
+        + (f"<dt>Status</dt><dd>{challenge.status.value}</dd>" if with_status else "")
+        + "</dl>"
     )
 
 
