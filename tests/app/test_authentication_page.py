@@ -1,6 +1,8 @@
 """The simulated gateway's 3-D Secure page, driven over HTTP as a browser drives it."""
 
+import asyncio
 import re
+import shutil
 
 import pytest
 
@@ -12,6 +14,7 @@ from tests.webhooks.factories import eventually
 PAYMENT = """query($id: ID!) { payment(id: $id) {
   status failureCode amountCaptured amountCapturable version events { status source } } }"""
 AUTHENTICATION_REQUIRED = "pm_card_authenticationRequired"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _page_path(client_secret: str) -> str:
@@ -155,3 +158,33 @@ async def test_an_unknown_decision_or_an_oversized_form_is_refused(http):
     assert (unknown.status_code, oversized.status_code) == (400, 413)
     page = await http.get(_page_path(payment["clientSecret"]))
     assert "REQUIRES_ACTION" in page.text
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+async def test_chromium_renders_the_page_and_its_buttons_under_its_policy(server, http, tmp_path):
+    """Headless Chromium shows both buttons of the page and reports no CSP violation."""
+    payment = await _challenged(http, new_subject(), "charge")
+    assert CHROMIUM is not None
+    process = await asyncio.create_subprocess_exec(
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path}",
+        "--enable-logging=stderr",
+        "--dump-dom",
+        server + _page_path(payment["clientSecret"]),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    dom, console = await asyncio.wait_for(process.communicate(), timeout=120)
+    messages = [line for line in console.decode().splitlines() if ":CONSOLE" in line]
+    assert not [m for m in messages if "Content Security Policy" in m], messages
+    assert re.findall(rb'value="(\w+)">(\w+)</button>', dom) == [
+        (b"complete", b"Complete"),
+        (b"fail", b"Fail"),
+    ]
