@@ -5,7 +5,7 @@ from html import escape
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from payments.gateways.base import Gateway
@@ -57,7 +57,11 @@ def authentication_routes(gateway: Gateway) -> list[Route]:
             challenge = await answer_challenge(simulated, client_secret, DECISIONS[decision])
         except NotFound:
             return _render("<h1>No such payment</h1><p>This link matches no payment.</p>", 404)
-        return _render(_answered_html(challenge), 200 if challenge.completed is not None else 409)
+        if challenge.completed is None:
+            return _render(_answered_html(challenge), 409)
+        if challenge.return_url is not None:
+            return RedirectResponse(challenge.return_url, 303, HEADERS)
+        return _render(_answered_html(challenge))
 
     return [Route(AUTHENTICATION_PATH, page, methods=["GET", "POST"])]
 

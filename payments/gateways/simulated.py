@@ -96,6 +96,8 @@ class SimulatedGateway:
     customers: SimulatedCustomers = field(default_factory=SimulatedCustomers)
     # "<intent>:<attempt>" -> whether the customer completed that 3-D Secure challenge.
     authentications: dict[str, bool] = field(default_factory=dict)
+    # Where the authentication page sends the browser back to, by intent (confirm's returnUrl).
+    return_urls: dict[str, str] = field(default_factory=dict)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
 
     @classmethod
@@ -138,6 +140,8 @@ class SimulatedGateway:
             provider_id = request.provider_payment_id
             if provider_id not in self.amounts:
                 self._open(provider_id, request)
+            if request.return_url is not None:
+                self.return_urls[provider_id] = request.return_url
             self._pay(provider_id, request.payment_method_id, request.payment_id)
             paid = self.replies[request.idempotency_key] = self.charges[provider_id]
             if paid.status is PaymentStatus.FAILED:

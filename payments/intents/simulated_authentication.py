@@ -2,6 +2,7 @@
 
 import hmac
 from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from models.enums import PaymentStatus
 from models.payment import Payment
@@ -23,6 +24,8 @@ class Challenge:
     status: PaymentStatus
     # The answer this attempt has (None before one was given or once the payment moved on).
     completed: bool | None = None
+    # Where the browser goes once answered: confirm's returnUrl with Stripe's parameters.
+    return_url: str | None = None
 
     @property
     def awaiting(self) -> bool:
@@ -59,7 +62,28 @@ async def answer_challenge(
             completed=completed,
         )
     )
-    return Challenge(payment.id, payment.amount, payment.currency, payment.status, decided)
+    return_url = gateway.return_urls.get(payment.provider_payment_id or "")
+    return Challenge(
+        payment.id,
+        payment.amount,
+        payment.currency,
+        payment.status,
+        decided,
+        _returning(return_url, client_secret, decided) if return_url else None,
+    )
+
+
+def _returning(return_url: str, client_secret: str, completed: bool) -> str:
+    """The returnUrl with the parameters Stripe adds when it sends the customer back."""
+    parts = urlsplit(return_url)
+    added = urlencode(
+        {
+            "payment_intent": client_secret.partition(_SECRET_MARK)[0],
+            "payment_intent_client_secret": client_secret,
+            "redirect_status": "succeeded" if completed else "failed",
+        }
+    )
+    return urlunsplit(parts._replace(query=f"{parts.query}&{added}" if parts.query else added))
 
 
 async def _payment_of(client_secret: str) -> Payment:

@@ -4,6 +4,7 @@ import asyncio
 import re
 import shutil
 
+import httpx
 import pytest
 
 from tests.graph.charging import charge_input
@@ -188,3 +189,35 @@ async def test_chromium_renders_the_page_and_its_buttons_under_its_policy(server
         (b"complete", b"Complete"),
         (b"fail", b"Fail"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("decision", "redirect_status", "status"),
+    [("complete", "succeeded", "SUCCEEDED"), ("fail", "failed", "REQUIRES_PAYMENT_METHOD")],
+)
+async def test_an_answer_sends_the_browser_back_to_confirms_return_url(
+    http, worker, decision, redirect_status, status
+):
+    """With confirm's returnUrl, the answer redirects there with Stripe's three parameters."""
+    sub = new_subject()
+    intent = (await create_intent(http, sub))["payment"]
+    confirmed = await call(
+        http,
+        sub,
+        "confirmPayment",
+        paymentId=intent["id"],
+        paymentMethodId=AUTHENTICATION_REQUIRED,
+        returnUrl="https://shop.example/back?order=9",
+    )
+    secret = confirmed["payment"]["clientSecret"]
+    answered = await _click(http, secret, decision)
+    location = httpx.URL(answered.headers["location"])
+    assert answered.status_code == 303
+    assert (location.host, location.path) == ("shop.example", "/back")
+    assert dict(location.params) == {
+        "order": "9",
+        "payment_intent": confirmed["payment"]["providerPaymentId"],
+        "payment_intent_client_secret": secret,
+        "redirect_status": redirect_status,
+    }
+    assert (await _settled(http, sub, intent["id"]))["status"] == status
