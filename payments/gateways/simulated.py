@@ -198,9 +198,8 @@ class SimulatedGateway:
             self._open(provider_id, answer)
             if answer.completed:
                 self._pay(provider_id, "pm_card_visa", answer.payment_id)
-                self._announce(
-                    provider_id, answer.payment_id, "payment_intent.succeeded", 0, attempt=attempt
-                )
+                succeeded = "payment_intent.succeeded"
+                self._announce(provider_id, answer.payment_id, succeeded, 0, attempt=answer.attempt)
             else:
                 code, message = AUTHENTICATION_FAILED
                 self.charges[provider_id] = ChargeResult(
@@ -216,7 +215,7 @@ class SimulatedGateway:
                     "payment_intent.payment_failed",
                     0,
                     error=AUTHENTICATION_FAILED,
-                    attempt=attempt,
+                    attempt=answer.attempt,
                 )
         return self.authentications[attempt]
 

@@ -103,16 +103,28 @@ async def test_a_completed_authentication_of_a_manual_capture_holds_the_funds(ht
     assert (settled["status"], settled["amountCapturable"]) == ("AUTHORIZED", 4200)
 
 
-async def test_after_a_failed_authentication_another_method_pays_the_intent(http, worker):
-    """A failed challenge leaves the intent to the customer, whose next card succeeds."""
+async def test_each_attempt_is_answered_anew_until_another_method_pays(http, worker):
+    """A second 3-D Secure try fails on its own (not taken for the first); then a card pays."""
     sub = new_subject()
     payment = await _challenged(http, sub, "intent")
-    await _click(http, payment["clientSecret"], "fail")
-    await _settled(http, sub, payment["id"])
+    for attempt in range(2):
+        if attempt:
+            again = await call(
+                http,
+                sub,
+                "confirmPayment",
+                paymentId=payment["id"],
+                paymentMethodId=AUTHENTICATION_REQUIRED,
+            )
+            assert again["payment"]["status"] == "REQUIRES_ACTION", again
+        await _click(http, payment["clientSecret"], "fail")
+        failed = await _settled(http, sub, payment["id"])
+        assert failed["status"] == "REQUIRES_PAYMENT_METHOD", failed
     retried = await call(
         http, sub, "confirmPayment", paymentId=payment["id"], paymentMethodId="pm_card_visa"
     )
     assert retried["payment"]["status"] == "SUCCEEDED", retried
+    assert [e["status"] for e in failed["events"]].count("REQUIRES_PAYMENT_METHOD") == 3
 
 
 async def test_the_first_answer_stands_and_a_settled_payment_is_not_answered(http, worker):
