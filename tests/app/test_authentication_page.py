@@ -22,8 +22,13 @@ def _page_path(client_secret: str) -> str:
     return f"/simulated/3d-secure/{client_secret}"
 
 
-async def _challenged(http, sub: str, flow: str, **fields) -> dict:
-    """A REQUIRES_ACTION payment made by chargePayment or by confirming an intent."""
+async def _challenged(
+    http, sub: str, flow: str, *, confirmed_with: dict | None = None, **fields
+) -> dict:
+    """A REQUIRES_ACTION payment made by chargePayment or by confirming an intent.
+
+    `confirmed_with`: further fields of the intent's confirmPayment input (its returnUrl).
+    """
     if flow == "charge":
         payload = await call(
             http,
@@ -39,6 +44,7 @@ async def _challenged(http, sub: str, flow: str, **fields) -> dict:
             "confirmPayment",
             paymentId=intent["id"],
             paymentMethodId=AUTHENTICATION_REQUIRED,
+            **(confirmed_with or {}),
         )
     payment = payload["payment"]
     assert payment["status"] == "REQUIRES_ACTION" and payment["clientSecret"], payload
@@ -212,24 +218,18 @@ async def test_an_answer_sends_the_browser_back_to_confirms_return_url(
 ):
     """With confirm's returnUrl, the answer redirects there with Stripe's three parameters."""
     sub = new_subject()
-    intent = (await create_intent(http, sub))["payment"]
-    confirmed = await call(
-        http,
-        sub,
-        "confirmPayment",
-        paymentId=intent["id"],
-        paymentMethodId=AUTHENTICATION_REQUIRED,
-        returnUrl="https://shop.example/back?order=9",
+    payment = await _challenged(
+        http, sub, "intent", confirmed_with={"returnUrl": "https://shop.example/back?order=9"}
     )
-    secret = confirmed["payment"]["clientSecret"]
+    secret = payment["clientSecret"]
     answered = await _click(http, secret, decision)
     location = httpx.URL(answered.headers["location"])
     assert answered.status_code == 303
     assert (location.host, location.path) == ("shop.example", "/back")
     assert dict(location.params) == {
         "order": "9",
-        "payment_intent": confirmed["payment"]["providerPaymentId"],
+        "payment_intent": payment["providerPaymentId"],
         "payment_intent_client_secret": secret,
         "redirect_status": redirect_status,
     }
-    assert (await _settled(http, sub, intent["id"]))["status"] == status
+    assert (await _settled(http, sub, payment["id"]))["status"] == status
