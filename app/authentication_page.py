@@ -1,4 +1,4 @@
-"""`/simulated/3d-secure/{client_secret}`: the simulated gateway's 3-D Secure test page."""
+"""`/simulated/3d-secure?client_secret=...`: the simulated gateway's 3-D Secure test page."""
 
 from decimal import Decimal
 from html import escape
@@ -15,7 +15,9 @@ from payments.shared.errors import NotFound
 from payments.shared.money import CURRENCY_EXPONENTS
 from webhooks.body import BodyTooLarge, read_bounded_body
 
-AUTHENTICATION_PATH = "/simulated/3d-secure/{client_secret}"
+# The client secret rides in the query, as on Stripe's page, so access logs of the path
+# (RequestContext's) never hold it; the form posts back to the same URL.
+AUTHENTICATION_PATH = "/simulated/3d-secure"
 # The form holds one short field; anything longer is not this page's form.
 FORM_MAX_BYTES = 1024
 DECISIONS = {"complete": True, "fail": False}
@@ -41,7 +43,7 @@ def authentication_routes(gateway: Gateway) -> list[Route]:
     simulated = gateway
 
     async def page(request: Request) -> Response:
-        client_secret = request.path_params["client_secret"]
+        client_secret = request.query_params.get("client_secret", "")
         try:
             if request.method == "GET":
                 return _render(_challenge_html(await find_challenge(client_secret)))

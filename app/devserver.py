@@ -29,4 +29,6 @@ def run_dev(settings: Settings, host: str, port: int) -> None:
     print(f"GraphiQL:  http://{host}:{port}/graphql  (Authorization header pre-filled)")
     print(f"Charge budget: {settings.rate_limit_charge} per principal (RATE_LIMIT_CHARGE)")
     print(f"Dev token (sub={DEV_SUBJECT}, all scopes, 7 days):\n{token}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_config=None)
+    # RequestContext logs each request (by path); uvicorn's own line would add the query,
+    # which holds the 3-D Secure page's client secret.
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)

@@ -3,6 +3,7 @@
 import asyncio
 import re
 import shutil
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _page_path(client_secret: str) -> str:
-    return f"/simulated/3d-secure/{client_secret}"
+    return f"/simulated/3d-secure?client_secret={quote(client_secret)}"
 
 
 async def _challenged(
@@ -155,12 +156,13 @@ async def test_the_first_answer_stands_and_a_settled_payment_is_not_answered(htt
     [
         lambda secret: secret[:-1] + ("x" if secret[-1] != "x" else "y"),
         lambda secret: secret.split("_secret_")[0],
-        lambda secret: secret + "%00",
+        lambda secret: secret + "\x00",
+        lambda secret: "",
         lambda secret: secret + "a" * 300,
     ],
 )
 async def test_only_the_exact_client_secret_opens_the_page(http, mangle):
-    """A guessed, cut, NUL-carrying or over-long secret reads as no payment (404), GET or POST."""
+    """A guessed, cut, NUL-carrying, over-long or missing secret is no payment: 404, GET or POST."""
     payment = await _challenged(http, new_subject(), "charge")
     wrong = mangle(payment["clientSecret"])
     shown = await http.get(_page_path(wrong))
@@ -233,3 +235,15 @@ async def test_an_answer_sends_the_browser_back_to_confirms_return_url(
         "redirect_status": redirect_status,
     }
     assert (await _settled(http, sub, payment["id"]))["status"] == status
+
+
+async def test_the_access_log_never_holds_the_client_secret(http, capsys):
+    """The page's request is logged by its path: the secret, in the query, stays out of it."""
+    payment = await _challenged(http, new_subject(), "charge")
+    capsys.readouterr()
+    await http.get(_page_path(payment["clientSecret"]))
+    await _click(http, payment["clientSecret"], "fail")
+    await asyncio.sleep(0.2)  # the access line is written once the response has gone out
+    logged = capsys.readouterr().out
+    assert logged.count("/simulated/3d-secure") == 2, logged
+    assert payment["clientSecret"] not in logged

@@ -36,7 +36,8 @@ def _readme_blocks() -> list[str]:
 def _page_path() -> str:
     """Where the README sends the newcomer to authenticate, as a path to fill in."""
     match = re.search(
-        r"http://127\.0\.0\.1:8000(/simulated/[\w/-]+/)<clientSecret>", README.read_text()
+        r"http://127\.0\.0\.1:8000(/simulated/[\w/-]+\?client_secret=)<clientSecret>",
+        README.read_text(),
     )
     assert match, "the README names the 3-D Secure page"
     return match.group(1)
