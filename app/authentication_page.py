@@ -21,6 +21,7 @@ AUTHENTICATION_PATH = "/simulated/3d-secure"
 # The form holds one short field; anything longer is not this page's form.
 FORM_MAX_BYTES = 1024
 DECISIONS = {"complete": True, "fail": False}
+NOTHING_TO_AUTHENTICATE = "<p>There is nothing to authenticate.</p>"
 # No script runs here, the form posts only to this page, and no other site may frame it.
 HEADERS = {
     "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -47,30 +48,34 @@ def authentication_routes(gateway: Gateway) -> list[Route]:
         try:
             if request.method == "GET":
                 return _render(_challenge_html(await find_challenge(client_secret)))
-            body = await read_bounded_body(request, FORM_MAX_BYTES)
+            decision = _decision(await read_bounded_body(request, FORM_MAX_BYTES))
+            if decision is None:
+                return _render("<h1>Choose Complete or Fail</h1>", 400)
+            challenge = await answer_challenge(simulated, client_secret, decision)
         except NotFound:
             return _render("<h1>No such payment</h1><p>This link matches no payment.</p>", 404)
         except BodyTooLarge:
             return _render("<h1>Not this page's form</h1>", 413)
-        decision = parse_qs(body.decode("latin-1")).get("decision", [""])[0]
-        if decision not in DECISIONS:
-            return _render("<h1>Choose Complete or Fail</h1>", 400)
-        try:
-            challenge = await answer_challenge(simulated, client_secret, DECISIONS[decision])
-        except NotFound:
-            return _render("<h1>No such payment</h1><p>This link matches no payment.</p>", 404)
-        if challenge.completed is None:
-            return _render(_answered_html(challenge), 409)
-        if challenge.return_url is not None:
-            return RedirectResponse(challenge.return_url, 303, HEADERS)
-        return _render(_answered_html(challenge))
+        return _answered(challenge)
 
     return [Route(AUTHENTICATION_PATH, page, methods=["GET", "POST"])]
 
 
+def _decision(form: bytes) -> bool | None:
+    """Complete (True) or Fail (False), as the clicked button posted it; None for anything else."""
+    return DECISIONS.get(parse_qs(form.decode("latin-1")).get("decision", [""])[0])
+
+
+def _answered(challenge: Challenge) -> Response:
+    """Back to the returnUrl, as Stripe sends the browser; else the answer, or 409 if none."""
+    if challenge.completed is not None and challenge.return_url is not None:
+        return RedirectResponse(challenge.return_url, 303, HEADERS)
+    return _render(_answered_html(challenge), 409 if challenge.completed is None else 200)
+
+
 def _challenge_html(challenge: Challenge) -> str:
     if not challenge.awaiting:
-        return _summary(challenge) + "<p>There is nothing to authenticate.</p>"
+        return _summary(challenge) + NOTHING_TO_AUTHENTICATE
     return (
         _summary(challenge)
         + '<form method="post">'
@@ -81,7 +86,7 @@ def _challenge_html(challenge: Challenge) -> str:
 
 def _answered_html(challenge: Challenge) -> str:
     if challenge.completed is None:
-        return _summary(challenge) + "<p>There is nothing to authenticate.</p>"
+        return _summary(challenge) + NOTHING_TO_AUTHENTICATE
     if challenge.completed:
         told = "Authentication completed: the payment succeeds (or is authorized, for a manual "
         told += "capture) as soon as the gateway's webhook is processed."
