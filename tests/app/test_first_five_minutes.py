@@ -137,8 +137,8 @@ def test_the_dev_budget_gives_way_to_rate_limit_charge(monkeypatch):
     assert (default, dev_settings().rate_limit_charge) == (DEV_CHARGE_BUDGET, "5/minute")
 
 
-def _run_beside(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ["PATH"], "HOME": str(workdir)}
+def _run_beside(workdir: Path, *args: str, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ["PATH"], "HOME": str(workdir), **env_vars}
     return subprocess.run(
         [PAYMENTS, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=60
     )
@@ -159,6 +159,15 @@ async def test_webhooks_and_deliveries_beside_payments_dev_need_no_environment(d
     assert (replayed.returncode, replayed.stderr) == (0, "")
     assert replayed.stdout.split()[-2:] == [event_id, "PROCESSED"]
     assert (listed.returncode, listed.stderr) == (0, "")
+
+
+def test_pointed_elsewhere_a_command_names_everything_it_needs_at_once(tmp_path):
+    """With only a PostgreSQL DATABASE_URL, one line names every variable still missing."""
+    database_url = "postgres://postgres@127.0.0.1:5432/payments_elsewhere"
+    ran = _run_beside(tmp_path, "deliveries", "list", DATABASE_URL=database_url)
+    (line,) = ran.stderr.splitlines()
+    assert ran.returncode == 2 and line.startswith("payments: configuration error: ")
+    assert all(name in line for name in ("JWT_SECRET", "STRIPE_WEBHOOK_SECRET", "DATABASE_URL"))
 
 
 def _claims(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
