@@ -2,9 +2,7 @@
 
 import asyncio
 import base64
-import json
 import os
-import sys
 import time
 import uuid
 from collections import defaultdict
@@ -23,7 +21,8 @@ from starlette.routing import Route
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL
 from tests.graph.charging import CHARGE, REFUND, charge_input
 from tests.processes import PAYMENTS, WorkerProcess, api_process
-from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, free_port, graphql, serve, token
+from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, graphql, serve, token
+from tests.tasks.closing_consumer import closing_consumer
 
 OUTBOUND_SECRET = "whsec_" + base64.b64encode(b"fan-out-test-secret-0123456789").decode()
 
@@ -35,16 +34,12 @@ class Receiver:
     received: list[dict[str, Any]] = field(default_factory=list)
     answer: Callable[[dict[str, Any]], int] = lambda _: 200
 
-    def take(self, headers: dict[str, str], body: bytes) -> int:
-        """Record one request (with when it arrived); the status to answer it with."""
-        record: dict[str, Any] = {"headers": headers, "body": body, "at": time.monotonic()}
-        record["status"] = self.answer(record)
-        self.received.append(record)
-        return int(record["status"])
-
     def app(self) -> Starlette:
         async def receive(request: Request) -> Response:
-            return Response(status_code=self.take(dict(request.headers), await request.body()))
+            record = {"headers": dict(request.headers), "body": await request.body()}
+            record["status"], record["at"] = self.answer(record), time.time()
+            self.received.append(record)
+            return Response(status_code=record["status"])
 
         return Starlette(routes=[Route("/events", receive, methods=["POST"])])
 
@@ -74,29 +69,12 @@ class ClosingReceiver(Receiver):
 
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[str]:
-        """The consumer process started, its requests read into `received`; its base URL."""
-        port = free_port()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.tasks.closing_consumer",
-            str(port),
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert process.stdout is not None
-        assert await process.stdout.readline() == b"ready\n"
-        reading = asyncio.create_task(self._read(process.stdout))
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            await process.wait()
-            await reading
+        """The consumer's process started, its requests read into `received`; its base URL."""
+        async with closing_consumer(self._took) as url:
+            yield url
 
-    async def _read(self, lines: asyncio.StreamReader) -> None:
-        async for line in lines:
-            record = json.loads(line)
-            self.received.append({**record, "body": record["body"].encode(), "status": 204})
+    def _took(self, record: dict[str, Any]) -> None:
+        self.received.append({**record, "body": record["body"].encode(), "status": 204})
 
 
 @dataclass
