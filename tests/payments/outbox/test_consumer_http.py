@@ -3,7 +3,10 @@
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from typing import Any
 
+import aiohttp
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -11,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from models.outbox import OutboxEvent
-from payments.outbox.consumer_http import ConsumerClients
+from payments.outbox.consumer_http import CLOSING_CONSUMER_POSTS, ConsumerClients, PostsInFlight
 from payments.outbox.delivery import DeliveryPolicy, post
 from tests.support import serve
 from tests.tasks.fanout_support import ClosingReceiver, wait_until
@@ -76,3 +79,32 @@ async def test_a_consumer_that_keeps_connections_alive_gets_a_whole_batch_at_onc
     assert most == BATCH
     # Three at a time, as for a consumer that closes, would take 100 / 3 * 0.3 s = 10 s.
     assert took < 3
+
+
+async def test_a_post_cancelled_while_it_waits_leaves_no_slot_behind():
+    """Waiting POSTs cancelled before and after being handed a slot: every other POST still goes."""
+    gate, answers = PostsInFlight(BATCH), [asyncio.Event() for _ in range(6)]
+    closing = SimpleNamespace(headers={}, version=aiohttp.HttpVersion10)
+    sent: list[int] = []
+
+    def request(index: int) -> "asyncio.Task[Any]":
+        async def send(_: Any) -> Any:
+            sent.append(index)
+            await answers[index].wait()
+            return closing
+
+        return asyncio.create_task(gate(None, send))  # type: ignore[arg-type]
+
+    posts = [request(index) for index in range(6)]
+    await asyncio.sleep(0.05)
+    assert sent == [0, 1, 2]  # a consumer not yet known to keep connections alive: 3 at a time
+    posts[3].cancel()  # while it waits
+    answers[0].set()
+    await asyncio.sleep(0)  # post 0 is answered and hands its slot to post 4 ...
+    posts[4].cancel()  # ... which is cancelled before it can use it
+    await asyncio.sleep(0.05)
+    assert sent == [0, 1, 2, 5]
+    for answer in answers:
+        answer.set()
+    await asyncio.gather(*posts, return_exceptions=True)
+    assert (gate.in_flight, gate.limit) == (0, CLOSING_CONSUMER_POSTS)
