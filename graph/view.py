@@ -1,5 +1,7 @@
 """The ASGI GraphQL endpoint: context per request, GraphiQL with a pre-filled token in dev."""
 
+from typing import Any
+
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -11,6 +13,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from graph.context import Context
 from graph.graphiql import graphiql_page
 from graph.live.transport import LiveTransport
+from graph.request_json import JSONMessageRefused, read_json_object
 from payments.live.hub import Hub
 from payments.live.limits import ConnectionLimit
 from payments.runtime import Runtime
@@ -56,6 +59,17 @@ class PaymentsGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             response = bad_request(exc.reason, exc.status_code)
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """WebSocket messages and bodies alike: one JSON object, nested boundedly."""
+        return read_json_object(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # Strawberry assumes an object and fails on `null` or a number: say why with a 400.
+        try:
+            return read_json_object(data)
+        except JSONMessageRefused as error:
+            raise HTTPException(400, error.msg) from None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
