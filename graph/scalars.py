@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import NewType
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types.scalar import ScalarDefinition
 
 # Signed 64 bits, as PostgreSQL's BIGINT sums and Stripe's integers are.
@@ -34,15 +35,16 @@ def parse_datetime(value: object) -> datetime:
 
     Every stored time is UTC, so the instant is converted here, once: an offset that pushes
     it past year 1 or 9999 (0001-01-01T00:00:00+01:00) is refused as input instead of
-    overflowing later in the database driver.
+    overflowing later in the database driver. A GraphQLError, as graphql-core reports any
+    value that does not fit its type (anything else would read as our fault).
     """
     if not isinstance(value, str):
-        raise ValueError("DateTime must be an ISO 8601 string.")
+        raise GraphQLError("DateTime must be an ISO 8601 string.")
     try:
         moment = datetime.fromisoformat(value)
         return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     except (ValueError, OverflowError):
-        raise ValueError(
+        raise GraphQLError(
             f"DateTime must be an ISO 8601 time between 0001-01-01 and 9999-12-31 UTC: {value!r}."
         ) from None
 
