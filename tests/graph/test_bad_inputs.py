@@ -1,14 +1,17 @@
 """Issue 24 item 5: inputs that reached internal errors answer 400 or VALIDATION_ERROR instead."""
 
+import asyncio
 import json
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from models.customer import Customer
 from payments.shared.auth import ALL_SCOPES
 from tests.graph.customer_calls import DOCUMENTS, new_customer
+from tests.graph.live.client import PAYMENT_UPDATED, PAYMENTS_UPDATED, live_client
 from tests.support import error_codes, graphql, new_subject, token
 
 EDGE_DATETIMES = [
@@ -124,3 +127,44 @@ async def test_admin_ids_with_nul_or_over_long_are_typed_errors_writing_nothing(
     }, body
     after = await Customer.get(id=owner).prefetch_related("payment_methods")
     assert [method.id for method in after.payment_methods] == [method_id]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["null", "[]", '[{"type": "ping"}]', "1", '"ping"', "NaN", "[" * 5000 + "]" * 5000],
+    ids=["null", "list", "batch", "number", "string", "nan", "nested"],
+)
+async def test_a_websocket_message_that_is_not_a_json_object_closes_with_4400(server, message):
+    """graphql-transport-ws messages are objects; anything else closes the socket as bad JSON."""
+    async with live_client(server, token(new_subject())) as client:
+        await client.ws.send(message)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(client.ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        (PAYMENT_UPDATED, {"id": "pay_\u0000"}),
+        (PAYMENT_UPDATED, {"id": "p" * 10_000}),
+        (PAYMENT_UPDATED, {"id": "a\ud800b"}),
+        (PAYMENTS_UPDATED, {"filter": {"customerId": "cus_\u0000"}}),
+        (PAYMENTS_UPDATED, {"filter": {"orderId": "o" * 10_000}}),
+        (PAYMENTS_UPDATED, {"filter": {"createdAfter": "0001-01-01T00:00:00+01:00"}}),
+        (PAYMENTS_UPDATED, {"filter": {"createdBefore": "9999-12-31T23:59:59-05:00"}}),
+    ],
+    ids=["nul-id", "long-id", "surrogate-id", "nul-customer", "long-order", "dt-min", "dt-max"],
+)
+async def test_hostile_subscription_arguments_are_never_internal_errors(server, query, variables):
+    """A subscription's bad id or DateTime is an error message or a quiet stream, not a fault."""
+    async with live_client(server, token(new_subject(), ALL_SCOPES)) as client:
+        await client.subscribe(query, variables)
+        try:
+            answer = await client.message(wait=1)
+        except TimeoutError:
+            answer = {"type": "quiet"}
+    assert answer["type"] in {"quiet", "error", "complete", "next"}, answer
+    assert "Unexpected error." not in json.dumps(answer), answer
+    if answer["type"] == "next":
+        assert answer["payload"]["data"] is None, answer
