@@ -13,21 +13,25 @@ from tests.processes import api_process
 _FAULT_MARKS = ('"level": "error"', '"level": "critical"', "Traceback")
 
 
+# An ERROR (or worse) line or a traceback, uvicorn's own included, is a fault of ours.
+_FAULT_MARKS = ('"level": "error"', '"level": "critical"', "Traceback")
+
+
 @dataclass(frozen=True)
 class LoggedApi:
     url: str
     log: Path
 
-    def error_lines(self) -> list[str]:
-        """Log lines at ERROR or above, and any traceback (uvicorn's own included)."""
-        text = self.log.read_text(errors="replace")
-        return [
-            line
-            for line in text.splitlines()
-            if any(
-                mark in line for mark in ('"level": "error"', '"level": "critical"', "Traceback")
-            )
-        ]
+    def written(self) -> int:
+        """How many bytes of log there are so far, to read only what a request adds."""
+        return self.log.stat().st_size
+
+    def error_lines(self, since: int = 0) -> list[str]:
+        """The log's fault lines after byte `since`."""
+        with self.log.open("rb") as log:
+            log.seek(since)
+            lines = log.read().decode(errors="replace").splitlines()
+        return [line for line in lines if any(mark in line for mark in _FAULT_MARKS)]
 
 
 @pytest.fixture(scope="module")
