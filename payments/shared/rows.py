@@ -57,6 +57,11 @@ async def select_one(
     return model._init_from_db(**rows[0]) if rows else None
 
 
+def could_match(model: type[Model], **equal: Any) -> bool:
+    """Whether a row of `model` could hold these values (none too long for its column or NUL)."""
+    return _key_values(model, equal) is not None
+
+
 async def update_where(
     model: type[Model],
     changes: dict[str, Any],

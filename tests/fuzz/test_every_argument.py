@@ -17,6 +17,7 @@ _TEXT = {
     "nul": "a\u0000b",
     "lone-surrogate": "a\ud800b",
     "41-chars": "p" * 41,
+    "101-chars": "p" * 101,
     "256-chars": "p" * 256,
     "10k-chars": "p" * 10_000,
     "blank": " ",
@@ -111,7 +112,12 @@ def _document(kind: str, field_name: str, field: graphql.GraphQLField) -> str:
 
 
 def _variables(field: graphql.GraphQLField, path: tuple[str, ...], hostile: Any) -> dict[str, Any]:
-    variables = {name: _value(arg.type) for name, arg in field.args.items()}
+    """Required arguments plausible (optional ones null), and `hostile` placed at `path`."""
+    variables = {
+        name: _value(arg.type)
+        for name, arg in field.args.items()
+        if graphql.is_required_argument(arg) or name == path[0]
+    }
     target: Any = variables
     for step in path[:-1]:
         target = target.setdefault(step, {})
