@@ -168,3 +168,42 @@ async def test_hostile_subscription_arguments_are_never_internal_errors(server, 
     assert "Unexpected error." not in json.dumps(answer), answer
     if answer["type"] == "next":
         assert answer["payload"]["data"] is None, answer
+
+
+SUBSCRIPTION = "subscription { paymentsUpdated { id } }"
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": []},
+        {"type": "subscribe", "id": "1", "payload": []},
+        {"type": "subscribe", "id": "1", "payload": None},
+        {"type": "subscribe", "id": "1", "payload": {"query": 1}},
+        {"type": "subscribe", "id": ["x"], "payload": {"query": SUBSCRIPTION}},
+        {"type": "subscribe", "id": "1", "payload": {"query": SUBSCRIPTION, "variables": []}},
+        {"type": "subscribe", "id": "1", "payload": {"query": SUBSCRIPTION, "variables": "x"}},
+        {"type": "subscribe", "id": "1", "payload": {"query": SUBSCRIPTION, "extensions": []}},
+        {"type": "subscribe", "id": "1", "payload": {"query": SUBSCRIPTION, "operationName": 5}},
+        {"type": "complete", "id": []},
+    ],
+    ids=[
+        "type-list",
+        "payload-list",
+        "payload-null",
+        "query-number",
+        "id-list",
+        "variables-list",
+        "variables-string",
+        "extensions-list",
+        "operation-name-number",
+        "complete-id-list",
+    ],
+)
+async def test_a_malformed_protocol_message_closes_with_4400(server, message):
+    """Fields of the wrong type in a graphql-transport-ws message close with 4400, no fault."""
+    async with live_client(server, token(new_subject())) as client:
+        await client.ws.send(json.dumps(message))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(client.ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
