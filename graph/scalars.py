@@ -45,7 +45,8 @@ def parse_datetime(value: object) -> datetime:
         return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     except (ValueError, OverflowError):
         raise GraphQLError(
-            f"DateTime must be an ISO 8601 time between 0001-01-01 and 9999-12-31 UTC: {value!r}."
+            f"DateTime must be an ISO 8601 time between 0001-01-01 and 9999-12-31 UTC: "
+            f"{value[:40]!r}."
         ) from None
 
 
