@@ -10,6 +10,7 @@ from datetime import datetime
 from models.enums import PaymentStatus
 from models.ids import ID_LENGTH
 from models.payment import Payment, PaymentStatusHistory, Refund
+from payments.lifecycle.versions import REFUND_ORDER
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import ValidationFailed
 from payments.shared.input_rules import as_utc, could_be_id
@@ -111,9 +112,16 @@ def decode_cursor(cursor: str) -> str:
 async def refunds_by_payment(payment_ids: Sequence[str]) -> list[list[Refund]]:
     """Refunds of many payments in one query, in the order of `payment_ids`."""
     grouped: dict[str, list[Refund]] = defaultdict(list)
-    for refund in await Refund.filter(payment_id__in=payment_ids).order_by("created_at", "id"):
+    for refund in await Refund.filter(payment_id__in=payment_ids).order_by(*REFUND_ORDER):
         grouped[refund.payment_id].append(refund)
     return [grouped[payment_id] for payment_id in payment_ids]
+
+
+async def client_secrets_by_payment(payment_ids: Sequence[str]) -> list[str | None]:
+    """The client secrets of many payments in one query, in the order of `payment_ids`."""
+    rows = await Payment.filter(id__in=payment_ids).values_list("id", "client_secret")
+    secrets: dict[str, str | None] = dict(rows)
+    return [secrets.get(payment_id) for payment_id in payment_ids]
 
 
 async def history_by_payment(payment_ids: Sequence[str]) -> list[list[PaymentStatusHistory]]:
