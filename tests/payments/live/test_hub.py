@@ -1,5 +1,7 @@
 """The hub pushes each notice's own state; a notice without one is read from the payment row."""
 
+from typing import Any
+
 from tortoise import connections
 
 from models.enums import EventSource, PaymentStatus, RefundStatus
@@ -140,9 +142,14 @@ async def test_a_filtered_out_payment_costs_no_outbox_read(database_url, monkeyp
     for version in range(2, 31):
         payment.version = version
         events.append(outbox_event(payment, []))
-    reads: list[dict] = []
+    reads: list[dict[str, object]] = []
     read = OutboxEvent.filter
-    monkeypatch.setattr(OutboxEvent, "filter", lambda *a, **kw: reads.append(kw) or read(*a, **kw))
+
+    def counted(*args: Any, **conditions: Any) -> Any:
+        reads.append(conditions)
+        return read(*args, **conditions)
+
+    monkeypatch.setattr(OutboxEvent, "filter", counted)
     hub = Hub(None, "test")
     subscription = Subscription(Principal(owner), lambda _: False)
     hub.add(subscription)
