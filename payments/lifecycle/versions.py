@@ -15,7 +15,7 @@ from models.payment import Payment, Refund
 REFUNDS = "refunds"
 # What the Refund type shows of a refund: all a state keeps of one.
 REFUND_FIELDS = ("id", "amount", "status", "reason", "created_at")
-# The order a payment's refunds are listed in, in a state as in a query.
+# The order a payment's refunds are listed in, in a state as by payments.reads.
 REFUND_ORDER = ("created_at", "id")
 # Left out of every state: the owner's secret does not change from one version to the next,
 # and a state stays in the outbox for days and crosses Redis to every API process.

@@ -10,7 +10,6 @@ from datetime import datetime
 from models.enums import PaymentStatus
 from models.ids import ID_LENGTH
 from models.payment import Payment, PaymentStatusHistory, Refund
-from payments.lifecycle.versions import REFUND_ORDER
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import ValidationFailed
 from payments.shared.input_rules import as_utc, could_be_id
@@ -112,7 +111,7 @@ def decode_cursor(cursor: str) -> str:
 async def refunds_by_payment(payment_ids: Sequence[str]) -> list[list[Refund]]:
     """Refunds of many payments in one query, in the order of `payment_ids`."""
     grouped: dict[str, list[Refund]] = defaultdict(list)
-    for refund in await Refund.filter(payment_id__in=payment_ids).order_by(*REFUND_ORDER):
+    for refund in await Refund.filter(payment_id__in=payment_ids).order_by("created_at", "id"):
         grouped[refund.payment_id].append(refund)
     return [grouped[payment_id] for payment_id in payment_ids]
 
