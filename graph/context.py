@@ -9,7 +9,11 @@ from strawberry.types import Info as StrawberryInfo
 
 from models.payment import PaymentStatusHistory, Refund
 from payments.live.hub import Hub
-from payments.reads.service import history_by_payment, refunds_by_payment
+from payments.reads.service import (
+    client_secrets_by_payment,
+    history_by_payment,
+    refunds_by_payment,
+)
 from payments.runtime import Runtime
 from payments.shared.auth import Principal
 
@@ -23,6 +27,9 @@ class Loaders:
     )
     history: DataLoader[str, list[PaymentStatusHistory]] = field(
         default_factory=lambda: DataLoader(load_fn=history_by_payment)
+    )
+    client_secrets: DataLoader[str, str | None] = field(
+        default_factory=lambda: DataLoader(load_fn=client_secrets_by_payment)
     )
 
 

@@ -7,7 +7,7 @@ import strawberry
 from graph.context import Info, Loaders
 from graph.payments.queries import PaymentFilter
 from graph.payments.types import Payment
-from models.payment import Payment as StoredPayment
+from payments.lifecycle.versions import PaymentVersion
 from payments.live import service as live
 
 
@@ -39,7 +39,7 @@ def _queue(info: Info) -> int:
     return info.context.runtime.settings.live_queue_size
 
 
-def _pushed(info: Info, payment: StoredPayment) -> Payment:
-    # A connection lives long: loaders cached for the last push would show stale refunds.
+def _pushed(info: Info, as_of: PaymentVersion) -> Payment:
+    # A connection lives long: loaders cached for the last push would show stale events.
     info.context.loaders = Loaders()
-    return Payment.from_model(payment)
+    return Payment.from_version(as_of)

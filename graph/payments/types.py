@@ -10,6 +10,7 @@ from graph.enums import CancellationReason, CaptureMethod, EventSource, PaymentS
 from graph.refunds.types import Refund
 from graph.relay import Node, PageInfo
 from models import payment as stored
+from payments.lifecycle.versions import PaymentVersion
 from payments.reads import service as reads
 
 
@@ -47,23 +48,43 @@ class Payment(Node):
     created_at: datetime
     updated_at: datetime
     _client_secret: strawberry.Private[str | None]
+    # A live push: the payment as of its version, whose state leaves the secret out.
+    _as_of: strawberry.Private[PaymentVersion | None] = None
 
     @strawberry.field(description="Only returned to the customer who owns the payment.")
-    def client_secret(self, info: Info) -> str | None:
+    async def client_secret(self, info: Info) -> str | None:
         principal = info.context.known_principal
-        return self._client_secret if principal and principal.sub == self.customer_id else None
+        if not (principal and principal.sub == self.customer_id):
+            return None
+        if self._as_of is None:
+            return self._client_secret
+        # The same at every version, so read from the row (only when asked for).
+        return await info.context.loaders.client_secrets.load(str(self.id))
 
     @strawberry.field
     async def refunds(self, info: Info) -> list[Refund]:
-        rows = await info.context.loaders.refunds.load(str(self.id))
+        if self._as_of is not None and self._as_of.refunds is not None:
+            rows = self._as_of.refunds
+        else:
+            rows = await info.context.loaders.refunds.load(str(self.id))
         return [Refund.from_model(row) for row in rows]
 
     @strawberry.field
     async def events(self, info: Info) -> list[PaymentEvent]:
         rows = await info.context.loaders.history.load(str(self.id))
+        # Only what had happened by this version (a live push of an earlier one).
         return [
-            PaymentEvent(status=r.status, source=r.source, occurred_at=r.occurred_at) for r in rows
+            PaymentEvent(status=r.status, source=r.source, occurred_at=r.occurred_at)
+            for r in rows
+            if r.version <= self.version
         ]
+
+    @classmethod
+    def from_version(cls, as_of: PaymentVersion) -> "Payment":
+        """A live push: the payment, its refunds and events as of one version."""
+        pushed = cls.from_model(as_of.payment)
+        pushed._as_of = as_of
+        return pushed
 
     @classmethod
     def from_model(cls, payment: stored.Payment) -> "Payment":

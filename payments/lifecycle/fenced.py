@@ -7,8 +7,9 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from models.payment import Payment
+from models.payment import Payment, Refund
 from payments.lifecycle.transitions import Change, applies, outbox_event, planned
+from payments.lifecycle.versions import REFUND_FIELDS, REFUND_ORDER, REFUNDS
 from payments.shared import metrics
 from payments.shared.riders import Rider
 
@@ -24,7 +25,8 @@ WITH moved AS (
 ), announced AS (
     INSERT INTO outbox_events
         (id, payment_id, version, type, payload, state, created_at, request_id)
-    SELECT $9::text, id, $6::int, $10::text, $11::jsonb, $13::jsonb, $8::timestamptz, $12::text
+    SELECT $9::text, id, $6::int, $10::text, $11::jsonb, $13::jsonb || {refunds},
+        $8::timestamptz, $12::text
     FROM moved
 ){rider}
 SELECT count(*) AS moved FROM moved"""
@@ -58,7 +60,7 @@ async def move_if_unchanged(
     columns = tuple(
         dict.fromkeys((*updates, "status", "version", "updated_at", "gateway_event_at"))
     )
-    event = outbox_event(moved)
+    event = outbox_event(moved, None)  # the statement adds the refunds it sees
     values = [
         payment.id,
         payment.version,
@@ -93,7 +95,19 @@ def _move_sql(columns: tuple[str, ...], rider: str) -> str:
         f"{names[column]} = ${position}"
         for position, column in enumerate(columns, start=_FIXED_PARAMETERS + 1)
     )
-    return _MOVE.format(assignments=assignments, rider=rider)
+    return _MOVE.format(assignments=assignments, rider=rider, refunds=_refunds_state())
+
+
+@cache
+def _refunds_state() -> str:
+    # The payment's refunds as `state_of` keeps them, read by the statement that moves it.
+    names = Refund._meta.fields_db_projection
+    pairs = ", ".join(f"'{field}', {names[field]}" for field in REFUND_FIELDS)
+    order = ", ".join(names[field] for field in REFUND_ORDER)
+    return (
+        f"jsonb_build_object('{REFUNDS}', (SELECT coalesce(jsonb_agg(jsonb_build_object({pairs})"
+        f" ORDER BY {order}), '[]'::jsonb) FROM refunds WHERE payment_id = $1))"
+    )
 
 
 def _column_values(payment: Payment, columns: tuple[str, ...]) -> list[Any]:

@@ -1,5 +1,6 @@
 """Applies a status change: version, history row and outbox event in the caller's transaction."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -9,7 +10,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.enums import EventSource, PaymentStatus
 from models.outbox import OutboxEvent
-from models.payment import Payment, PaymentStatusHistory
+from models.payment import Payment, PaymentStatusHistory, Refund
 from payments.lifecycle.amounts import implied_fields
 from payments.lifecycle.state_machine import (
     REOPENABLE,
@@ -17,7 +18,7 @@ from payments.lifecycle.state_machine import (
     captures_after_terminal,
     target_for,
 )
-from payments.lifecycle.versions import state_of
+from payments.lifecycle.versions import REFUND_FIELDS, REFUND_ORDER, state_of
 from payments.shared import metrics
 from payments.shared.correlation import current_request_id
 from payments.shared.rows import select_one
@@ -138,14 +139,22 @@ async def record_creation(payment: Payment, connection: BaseDBAsyncClient) -> No
 
 
 async def write_outbox_event(payment: Payment, connection: BaseDBAsyncClient) -> OutboxEvent:
-    """Write the event consumers receive for the payment as it is now (same transaction)."""
-    event = outbox_event(payment)
+    """Write the event consumers receive for the payment as it is now (same transaction).
+
+    Its state keeps the refunds as they are now too: the caller holds the payment's row
+    lock, under which every refund is reserved and settled.
+    """
+    refunds = Refund.filter(payment_id=payment.id).using_db(connection)
+    event = outbox_event(payment, await refunds.order_by(*REFUND_ORDER).only(*REFUND_FIELDS))
     await event.save(using_db=connection)
     return event
 
 
-def outbox_event(payment: Payment) -> OutboxEvent:
-    """The (unsaved) event consumers receive for the payment as it is now, with its state."""
+def outbox_event(payment: Payment, refunds: Sequence[Refund] | None) -> OutboxEvent:
+    """The (unsaved) event consumers receive for the payment as it is now, with its state.
+
+    None for `refunds` leaves them out of the state, for a statement that adds them.
+    """
     event = OutboxEvent(
         payment_id=payment.id, version=payment.version, request_id=current_request_id()
     )
@@ -156,7 +165,7 @@ def outbox_event(payment: Payment) -> OutboxEvent:
         "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "data": {"payment": payment_snapshot(payment)},
     }
-    event.state = state_of(payment)
+    event.state = state_of(payment, refunds)
     return event
 
 

@@ -13,7 +13,7 @@ from redis.backoff import NoBackoff
 
 from models.outbox import OutboxEvent
 from models.payment import Payment
-from payments.lifecycle.versions import payment_as_of
+from payments.lifecycle.versions import PaymentVersion, version_of
 from payments.live.notices import Notice, channel, decode, notices_of
 from payments.live.subscription import Subscription
 from payments.shared.rows import select_one
@@ -128,15 +128,18 @@ def _key(notice: Notice) -> tuple[str, int]:
     return notice.payment_id, notice.version
 
 
-async def _as_of(notice: Notice) -> Payment | None:
+async def _as_of(notice: Notice) -> PaymentVersion | None:
     # A notice without its state (an event from before states were kept, a relay from
     # before they were published) can only be read from the payment as it is now.
     if notice.state is None:
-        return await select_one(Payment, id=notice.payment_id)
-    return payment_as_of(notice.state)
+        payment = await select_one(Payment, id=notice.payment_id)
+        return None if payment is None else PaymentVersion(payment)
+    return version_of(notice.state)
 
 
-async def _skipped(notice: Notice, waiting: list[Subscription]) -> list[tuple[datetime, Payment]]:
+async def _skipped(
+    notice: Notice, waiting: list[Subscription]
+) -> list[tuple[datetime, PaymentVersion]]:
     """The states, with commit times, of the notice's earlier versions a subscriber skipped."""
     behind = [s for s in waiting if s.skipped_before(*_key(notice))]
     if not behind:
@@ -148,7 +151,7 @@ async def _skipped(notice: Notice, waiting: list[Subscription]) -> list[tuple[da
     if not any(known):  # none follows the payment yet: only what came since they subscribed
         events = events.filter(created_at__gte=min(s.started_at for s in behind))
     rows = await events.order_by("version").only("id", "version", "state", "created_at")
-    return [(row.created_at, payment_as_of(row.state)) for row in rows if row.state is not None]
+    return [(row.created_at, version_of(row.state)) for row in rows if row.state is not None]
 
 
 async def _committed_since(since: datetime) -> list[Notice]:

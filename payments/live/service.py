@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 
 from models.payment import Payment
+from payments.lifecycle.versions import PaymentVersion
 from payments.live.hub import Hub
 from payments.live.subscription import Subscription
 from payments.reads.service import PaymentFilter, get_payment
@@ -12,7 +13,7 @@ from payments.shared.errors import NotFound
 
 async def payment_updates(
     hub: Hub, principal: Principal, payment_id: str, max_pending: int
-) -> AsyncIterator[Payment]:
+) -> AsyncIterator[PaymentVersion]:
     """Each committed change of one visible payment, in version order; NotFound otherwise."""
     if await get_payment(principal, payment_id) is None:
         raise NotFound("Payment", field="id")
@@ -23,17 +24,17 @@ async def payment_updates(
 
 async def payments_updates(
     hub: Hub, principal: Principal, filters: PaymentFilter, max_pending: int
-) -> AsyncIterator[Payment]:
+) -> AsyncIterator[PaymentVersion]:
     """Each committed change of any payment the principal may see that matches `filters`."""
     principal.require(Scope.READ)
     subscription = Subscription(
-        principal, lambda p: matches(principal, filters, p), None, max_pending
+        principal, lambda p: matches(principal, filters, p.payment), None, max_pending
     )
     async for payment in _stream(hub, subscription):
         yield payment
 
 
-async def _stream(hub: Hub, subscription: Subscription) -> AsyncIterator[Payment]:
+async def _stream(hub: Hub, subscription: Subscription) -> AsyncIterator[PaymentVersion]:
     hub.add(subscription)
     try:
         while True:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from models.payment import Payment
+from payments.lifecycle.versions import PaymentVersion
 from payments.shared.auth import Principal
 
 # A payment's creation (version 1) emits no event: its first change is version 2.
@@ -21,20 +21,21 @@ class SubscriberTooSlow(Exception):
 class Subscription:
     """The payment states a subscriber is owed, one per version, in the order they came.
 
-    `newest` remembers the version each payment was last queued or pushed at: a state
-    that is not newer is dropped, so versions only go up, each at most once. With
-    `max_pending` states queued the subscriber is falling behind: a further version of
-    a payment it is owed replaces that payment's queued ones (in the first one's place),
-    so it gets the latest state; a further payment cuts it off once the queue drains.
+    `newest` remembers the version each payment was last queued, pushed or passed over
+    (not wanted) at: a state that is not newer is dropped, so versions only go up, each
+    at most once. With `max_pending` states queued the subscriber is falling behind: a
+    further version of a payment it is owed replaces that payment's queued ones (in the
+    first one's place), so it gets the latest state; a further payment cuts it off once
+    the queue drains.
     `started_at` bounds what it may have missed of a payment it has had nothing of.
     """
 
     principal: Principal
-    wants: Callable[[Payment], bool]
+    wants: Callable[[PaymentVersion], bool]
     payment_id: str | None = None
     max_pending: int = 100
     newest: dict[str, int] = field(default_factory=dict)
-    pending: deque[Payment] = field(default_factory=deque)
+    pending: deque[PaymentVersion] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -48,7 +49,7 @@ class Subscription:
         known = self.newest.get(payment_id, 0)
         return known < version - 1 and (known > 0 or version > FIRST_CHANGE)
 
-    def catch_up(self, earlier: Sequence[tuple[datetime, Payment]]) -> None:
+    def catch_up(self, earlier: Sequence[tuple[datetime, PaymentVersion]]) -> None:
         """Offer a payment's earlier states (oldest first, with their commit times) it missed.
 
         A subscriber that has had a version of the payment is owed every later one; one
@@ -59,9 +60,16 @@ class Subscription:
             if following or committed_at >= self.started_at:
                 self.offer(payment)
 
-    def offer(self, payment: Payment) -> None:
-        """Queue the payment's state at its version if that is newer than what was queued."""
-        if not self.is_behind(payment.id, payment.version) or not self.wants(payment):
+    def offer(self, payment: PaymentVersion) -> None:
+        """Queue the payment's state at its version if that is newer than what was queued.
+
+        A state it does not want is not queued but still remembered as seen, so the
+        next version is not taken for one after a gap (which costs an outbox query).
+        """
+        if not self.is_behind(payment.id, payment.version):
+            return
+        if not self.wants(payment):
+            self.newest[payment.id] = payment.version
             return
         if len(self.pending) < self.max_pending:
             self.pending.append(payment)
@@ -72,7 +80,7 @@ class Subscription:
         self.newest[payment.id] = payment.version
         self.wake.set()
 
-    def _replace_queued(self, payment: Payment) -> bool:
+    def _replace_queued(self, payment: PaymentVersion) -> bool:
         queued = [i for i, state in enumerate(self.pending) if state.id == payment.id]
         if not queued:
             return False
@@ -81,7 +89,7 @@ class Subscription:
             del self.pending[position]
         return True
 
-    async def next(self) -> Payment:
+    async def next(self) -> PaymentVersion:
         """The oldest owed state; raises SubscriberTooSlow after an overflow, once drained."""
         while not self.pending:
             if self.overflowed:

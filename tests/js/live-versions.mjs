@@ -16,7 +16,12 @@ const client = createClient({
 });
 
 client.subscribe(
-  { query: 'subscription { paymentsUpdated { id version status amountRefunded amountRefundable } }' },
+  {
+    query: `subscription { paymentsUpdated {
+      id version status amountRefunded amountRefundable
+      refunds { amount status } events { status }
+    } }`,
+  },
   {
     next: ({ data, errors }) => print(errors ? { errors } : data.paymentsUpdated),
     // A CloseEvent (code, reason) or an Error: either ends the script with a line saying which.

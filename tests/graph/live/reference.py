@@ -18,11 +18,27 @@ from tests.graph.live.client import ws_url
 from tests.support import graphql
 
 REFUND_AMOUNT = 100
-# A charge, then two partial refunds: each version with its own status and amounts.
+_REFUNDED = {"amount": REFUND_AMOUNT, "status": "SUCCEEDED"}
+# A charge, then two partial refunds: each version with its own status, amounts, refunds
+# and events (version 1 is the PENDING payment the charge made).
 EXPECTED = [
-    (2, "SUCCEEDED", 0, 10_000),
-    (3, "PARTIALLY_REFUNDED", 100, 9_900),
-    (4, "PARTIALLY_REFUNDED", 200, 9_800),
+    (2, "SUCCEEDED", 0, 10_000, [], ["PENDING", "SUCCEEDED"]),
+    (
+        3,
+        "PARTIALLY_REFUNDED",
+        100,
+        9_900,
+        [_REFUNDED],
+        ["PENDING", "SUCCEEDED", "PARTIALLY_REFUNDED"],
+    ),
+    (
+        4,
+        "PARTIALLY_REFUNDED",
+        200,
+        9_800,
+        [_REFUNDED, _REFUNDED],
+        ["PENDING", "SUCCEEDED", "PARTIALLY_REFUNDED", "PARTIALLY_REFUNDED"],
+    ),
 ]
 WITHIN_SECONDS = 1.0
 
@@ -40,9 +56,16 @@ class Run:
     payment_id: str
     answered_at: list[float]
 
-    def seen(self, pushes: list[Push]) -> list[tuple[int, str, int, int]]:
+    def seen(self, pushes: list[Push]) -> list[tuple[Any, ...]]:
         return [
-            (p["version"], p["status"], p["amountRefunded"], p["amountRefundable"])
+            (
+                p["version"],
+                p["status"],
+                p["amountRefunded"],
+                p["amountRefundable"],
+                p["refunds"],
+                [event["status"] for event in p["events"]],
+            )
             for p in (push.payment for push in self.mine(pushes))
         ]
 

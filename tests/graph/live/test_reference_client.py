@@ -20,7 +20,7 @@ MORE_RELAYS = ("--processes", "2", "--threads", "2")
 async def test_back_to_back_versions_reach_a_subscriber_on_another_process(
     settings, worker, reference_clients
 ):
-    """A charge and two partial refunds, back to back, ten times: versions 2, 3, 4 each pushed."""
+    """A charge and two partial refunds, ten times: v2-v4 each pushed with its refunds, events."""
     owner = new_subject()
     env = settings_env(settings)
     with WorkerProcess.start(env, MORE_RELAYS):

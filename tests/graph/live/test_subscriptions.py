@@ -8,6 +8,7 @@ import redis.asyncio as redis
 import websockets
 
 from payments.live.hub import client_name
+from payments.shared.auth import ALL_SCOPES
 from tests.conftest import QUEUE_NAMESPACE, REDIS_URL
 from tests.graph.charging import charge, refund
 from tests.graph.live.client import PAYMENT_UPDATED, PAYMENTS_UPDATED, live_client, ws_url
@@ -89,6 +90,27 @@ async def test_each_change_reaches_only_its_owner_once_and_in_order(server, http
     }
     assert by_payment[slow["id"]] == [(2, "PROCESSING"), (3, "SUCCEEDED")]
     assert by_payment[card["id"]] == [(2, "SUCCEEDED"), (3, "PARTIALLY_REFUNDED"), (4, "REFUNDED")]
+
+
+async def test_a_push_shows_the_client_secret_to_its_owner_only(server, http, worker):
+    """A charge awaiting 3-D Secure: its push has the secret for the owner, null for an admin."""
+    owner = new_subject()
+    query = "subscription { paymentsUpdated { id status clientSecret } }"
+    async with (
+        live_client(server, token(owner)) as mine,
+        live_client(server, token(new_subject(), scope=ALL_SCOPES)) as admins,
+    ):
+        await mine.subscribe(query)
+        await admins.subscribe(query)
+        await asyncio.sleep(0.2)
+        charged = await charge(http, owner, paymentMethodId="pm_card_authenticationRequired")
+        payment = charged["payment"]
+        pushed = await mine.pushes(until=2)
+        seen_by_admin = [p for p in await admins.pushes(until=0.5) if p["id"] == payment["id"]]
+    waiting = {"id": payment["id"], "status": "REQUIRES_ACTION"}
+    assert payment["clientSecret"]
+    assert pushed == [{**waiting, "clientSecret": payment["clientSecret"]}]
+    assert seen_by_admin == [{**waiting, "clientSecret": None}]
 
 
 async def test_another_customers_payment_reads_as_not_found(server, http):

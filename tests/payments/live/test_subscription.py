@@ -4,12 +4,15 @@ import pytest
 
 from models.enums import PaymentStatus
 from models.payment import Payment
+from payments.lifecycle.versions import PaymentVersion
 from payments.live.subscription import SubscriberTooSlow, Subscription
 from payments.shared.auth import Principal
 
 
-def _state(payment_id: str, version: int) -> Payment:
-    return Payment(id=payment_id, version=version, customer_id="c", status=PaymentStatus.PENDING)
+def _state(payment_id: str, version: int) -> PaymentVersion:
+    return PaymentVersion(
+        Payment(id=payment_id, version=version, customer_id="c", status=PaymentStatus.PENDING)
+    )
 
 
 def _subscription(max_pending: int = 10) -> Subscription:
