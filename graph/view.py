@@ -10,6 +10,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from graph.anonymous_budget import client_address
 from graph.context import Context
 from graph.errors import refused_before_execution
 from graph.graphiql import graphiql_page
@@ -53,7 +54,10 @@ class PaymentsGraphQL(GraphQL[Context, None]):
         self.graphiql_token = graphiql_token
         self.hub = hub
         self.connection_limit = ConnectionLimit(settings.live_max_connections_per_principal)
-        self.pending_connections = PendingConnections(settings.live_max_unauthenticated_connections)
+        self.pending_connections = PendingConnections(
+            settings.live_max_unauthenticated_connections,
+            settings.live_max_unauthenticated_per_address,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,7 +104,7 @@ class PaymentsGraphQL(GraphQL[Context, None]):
             runtime=self.runtime,
             authorization=request.headers.get("authorization"),
             live=self.hub,
-            client_address=request.client.host if request.client else None,
+            client_address=client_address(request.scope),
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
