@@ -16,6 +16,7 @@ from graph.errors import refused_before_execution
 from graph.graphiql import graphiql_page
 from graph.live.transport import CONNECTION_INIT_TIMEOUT, LiveTransport
 from graph.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
+from graph.refusals import refusal
 from payments.live.hub import Hub
 from payments.live.limits import ConnectionLimit, PendingConnections
 from payments.runtime import Runtime
@@ -114,15 +115,5 @@ class PaymentsGraphQL(GraphQL[Context, None]):
 
 
 def bad_request(message: str, status_code: int = 400, media_type: str = JSON) -> JSONResponse:
-    """A GraphQL-shaped error body for requests that never reached execution.
-
-    `application/json` clients get `data: null` as they always have; under
-    `application/graphql-response+json` a request error has no `data` entry at all.
-    """
-    errors = [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
-    body = (
-        {"errors": errors}
-        if media_type == GRAPHQL_RESPONSE_JSON
-        else {"data": None, "errors": errors}
-    )
-    return JSONResponse(body, status_code=status_code, media_type=media_type)
+    """A BAD_REQUEST refusal: the request never reached execution."""
+    return refusal(message, "BAD_REQUEST", status_code, media_type)
