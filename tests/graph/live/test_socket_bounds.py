@@ -287,20 +287,26 @@ async def authenticate(sock: socket.socket) -> dict[str, object] | int:
     return int.from_bytes(payload[:2], "big") if opcode == 0x8 else json.loads(payload)
 
 
-async def test_one_address_cannot_lock_other_clients_out_of_live_status(settings):
+@pytest.mark.parametrize(
+    "attacker",
+    [itertools.repeat("10.9.0.1"), (f"2001:db8:9:9::{i:x}" for i in itertools.count(1))],
+    ids=["one IPv4 address", "addresses of one IPv6 /64"],
+)
+async def test_one_address_cannot_lock_other_clients_out_of_live_status(settings, attacker):
     """A stranger opening every pending place from one address holds only 8; others get in.
 
-    With the process's cap at 32, 32 idle sockets from one address: past
+    With the process's cap at 32, 32 idle sockets from one address (or one IPv6 /64): past
     LIVE_MAX_UNAUTHENTICATED_PER_ADDRESS they are refused with 1013, and a signed-in client
     and another stranger, from other addresses, are admitted while the attack holds.
     """
-    cap, attacker = 32, forwarded_for("10.9.0.1")
+    cap = 32
     env = {**settings_env(settings), "LIVE_MAX_UNAUTHENTICATED_CONNECTIONS": str(cap)}
     async with api_process(env) as api, AsyncExitStack() as sockets:
         assert await oversized_init(api.url, 1024) == 4403  # imports done before measuring
         opened = time.monotonic()
         flood = [
-            await sockets.enter_async_context(raw_socket(api.url, attacker)) for _ in range(cap)
+            await sockets.enter_async_context(raw_socket(api.url, forwarded_for(address)))
+            for address in itertools.islice(attacker, cap)
         ]
         codes = await asyncio.gather(*(close_code_or_open(sock, 1) for sock in flood))
         client = await sockets.enter_async_context(raw_socket(api.url, forwarded_for("10.9.0.2")))
@@ -309,7 +315,7 @@ async def test_one_address_cannot_lock_other_clients_out_of_live_status(settings
         stranger_admitted = await still_open(stranger)
         during_attack = time.monotonic() - opened
     held = codes.count(None)
-    print(f"{cap} idle sockets from one address: {held} held, {codes.count(1013)} refused")
+    print(f"{cap} idle sockets from one client: {held} held, {codes.count(1013)} refused")
     assert during_attack < 4.5  # the attacker's sockets were all still open (4408 comes at 5 s)
     assert (held, codes.count(1013)) == (8, cap - 8)
     assert answer == {"type": "connection_ack"}
