@@ -4,6 +4,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from graph.media_types import response_media_type
+from graph.refusals import refusal
 from payments.runtime import Runtime
 from payments.shared.errors import RateLimited, Unauthenticated
 
@@ -25,14 +27,16 @@ class AnonymousBudget:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
         # The first Authorization header, the one the resolvers will read too.
-        authorization = Headers(scope=scope).get("authorization")
+        authorization = headers.get("authorization")
         try:
             await self.runtime.verifier.authenticate(authorization)
         except Unauthenticated:
             refused = await anonymous_refusal(self.runtime, client_address(scope))
             if refused is not None:
-                return await too_many_requests(refused)(scope, receive, send)
+                media_type = response_media_type(headers.get("accept"))
+                return await too_many_requests(refused, media_type)(scope, receive, send)
         await self.app(scope, receive, send)
 
 
@@ -51,11 +55,14 @@ def client_address(scope: Scope) -> str | None:
     return str(client[0]) if client else None
 
 
-def too_many_requests(refused: RateLimited) -> JSONResponse:
+def too_many_requests(refused: RateLimited, media_type: str) -> JSONResponse:
     """429 with Retry-After, the body shaped as the GraphQL error RATE_LIMITED."""
     seconds = refused.retry_after_seconds
-    error = {
-        "message": refused.message,
-        "extensions": {"code": refused.code, "retryAfter": seconds},
-    }
-    return JSONResponse({"errors": [error]}, status_code=429, headers={"retry-after": str(seconds)})
+    return refusal(
+        refused.message,
+        refused.code,
+        429,
+        media_type,
+        extensions={"retryAfter": seconds},
+        headers={"retry-after": str(seconds)},
+    )

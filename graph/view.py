@@ -12,11 +12,13 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
+from graph.anonymous_budget import client_address
 from graph.context import Context
 from graph.errors import refused_before_execution
 from graph.graphiql import graphiql_page
 from graph.live.transport import CONNECTION_INIT_TIMEOUT, LiveTransport
 from graph.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
+from graph.refusals import refusal
 from graph.request_json import JSONMessageRefused, read_json_object
 from payments.live.hub import Hub
 from payments.live.limits import ConnectionLimit, PendingConnections
@@ -56,7 +58,10 @@ class PaymentsGraphQL(GraphQL[Context, None]):
         self.graphiql_token = graphiql_token
         self.hub = hub
         self.connection_limit = ConnectionLimit(settings.live_max_connections_per_principal)
-        self.pending_connections = PendingConnections(settings.live_max_unauthenticated_connections)
+        self.pending_connections = PendingConnections(
+            settings.live_max_unauthenticated_connections,
+            settings.live_max_unauthenticated_per_address,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,7 +119,7 @@ class PaymentsGraphQL(GraphQL[Context, None]):
             runtime=self.runtime,
             authorization=request.headers.get("authorization"),
             live=self.hub,
-            client_address=request.client.host if request.client else None,
+            client_address=client_address(request.scope),
         )
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -124,15 +129,5 @@ class PaymentsGraphQL(GraphQL[Context, None]):
 
 
 def bad_request(message: str, status_code: int = 400, media_type: str = JSON) -> JSONResponse:
-    """A GraphQL-shaped error body for requests that never reached execution.
-
-    `application/json` clients get `data: null` as they always have; under
-    `application/graphql-response+json` a request error has no `data` entry at all.
-    """
-    errors = [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
-    body = (
-        {"errors": errors}
-        if media_type == GRAPHQL_RESPONSE_JSON
-        else {"data": None, "errors": errors}
-    )
-    return JSONResponse(body, status_code=status_code, media_type=media_type)
+    """A BAD_REQUEST refusal: the request never reached execution."""
+    return refusal(message, "BAD_REQUEST", status_code, media_type)

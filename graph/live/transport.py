@@ -21,9 +21,8 @@ from payments.live.limits import ConnectionLimit, PendingConnections
 from payments.shared.auth import token_expiry
 from payments.shared.errors import Unauthenticated
 
-FORBIDDEN, TOO_MANY_CONNECTIONS, TRY_AGAIN_LATER = 4403, 4429, 1013
-# The one "too many" code closes a stranger's socket too, once its address's budget is spent.
-TOO_MANY_REQUESTS = TOO_MANY_CONNECTIONS
+# 4429 says "too many" for a principal's connections and a stranger's spent budget alike.
+FORBIDDEN, TOO_MANY, TRY_AGAIN_LATER = 4403, 4429, 1013
 # graphql-transport-ws: a socket that sends no connection_init within this is closed (4408).
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=5)
 # No protocol message comes near this; the server (uvicorn's ws_max_size) closes a socket
@@ -37,8 +36,10 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
     A bad token closes with 4403 (4429 once its client address has spent the anonymous
     budget it shares with HTTP); so does its expiry, later. The server pings every
     LIVE_KEEPALIVE_SECONDS, and a principal's connections per process are bounded, as
-    are the sockets not authenticated yet (past LIVE_MAX_UNAUTHENTICATED_CONNECTIONS a new
-    one is closed at once with 1013, try again later).
+    are the sockets not authenticated yet: past LIVE_MAX_UNAUTHENTICATED_CONNECTIONS, or
+    LIVE_MAX_UNAUTHENTICATED_PER_ADDRESS from one client address, a new one is closed at
+    once with 1013 (try again later). Before connection_init, any other message closes
+    the socket (4400), so a socket nobody has vouched for costs no work but its place.
     """
 
     watchdog: "asyncio.Task[None] | None" = None
@@ -46,10 +47,22 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
     pending: bool = False
 
     async def handle(self) -> None:
-        if not self._pending_limit().acquire():
+        if not self._pending_limit().acquire(self.context.client_address):
             return await self.websocket.close(TRY_AGAIN_LATER, "Too many pending connections")
         self.pending = True
         await super().handle()
+
+    async def handle_message(self, message: Message) -> None:
+        problem = shape_problem(message)
+        if problem is not None:
+            return await self.handle_invalid_message(problem)
+        kind = message.get("type")
+        # The protocol lets a subscribe come early only to close it (4401, Strawberry's
+        # answer); a ping or anything else answered before authentication would be work
+        # done for anyone, so it is a bad request (the reference client sends none).
+        if not self.connection_init_received and kind not in {"connection_init", "subscribe"}:
+            return await self.handle_invalid_message("connection_init must come first")
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_init_received or self.connection_timed_out:
@@ -62,11 +75,11 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
             refused = await anonymous_refusal(self.context.runtime, self.context.client_address)
             if refused is not None:
                 reason = f"Too many requests; retry after {refused.retry_after_seconds} s"
-                return await self.websocket.close(TOO_MANY_REQUESTS, reason)
+                return await self.websocket.close(TOO_MANY, reason)
             return await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
         self._leave_pending()
         if not self._limit().acquire(principal.sub):
-            return await self.websocket.close(TOO_MANY_CONNECTIONS, "Too many connections")
+            return await self.websocket.close(TOO_MANY, "Too many connections")
         self.counted_for = principal.sub
         self.context.known_principal = principal
         await super().handle_connection_init(message)
@@ -94,14 +107,8 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
 
     def _leave_pending(self) -> None:
         if self.pending:
-            self._pending_limit().release()
+            self._pending_limit().release(self.context.client_address)
             self.pending = False
-
-    async def handle_message(self, message: Message) -> None:
-        problem = shape_problem(message)
-        if problem is not None:
-            return await self.handle_invalid_message(problem)
-        await super().handle_message(message)
 
     def _limit(self) -> ConnectionLimit:
         limit: ConnectionLimit = self.view.connection_limit  # type: ignore[attr-defined]

@@ -3,6 +3,8 @@
 from collections import Counter
 from dataclasses import dataclass, field
 
+from payments.shared.rate_limits import address_key
+
 
 @dataclass
 class ConnectionLimit:
@@ -26,17 +28,30 @@ class ConnectionLimit:
 
 @dataclass
 class PendingConnections:
-    """Counts connections not authenticated yet; one past `at_most` is refused."""
+    """Counts connections not authenticated yet, in all and per client address.
+
+    One past `at_most` in all, or past `per_address` from one address (keyed as the
+    anonymous budget keys it: an IPv6 client by its /64), is refused, so that one address
+    cannot hold every place and lock signed-in clients of other addresses out.
+    """
 
     at_most: int
+    per_address: int
     open: int = 0
+    by_address: Counter[str] = field(default_factory=Counter)
 
-    def acquire(self) -> bool:
-        """Count a new connection; False (and not counted) when `at_most` are already open."""
-        if self.open >= self.at_most:
+    def acquire(self, address: str | None) -> bool:
+        """Count a new connection from `address`; False (and not counted) when either is full."""
+        key = address_key(address)
+        if self.open >= self.at_most or self.by_address[key] >= self.per_address:
             return False
         self.open += 1
+        self.by_address[key] += 1
         return True
 
-    def release(self) -> None:
+    def release(self, address: str | None) -> None:
+        key = address_key(address)
         self.open -= 1
+        self.by_address[key] -= 1
+        if self.by_address[key] <= 0:
+            del self.by_address[key]

@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     live_max_connections_per_principal: int = Field(default=20, ge=1)
     # Sockets that have not authenticated yet, per process: past this, new ones are refused.
     live_max_unauthenticated_connections: int = Field(default=256, ge=1)
+    # ... and per client address (an IPv6 /64), so one address cannot hold all of them.
+    live_max_unauthenticated_per_address: int = Field(default=8, ge=1)
     live_keepalive_seconds: float = Field(default=15.0, gt=0)
     live_queue_size: int = Field(default=100, ge=1)
 

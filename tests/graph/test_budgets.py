@@ -154,7 +154,7 @@ async def test_a_strangers_burst_gets_429_while_its_address_signed_in_clients_pa
     """After 5 tokenless (or bad-token) calls an address gets 429 + Retry-After, HTTP and WS alike.
 
     A signed-in client from the same address, and other addresses, are unaffected; webhooks,
-    health and metrics are outside the budget.
+    health and metrics are outside the budget. The 429 follows the response media type.
     """
     attacker, neighbour_address = "10.1.0.7", "10.1.0.8"
     async with (
@@ -163,6 +163,11 @@ async def test_a_strangers_burst_gets_429_while_its_address_signed_in_clients_pa
     ):
         burst = [await _anonymous(client, attacker, "forged" if i % 2 else None) for i in range(8)]
         ws_refused = await _ws_init(url, attacker, {})
+        modern_refused = await client.post(
+            "/graphql",
+            json=TYPENAME,
+            headers={"x-forwarded-for": attacker, "accept": "application/graphql-response+json"},
+        )
         signed_in = await _anonymous(client, attacker, token(new_subject()))
         ws_signed_in = await _ws_init(url, attacker, {"Authorization": f"Bearer {token('c')}"})
         neighbour = await _anonymous(client, neighbour_address)
@@ -180,7 +185,12 @@ async def test_a_strangers_burst_gets_429_while_its_address_signed_in_clients_pa
         "code": "RATE_LIMITED",
         "retryAfter": int(refused.headers["retry-after"]),
     }
+    assert refused.json()["data"] is None
     assert ws_refused == 4429
+    # Shaped as every refusal before execution: no data under the GraphQL response type.
+    assert modern_refused.status_code == 429
+    assert modern_refused.headers["content-type"] == "application/graphql-response+json"
+    assert "data" not in modern_refused.json()
     assert (signed_in.status_code, signed_in.json()) == (200, {"data": {"__typename": "Query"}})
     assert ws_signed_in == {"type": "connection_ack"}
     assert neighbour.status_code == 200

@@ -2,11 +2,12 @@
 
 import asyncio
 import contextlib
+import itertools
 import json
 import socket
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -22,7 +23,7 @@ MIB = 1024 * 1024
 HANDSHAKE = (
     "GET /graphql HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-    "Sec-WebSocket-Protocol: graphql-transport-ws\r\n{extensions}\r\n"
+    "Sec-WebSocket-Protocol: graphql-transport-ws\r\n{headers}\r\n"
 )
 DEFLATE = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
 TEXT, CONTINUATION, FINAL, COMPRESSED = 0x1, 0x0, 0x80, 0x40
@@ -56,8 +57,18 @@ async def peak_rss_growth(pid: int) -> AsyncIterator[list[int]]:
         peak[0] = max(peak[0], rss_bytes(pid) - baseline)
 
 
+def forwarded_for(address: str) -> str:
+    """The handshake header with which 127.0.0.1, a trusted proxy, speaks for `address`."""
+    return f"X-Forwarded-For: {address}\r\n"
+
+
+def addresses(network: str) -> Iterator[str]:
+    """Client addresses of a /16 (`network` is its first two octets), one per socket."""
+    return (f"{network}.{i // 250}.{i % 250 + 1}" for i in itertools.count())
+
+
 @asynccontextmanager
-async def raw_socket(base_url: str, extensions: str = "") -> AsyncIterator[socket.socket]:
+async def raw_socket(base_url: str, headers: str = "") -> AsyncIterator[socket.socket]:
     """A WebSocket opened by hand, with plain socket calls.
 
     No client library buffers what is sent, and a send the server refuses (it stopped
@@ -67,7 +78,7 @@ async def raw_socket(base_url: str, extensions: str = "") -> AsyncIterator[socke
     loop = asyncio.get_running_loop()
     with socket.create_connection((address.hostname, address.port)) as sock:
         sock.setblocking(False)
-        handshake = HANDSHAKE.format(host=address.netloc, extensions=extensions)
+        handshake = HANDSHAKE.format(host=address.netloc, headers=headers)
         await loop.sock_sendall(sock, handshake.encode())
         response = b""
         while b"\r\n\r\n" not in response:
@@ -123,9 +134,9 @@ async def send_connection_init(sock: socket.socket, size: int) -> None:
         pass  # closed by the server mid-message: what a bound should do
 
 
-async def oversized_init(base_url: str, size: int) -> int:
+async def oversized_init(base_url: str, size: int, headers: str = "") -> int:
     """The close code a socket gets for a connection_init of `size` bytes."""
-    async with raw_socket(base_url) as sock:
+    async with raw_socket(base_url, headers) as sock:
         sending = asyncio.create_task(send_connection_init(sock, size))
         try:
             return await close_code(sock)
@@ -148,7 +159,12 @@ async def test_oversized_messages_before_authentication_close_with_1009(settings
         assert await oversized_init(api.url, 1024) == 4403  # imports done before measuring
         async with peak_rss_growth(api.process.pid) as growth:
             sizes = [15 * MIB] * 40 + [65 * 1024] * 40
-            codes = await asyncio.gather(*(oversized_init(api.url, size) for size in sizes))
+            codes = await asyncio.gather(
+                *(
+                    oversized_init(api.url, size, forwarded_for(address))
+                    for size, address in zip(sizes, addresses("10.8"), strict=False)
+                )
+            )
     print(f"80 oversized connection_init frames: peak RSS +{growth[0] / MIB:.1f} MiB")
     assert codes == [1009] * 80
     assert growth[0] < 8 * MIB
@@ -190,13 +206,19 @@ async def test_a_socket_that_sends_no_connection_init_is_closed_with_4408(server
 
 async def test_sockets_not_yet_authenticated_are_capped_per_process(settings):
     """Past the cap a new socket is closed at once with 1013; authenticating frees a place."""
-    cap = 24
+    cap, clients = 24, addresses("10.6")
     env = {**settings_env(settings), "LIVE_MAX_UNAUTHENTICATED_CONNECTIONS": str(cap)}
     async with api_process(env) as api, AsyncExitStack() as sockets:
         assert await oversized_init(api.url, 1024) == 4403  # imports done before measuring
         async with peak_rss_growth(api.process.pid) as growth:
-            held = [await sockets.enter_async_context(raw_socket(api.url)) for _ in range(cap)]
-        extra = [await sockets.enter_async_context(raw_socket(api.url)) for _ in range(5)]
+            held = [
+                await sockets.enter_async_context(raw_socket(api.url, forwarded_for(address)))
+                for address in itertools.islice(clients, cap)
+            ]
+        extra = [
+            await sockets.enter_async_context(raw_socket(api.url, forwarded_for(address)))
+            for address in itertools.islice(clients, 5)
+        ]
         refused = [await close_code(sock) for sock in extra]
         open_ones = await asyncio.gather(*(still_open(sock) for sock in held))
         init = {
@@ -206,7 +228,9 @@ async def test_sockets_not_yet_authenticated_are_capped_per_process(settings):
         message = json.dumps(init).encode()
         await asyncio.get_running_loop().sock_sendall(held[0], frame_header(len(message)) + message)
         acknowledged = json.loads((await read_frame(held[0]))[1])
-        newcomer = await sockets.enter_async_context(raw_socket(api.url))
+        newcomer = await sockets.enter_async_context(
+            raw_socket(api.url, forwarded_for(next(clients)))
+        )
         newcomer_admitted = await still_open(newcomer)
     print(f"{cap} unauthenticated sockets: peak RSS +{growth[0] / MIB:.1f} MiB")
     assert refused == [1013] * 5
@@ -216,19 +240,23 @@ async def test_sockets_not_yet_authenticated_are_capped_per_process(settings):
 
 
 async def test_many_idle_sockets_hold_bounded_memory(settings):
-    """1,500 sockets that never authenticate: past the default cap of 256 they are refused."""
+    """1,500 sockets from as many addresses that never authenticate: past 256 they are refused."""
     async with api_process(settings_env(settings)) as api:
         assert await oversized_init(api.url, 1024) == 4403  # imports done before measuring
         opening = asyncio.Semaphore(100)
 
-        async def idle_socket() -> int:
+        async def idle_socket(address: str) -> int:
             async with AsyncExitStack() as stack:
                 async with opening:
-                    sock = await stack.enter_async_context(raw_socket(api.url))
+                    sock = await stack.enter_async_context(
+                        raw_socket(api.url, forwarded_for(address))
+                    )
                 return await close_code(sock)
 
         async with peak_rss_growth(api.process.pid) as growth:
-            codes = await asyncio.gather(*(idle_socket() for _ in range(1_500)))
+            codes = await asyncio.gather(
+                *(idle_socket(a) for a in itertools.islice(addresses("10.7"), 1_500))
+            )
     held, refused = codes.count(4408), codes.count(1013)
     print(
         f"1,500 idle sockets: {held} held until 4408, {refused} refused with 1013; "
@@ -237,3 +265,97 @@ async def test_many_idle_sockets_hold_bounded_memory(settings):
     assert held + refused == 1_500
     assert refused > 0
     assert growth[0] < 40 * MIB
+
+
+async def close_code_or_open(sock: socket.socket, wait: float) -> int | None:
+    """The close code the server sends within `wait` seconds; None while it keeps the socket."""
+    try:
+        return await close_code(sock, wait)
+    except TimeoutError:
+        return None
+
+
+async def authenticate(sock: socket.socket) -> dict[str, object] | int:
+    """Send connection_init with a valid token: the server's answer, or its close code."""
+    init = {
+        "type": "connection_init",
+        "payload": {"Authorization": f"Bearer {token(new_subject())}"},
+    }
+    message = json.dumps(init).encode()
+    await asyncio.get_running_loop().sock_sendall(sock, frame_header(len(message)) + message)
+    opcode, payload = await read_frame(sock)
+    return int.from_bytes(payload[:2], "big") if opcode == 0x8 else json.loads(payload)
+
+
+@pytest.mark.parametrize(
+    "attacker",
+    [itertools.repeat("10.9.0.1"), (f"2001:db8:9:9::{i:x}" for i in itertools.count(1))],
+    ids=["one IPv4 address", "addresses of one IPv6 /64"],
+)
+async def test_one_address_cannot_lock_other_clients_out_of_live_status(settings, attacker):
+    """A stranger opening every pending place from one address holds only 8; others get in.
+
+    With the process's cap at 32, 32 idle sockets from one address (or one IPv6 /64): past
+    LIVE_MAX_UNAUTHENTICATED_PER_ADDRESS they are refused with 1013, and a signed-in client
+    and another stranger, from other addresses, are admitted while the attack holds.
+    """
+    cap = 32
+    env = {**settings_env(settings), "LIVE_MAX_UNAUTHENTICATED_CONNECTIONS": str(cap)}
+    async with api_process(env) as api, AsyncExitStack() as sockets:
+        assert await oversized_init(api.url, 1024) == 4403  # imports done before measuring
+        opened = time.monotonic()
+        flood = [
+            await sockets.enter_async_context(raw_socket(api.url, forwarded_for(address)))
+            for address in itertools.islice(attacker, cap)
+        ]
+        codes = await asyncio.gather(*(close_code_or_open(sock, 1) for sock in flood))
+        client = await sockets.enter_async_context(raw_socket(api.url, forwarded_for("10.9.0.2")))
+        answer = await authenticate(client)
+        stranger = await sockets.enter_async_context(raw_socket(api.url, forwarded_for("10.9.0.3")))
+        stranger_admitted = await still_open(stranger)
+        during_attack = time.monotonic() - opened
+    held = codes.count(None)
+    print(f"{cap} idle sockets from one client: {held} held, {codes.count(1013)} refused")
+    assert during_attack < 4.5  # the attacker's sockets were all still open (4408 comes at 5 s)
+    assert (held, codes.count(1013)) == (8, cap - 8)
+    assert answer == {"type": "connection_ack"}
+    assert stranger_admitted
+
+
+PING = json.dumps({"type": "ping", "payload": {"pad": "x" * (63 * 1024)}}).encode()
+
+
+async def ping_before_init(base_url: str, address: str, seconds: float) -> tuple[int, int | None]:
+    """Pings of 63 KiB sent without connection_init for `seconds`: pongs got, close code."""
+    loop, pongs = asyncio.get_running_loop(), 0
+
+    async def flood(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                await loop.sock_sendall(sock, frame_header(len(PING)) + PING)
+
+    async with raw_socket(base_url, forwarded_for(address)) as sock:
+        sending = asyncio.create_task(flood(sock))
+        try:
+            async with asyncio.timeout(seconds):
+                while (frame := await read_frame(sock))[0] != 0x8:
+                    pongs += 1
+            return pongs, int.from_bytes(frame[1][:2], "big")
+        except TimeoutError:
+            return pongs, None
+        finally:
+            sending.cancel()
+
+
+async def test_messages_before_connection_init_close_the_socket_with_4400(settings):
+    """32 sockets flooding 63 KiB pings before connection_init: each closed at its first, 4400."""
+    async with api_process(settings_env(settings)) as api:
+        assert await oversized_init(api.url, 1024) == 4403  # imports done before measuring
+        async with peak_rss_growth(api.process.pid) as growth:
+            answers = await asyncio.gather(
+                *(ping_before_init(api.url, a, 3) for a in itertools.islice(addresses("10.5"), 32))
+            )
+    pongs = sum(count for count, _ in answers)
+    print(f"32 sockets pinging before connection_init: {pongs} pongs, +{growth[0] / MIB:.1f} MiB")
+    assert answers == [(0, 4400)] * 32
+    assert growth[0] < 8 * MIB
