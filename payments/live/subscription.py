@@ -1,7 +1,7 @@
 """One subscriber's bounded, ordered buffer: every version in turn, the latest when it lags."""
 
 import asyncio
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,6 +11,9 @@ from payments.shared.auth import Principal
 
 # A payment's creation (version 1) emits no event: its first change is version 2.
 FIRST_CHANGE = 2
+# Payments whose last version a subscriber remembers: an admin's subscription on a busy
+# service sees every payment, and its memory must not grow with them (~1.5 MB at this size).
+MAX_REMEMBERED = 10_000
 
 
 class SubscriberTooSlow(Exception):
@@ -28,13 +31,17 @@ class Subscription:
     first one's place), so it gets the latest state; a further payment cuts it off once
     the queue drains.
     `started_at` bounds what it may have missed of a payment it has had nothing of.
+    `newest` keeps the `max_remembered` payments seen last; forgetting the oldest moves
+    `started_at` to then, so a forgotten payment's versions from before are never offered
+    again (any later one would have been remembered anew).
     """
 
     principal: Principal
     wants: Callable[[PaymentVersion], bool]
     payment_id: str | None = None
     max_pending: int = 100
-    newest: dict[str, int] = field(default_factory=dict)
+    max_remembered: int = MAX_REMEMBERED
+    newest: OrderedDict[str, int] = field(default_factory=OrderedDict)
     pending: deque[PaymentVersion] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
@@ -69,7 +76,7 @@ class Subscription:
         if not self.is_behind(payment.id, payment.version):
             return
         if not self.wants(payment):
-            self.newest[payment.id] = payment.version
+            self._remember(payment)
             return
         if len(self.pending) < self.max_pending:
             self.pending.append(payment)
@@ -77,8 +84,15 @@ class Subscription:
             self.overflowed = True
             self.wake.set()
             return
-        self.newest[payment.id] = payment.version
+        self._remember(payment)
         self.wake.set()
+
+    def _remember(self, payment: PaymentVersion) -> None:
+        self.newest[payment.id] = payment.version
+        self.newest.move_to_end(payment.id)
+        if len(self.newest) > self.max_remembered:
+            self.newest.popitem(last=False)
+            self.started_at = datetime.now(UTC)
 
     def _replace_queued(self, payment: PaymentVersion) -> bool:
         queued = [i for i, state in enumerate(self.pending) if state.id == payment.id]

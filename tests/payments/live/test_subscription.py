@@ -60,3 +60,19 @@ async def test_a_subscriber_owed_too_many_payments_is_cut_off(database_url):
     assert [(await subscription.next()).id for _ in range(2)] == ["a", "b"]
     with pytest.raises(SubscriberTooSlow):
         await subscription.next()
+
+
+async def test_memory_of_seen_payments_is_bounded_and_forgetting_never_repeats(database_url):
+    """Past max_remembered payments the oldest is forgotten; its earlier versions stay unsent."""
+    subscription = Subscription(Principal("c"), lambda _: True, None, 10_000, max_remembered=100)
+    subscribed_at = subscription.started_at
+    for n in range(1_000):
+        subscription.offer(_state(f"p{n}", 2))
+    assert len(subscription.newest) == 100
+    assert "p0" not in subscription.newest and "p999" in subscription.newest
+    subscription.pending.clear()
+    # Committed after the subscription began, before p0 was forgotten: already pushed then.
+    between = subscribed_at + (subscription.started_at - subscribed_at) / 2
+    assert subscribed_at < between < subscription.started_at
+    subscription.catch_up([(between, _state("p0", 2)), (between, _state("p0", 3))])
+    assert not subscription.pending
