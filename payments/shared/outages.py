@@ -8,9 +8,13 @@ import redis.exceptions
 from payments.shared.errors import ServiceUnavailable
 
 # What the drivers raise when the server is down, restarting, shutting us out or full:
-# OSError covers refused and reset sockets, timeouts and Tortoise's DBConnectionError.
+# OSError covers refused and reset sockets, timeouts and Tortoise's DBConnectionError;
+# asyncpg's client errors are what a pooled connection the server dropped answers with
+# ("connection is closed", or its protocol left mid-operation by the drop).
 _UNREACHABLE: tuple[type[BaseException], ...] = (
     OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
