@@ -90,6 +90,8 @@ def _serve(args: argparse.Namespace) -> None:
             port=args.port,
             workers=args.workers,
             proxy_headers=True,
+            # The client address (the anonymous rate budget's key) comes from these proxies.
+            forwarded_allow_ips=settings.forwarded_allow_ips,
             log_config=None,
             access_log=False,  # RequestContext writes one JSON line per request instead
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

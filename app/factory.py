@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app.asgi_middleware import RequestContext
 from app.wiring import build_runtime
+from graph.anonymous_budget import AnonymousBudget
 from graph.graphiql_assets import graphiql_asset_routes
 from graph.http_guard import GraphQLRequestGuard
 from graph.limits import DocumentLimits
@@ -83,7 +84,7 @@ def create_app(
     routes = [
         Route(
             "/graphql",
-            GraphQLRequestGuard(graphql, settings.graphql_max_body_bytes),
+            AnonymousBudget(GraphQLRequestGuard(graphql, settings.graphql_max_body_bytes), runtime),
             methods=["GET", "POST"],
         ),
         WebSocketRoute("/graphql", graphql),

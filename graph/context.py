@@ -33,6 +33,8 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     known_principal: Principal | None = None
     live: Hub | None = None
+    # The client's address (a trusted proxy's X-Forwarded-For): keys the anonymous budget.
+    client_address: str | None = None
 
     def hub(self) -> Hub:
         """The process's live fan-in; only the ASGI app (not a bare schema) has one."""

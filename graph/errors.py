@@ -4,6 +4,7 @@ import re
 
 import structlog
 from graphql import GraphQLError
+from strawberry.types import ExecutionResult
 
 from payments.shared.errors import PaymentsError, RateLimited
 from payments.shared.outages import as_outage
@@ -77,3 +78,21 @@ def _make_public(error: GraphQLError) -> None:
 
 def _set_code(error: GraphQLError, code: str) -> None:
     error.extensions = {**(error.extensions or {}), "code": code}
+
+
+def refused_before_execution(result: ExecutionResult) -> bool:
+    """Whether graphql-core refused the request before execution (a "request error").
+
+    That is: its document did not parse or validate, or a variable did not fit its type.
+    Such errors have no path (no field ran) and no cause of ours; a refusal by our own
+    code before execution (a rate limit, an outage) is not one.
+    """
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(
+            error.path is None
+            and (error.original_error is None or isinstance(error.original_error, GraphQLError))
+            for error in result.errors or ()
+        )
+    )

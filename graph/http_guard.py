@@ -2,6 +2,7 @@
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graph.media_types import response_media_type
 from graph.view import bad_request
 
 MAX_BODY_BYTES = 64 * 1024
@@ -22,17 +23,22 @@ class GraphQLRequestGuard:
         if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         headers = dict(scope["headers"])
+        reply_type = response_media_type(headers.get(b"accept", b"").decode("latin-1"))
         if _media_type(headers.get(b"content-type", b"")) != b"application/json":
-            return await bad_request("Only application/json requests are accepted.", 415)(
-                scope, receive, send
-            )
+            return await bad_request(
+                "Only application/json requests are accepted.", 415, reply_type
+            )(scope, receive, send)
         declared = headers.get(b"content-length", b"")
         too_long = declared.isdigit() and int(declared) > self.max_bytes
         body = None if too_long else await _read(receive, self.max_bytes)
         if body is None:
-            return await bad_request("Request body too large.", 413)(scope, receive, send)
+            return await bad_request("Request body too large.", 413, reply_type)(
+                scope, receive, send
+            )
         if body.lstrip().startswith(b"["):
-            return await bad_request("Batched operations are not accepted.")(scope, receive, send)
+            return await bad_request("Batched operations are not accepted.", 400, reply_type)(
+                scope, receive, send
+            )
         # Media types are case-insensitive, Strawberry's check is not: pass it on canonical.
         await self.app(_with_json_content_type(scope), _replay(body), send)
 

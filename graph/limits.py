@@ -22,7 +22,13 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
 from graph.documents import CachedDocuments, DocumentCache
 
-MONEY_MUTATIONS = frozenset({"chargePayment", "refundPayment"})
+# Mutations that can take a customer's money: card testers' tools, so each one spends
+# the caller's RATE_LIMIT_CHARGE budget. A new one (fundBankTransfer) is added here.
+CHARGING_MUTATIONS = frozenset(
+    {"chargePayment", "confirmPayment", "capturePayment", "createPaymentIntent"}
+)
+# A document holds at most one of these: the charging mutations and refunds.
+MONEY_MUTATIONS = CHARGING_MUTATIONS | {"refundPayment"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ class DocumentLimits:
 
 
 class OneMoneyMutation(ValidationRule):
-    """At most one chargePayment/refundPayment per document, aliases and fragments included.
+    """At most one money mutation per document, aliases and fragments included.
 
     One money movement per request keeps idempotency keys, rate limits and error
     reporting one-to-one with what the client asked for.

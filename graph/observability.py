@@ -4,17 +4,25 @@ import time
 
 from payments.shared import metrics
 
-# Documents that never executed: unparsable, invalid, or of a refused operation type.
-NOT_EXECUTED = "invalid"
+# Documents that never executed (unparsable, invalid, of a refused operation type) and
+# those that select only meta fields such as __typename.
+UNKNOWN = "unknown"
+# Documents that select two or more of the schema's root fields.
+MULTIPLE = "multiple"
 
 
 def operation_label(root_fields: list[str]) -> str:
-    """The operation's label in metrics and log lines: its root fields.
+    """The operation's label in metrics and log lines: its one root field, or `multiple`.
 
-    Client-chosen operation or fragment names would let anyone mint label values; the
-    root fields of a validated document are bounded by the schema.
+    Only a name the schema defines becomes a label, never text a client chose (aliases,
+    operation or fragment names) nor a combination of fields (2^n of them): the labels
+    are the schema's root fields, `multiple` and `unknown`, whatever clients send.
+    `root_fields` are those of a validated document, so each is a schema field.
     """
-    return ",".join(sorted(set(root_fields))) or "empty"
+    fields = {name for name in root_fields if not name.startswith("__")}
+    if len(fields) == 1:
+        return fields.pop()
+    return MULTIPLE if fields else UNKNOWN
 
 
 def record_operation(label: str, failed: bool, started: float) -> None:

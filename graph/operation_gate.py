@@ -8,7 +8,7 @@ from graphql import ExecutionResult
 from strawberry.extensions import SchemaExtension
 
 from graph.limits import selected_root_fields
-from graph.observability import NOT_EXECUTED, operation_label, record_operation
+from graph.observability import UNKNOWN, operation_label, record_operation
 from graph.rate_limits import refusal
 
 
@@ -20,7 +20,7 @@ class OperationGate(SchemaExtension):
     """
 
     def on_operation(self) -> Iterator[None]:
-        self.label = NOT_EXECUTED
+        self.label = UNKNOWN
         started = time.perf_counter()
         yield
         result = self.execution_context.result

@@ -1,12 +1,15 @@
 """Builds the Strawberry schema with its protective extensions."""
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from graph.cancellations.mutations import CancellationMutations
 from graph.captures.mutations import CaptureMutations
@@ -47,6 +50,19 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (LiveSubscriptions,))
 
 
+class SubscriptionNeedsWebSocket(InvalidOperationTypeError):
+    """A subscription sent where one result is answered: HTTP GET or POST."""
+
+    def __init__(self) -> None:
+        super().__init__(OperationType.SUBSCRIPTION)
+
+    def as_http_error_reason(self, method: str) -> str:
+        return (
+            f"Subscriptions are not served over HTTP {method}: open a WebSocket to this URL "
+            "with the graphql-transport-ws protocol and subscribe there."
+        )
+
+
 class PaymentsSchema(strawberry.Schema):
     """Strawberry's schema whose errors are logged by us and shaped for clients.
 
@@ -61,6 +77,42 @@ class PaymentsSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         shape_errors(errors, hide_suggestions=self.hide_suggestions)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """One operation, one result: a subscription (a stream) is refused before it runs.
+
+        Strawberry's HTTP view allows subscriptions on GET and POST for its multipart
+        transport, which is off here; executed as one result, a subscription fails with a
+        TypeError. The view answers the refusal 400 with SubscriptionNeedsWebSocket's text.
+        """
+        allowed = (
+            {OperationType.QUERY, OperationType.MUTATION}
+            if allowed_operation_types is None
+            else set(allowed_operation_types) - {OperationType.SUBSCRIPTION}
+        )
+        try:
+            return await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed,
+                operation_extensions,
+            )
+        except InvalidOperationTypeError as refused:
+            if refused.operation_type is OperationType.SUBSCRIPTION:
+                raise SubscriptionNeedsWebSocket from refused
+            raise
 
 
 def build_schema(

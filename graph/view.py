@@ -6,11 +6,15 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from graph.context import Context
+from graph.errors import refused_before_execution
 from graph.graphiql import graphiql_page
 from graph.live.transport import LiveTransport
+from graph.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
 from payments.live.hub import Hub
 from payments.live.limits import ConnectionLimit
 from payments.runtime import Runtime
@@ -20,6 +24,9 @@ class PaymentsGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI app bound to the process runtime and its live hub.
 
     Subscriptions speak graphql-transport-ws only: the legacy graphql-ws protocol is off.
+    Responses follow GraphQL over HTTP: a client that accepts
+    `application/graphql-response+json` gets it, and a request error under it is a 400
+    without `data`; `application/json` clients get 200 with `data: null` as before.
     """
 
     allow_queries_via_get = False
@@ -54,14 +61,45 @@ class PaymentsGraphQL(GraphQL[Context, None]):
         try:
             response = await self.run(request)
         except HTTPException as exc:
-            response = bad_request(exc.reason, exc.status_code)
+            media_type = response_media_type(request.headers.get("accept"))
+            response = bad_request(exc.reason, exc.status_code, media_type)
         await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        # Carried to create_response, which Strawberry does not hand the request.
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        body = await super().process_result(request, result)
+        media_type = response_media_type(request.headers.get("accept"))
+        if media_type == GRAPHQL_RESPONSE_JSON and refused_before_execution(result):
+            del body["data"]  # nothing executed, so there is no data, not even null
+        return body
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            # The spec's rule under this media type: a response without data is a request error.
+            if isinstance(response_data, dict) and "data" not in response_data:
+                response.status_code = 400
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        authorization = request.headers.get("authorization")
-        return Context(runtime=self.runtime, authorization=authorization, live=self.hub)
+        return Context(
+            runtime=self.runtime,
+            authorization=request.headers.get("authorization"),
+            live=self.hub,
+            client_address=request.client.host if request.client else None,
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         local = self.runtime.settings.graphiql_assets_dir is not None
@@ -69,7 +107,16 @@ class PaymentsGraphQL(GraphQL[Context, None]):
         return HTMLResponse(html, headers={"content-security-policy": policy})
 
 
-def bad_request(message: str, status_code: int = 400) -> JSONResponse:
-    """A GraphQL-shaped error body for requests that never reached execution."""
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
-    return JSONResponse(body, status_code=status_code)
+def bad_request(message: str, status_code: int = 400, media_type: str = JSON) -> JSONResponse:
+    """A GraphQL-shaped error body for requests that never reached execution.
+
+    `application/json` clients get `data: null` as they always have; under
+    `application/graphql-response+json` a request error has no `data` entry at all.
+    """
+    errors = [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
+    body = (
+        {"errors": errors}
+        if media_type == GRAPHQL_RESPONSE_JSON
+        else {"data": None, "errors": errors}
+    )
+    return JSONResponse(body, status_code=status_code, media_type=media_type)

@@ -28,6 +28,7 @@ class Runtime:
         self.rate_limiter = RateLimiter(
             self.settings.rate_limit_default,
             self.settings.rate_limit_charge,
+            self.settings.rate_limit_anonymous,
             self.settings.redis_url,
             self.settings.queue_namespace,
         )

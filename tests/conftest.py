@@ -54,6 +54,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "simulated_webhook_delay_ms": 200,
         "rate_limit_default": "off",
         "rate_limit_charge": "off",
+        "rate_limit_anonymous": "off",
     }
     values.update(overrides)
     return load_settings(**values)

@@ -10,18 +10,22 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 
+from graph.anonymous_budget import anonymous_refusal
 from graph.context import Context
 from payments.live.limits import ConnectionLimit
 from payments.shared.auth import token_expiry
 from payments.shared.errors import Unauthenticated
 
 FORBIDDEN, TOO_MANY_CONNECTIONS = 4403, 4429
+# The one "too many" code closes a stranger's socket too, once its address's budget is spent.
+TOO_MANY_REQUESTS = TOO_MANY_CONNECTIONS
 
 
 class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
     """Authenticates `{"Authorization": "Bearer <JWT>"}` once, then watches the connection.
 
-    A bad token closes with 4403; so does its expiry, later. The server pings every
+    A bad token closes with 4403 (4429 once its client address has spent the anonymous
+    budget it shares with HTTP); so does its expiry, later. The server pings every
     LIVE_KEEPALIVE_SECONDS, and a principal's connections per process are bounded.
     """
 
@@ -35,6 +39,11 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
         try:
             principal = await self.context.runtime.verifier.authenticate(authorization)
         except Unauthenticated:
+            # A stranger's init spends its address's anonymous budget, shared with HTTP.
+            refused = await anonymous_refusal(self.context.runtime, self.context.client_address)
+            if refused is not None:
+                reason = f"Too many requests; retry after {refused.retry_after_seconds} s"
+                return await self.websocket.close(TOO_MANY_REQUESTS, reason)
             return await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
         if not self._limit().acquire(principal.sub):
             return await self.websocket.close(TOO_MANY_CONNECTIONS, "Too many connections")

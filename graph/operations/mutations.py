@@ -23,7 +23,9 @@ class DeliveryPayload:
 
 @strawberry.type
 class OperationsMutations:
-    @strawberry.mutation(description="Process a stored Stripe event again now (payments:admin).")
+    @strawberry.mutation(
+        description="Process a stored Stripe event again now (payments:admin with payments:write)."
+    )
     async def replay_webhook_event(self, info: Info, id: strawberry.ID) -> WebhookEventPayload:
         principal = await info.context.principal()
         try:
@@ -32,7 +34,9 @@ class OperationsMutations:
             return WebhookEventPayload(errors=payload_errors(error))
         return WebhookEventPayload(webhook_event=WebhookEvent.from_model(row))
 
-    @strawberry.mutation(description="Deliver a dead-lettered event again (payments:admin).")
+    @strawberry.mutation(
+        description="Deliver a dead-lettered event again (payments:admin with payments:write)."
+    )
     async def redrive_delivery(self, info: Info, id: strawberry.ID) -> DeliveryPayload:
         principal = await info.context.principal()
         try:

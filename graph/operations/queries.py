@@ -16,7 +16,9 @@ from payments.operations import service as operations
 
 @strawberry.type
 class OperationsQueries:
-    @strawberry.field(description="Stored Stripe events, newest first (payments:admin).")
+    @strawberry.field(
+        description="Stored Stripe events, newest first (payments:admin with payments:read)."
+    )
     async def webhook_events(
         self,
         info: Info,
@@ -30,7 +32,9 @@ class OperationsQueries:
         )
         return connection(page, WebhookEvent.from_model)
 
-    @strawberry.field(description="Deliveries of payment events, newest first (payments:admin).")
+    @strawberry.field(
+        description="Payment event deliveries, newest first (payments:admin with payments:read)."
+    )
     async def deliveries(
         self,
         info: Info,

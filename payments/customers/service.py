@@ -124,8 +124,7 @@ async def get_customer(principal: Principal, customer_id: str) -> Customer | Non
 
 async def find_by_email(principal: Principal, email: str) -> Customer | None:
     """An admin's case-insensitive look-up by email."""
-    principal.require(Scope.READ)
-    principal.require(Scope.ADMIN)
+    principal.require(Scope.READ, Scope.ADMIN)
     if not is_storable(email) or len(email) > MAX_EMAIL_LENGTH:
         return None
     rows = await fetch_rows(_BY_EMAIL, [email])

@@ -40,7 +40,7 @@ async def list_webhook_events(
     principal: Principal, first: int, after: str | None, filters: WebhookEventFilter
 ) -> Page[WebhookEvent]:
     """Stored Stripe events, newest first, for an admin; Forbidden for anyone else."""
-    principal.require(Scope.ADMIN)
+    principal.require(Scope.READ, Scope.ADMIN)
     query = WebhookEvent.filter(**_event_conditions(filters))
     return await page_by_id(query, "webhook_event", first, after)
 
@@ -68,7 +68,7 @@ async def list_deliveries(
     principal: Principal, first: int, after: str | None, filters: DeliveryFilter
 ) -> Page[OutboxDelivery]:
     """Deliveries of payment events to the consumers, newest first, for an admin."""
-    principal.require(Scope.ADMIN)
+    principal.require(Scope.READ, Scope.ADMIN)
     return await page_by_id(_delivery_query(filters), "delivery", first, after)
 
 
@@ -91,7 +91,7 @@ async def replay_webhook_event(principal: Principal, row_id: str) -> WebhookEven
 
     Returns the event as processing left it; NotFound when no such event is stored.
     """
-    principal.require(Scope.ADMIN)
+    principal.require(Scope.WRITE, Scope.ADMIN)
     row = await WebhookEvent.get_or_none(id=_row_id(row_id, "Webhook event"))
     if row is None:
         raise NotFound("Webhook event", field="id")
@@ -105,7 +105,7 @@ async def redrive_delivery(principal: Principal, delivery_id: str) -> OutboxDeli
     A delivery that is not dead is left as it is (nothing to re-drive). The worker's
     relay sends it on its next sweep. NotFound when no such delivery exists.
     """
-    principal.require(Scope.ADMIN)
+    principal.require(Scope.WRITE, Scope.ADMIN)
     row = await OutboxDelivery.get_or_none(id=_row_id(delivery_id, "Delivery"))
     if row is None:
         raise NotFound("Delivery", field="id")

@@ -40,11 +40,18 @@ class Principal:
     def is_admin(self) -> bool:
         return Scope.ADMIN in self.scopes
 
-    def require(self, scope: Scope) -> None:
-        # payments:admin widens what a principal sees, never what it may do: a read-only
-        # back office (payments:read payments:admin) must not be able to move money.
-        if scope not in self.scopes:
-            raise Forbidden(f"This operation needs the {scope.value} scope.")
+    def require(self, *scopes: Scope) -> None:
+        """Raise Forbidden unless the principal holds every one of `scopes`.
+
+        payments:admin widens what a principal sees, and is needed by the admin
+        operations (DESIGN), yet never suffices alone: each operation also needs the scope
+        of what it does (payments:read to list, payments:write to change state), so a
+        read-only back office (payments:read payments:admin) can neither move money nor
+        replay webhook events and re-drive deliveries.
+        """
+        for scope in scopes:
+            if scope not in self.scopes:
+                raise Forbidden(f"This operation needs the {scope.value} scope.")
 
     def may_see(self, customer_id: str) -> bool:
         return self.is_admin or customer_id == self.sub

@@ -1,6 +1,10 @@
-"""Per-principal request budgets in Redis (memory in dev); a Redis outage never stops the API."""
+"""Request budgets in Redis (memory in dev): per principal, and per client address for strangers.
+
+A Redis outage never stops the API.
+"""
 
 import asyncio
+import ipaddress
 import math
 import time
 
@@ -15,37 +19,54 @@ from payments.shared.errors import RateLimited
 log = structlog.get_logger(__name__)
 
 OFF = "off"
-CHARGE_FIELD = "chargePayment"
 # A Redis that hangs must not hang requests: the client gives up fast, and so do we.
 REDIS_TIMEOUT_SECONDS = 0.25
 CHECK_TIMEOUT_SECONDS = 0.5
+# Clients without a readable address (a Unix socket, a proxy's odd header) share one budget.
+UNKNOWN_ADDRESS = "unknown"
+# One IPv6 host usually holds a whole /64: counting its addresses apart would let it mint
+# 2^64 budgets (and as many keys).
+IPV6_CLIENT_PREFIX = 64
 
 
 class RateLimiter:
-    """A general budget per principal and a tighter one for chargePayment.
+    """A general budget per principal, a tighter one for charging, one per stranger's address.
 
-    When Redis fails, the general budget is skipped (fail open: logged and counted),
-    while chargePayment falls back to a budget kept in this process: charging is what
+    When Redis fails, the general and anonymous budgets are skipped (fail open: logged and
+    counted), while charging falls back to a budget kept in this process: charging is what
     card testers abuse, and a per-process limit still slows them down.
     """
 
-    def __init__(self, default: str, charge: str, redis_url: str | None, namespace: str) -> None:
+    def __init__(
+        self, default: str, charge: str, anonymous: str, redis_url: str | None, namespace: str
+    ) -> None:
         self._shared = FixedWindowRateLimiter(_storage(redis_url))
         self._local = FixedWindowRateLimiter(MemoryStorage())
         self._default = _budget(default)
         self._charge = _budget(charge)
+        self._anonymous = _budget(anonymous)
         self._namespace = namespace
 
-    async def check(self, principal: str, field: str) -> None:
-        """Spend one unit of each budget `field` draws on; raise RateLimited when one is empty."""
+    async def check(self, principal: str, *, moves_money: bool) -> None:
+        """Spend a unit of the principal's budgets (charge too when it `moves_money`).
+
+        Raises RateLimited when one is empty.
+        """
         await self._spend(self._default, principal, "default")
-        if field == CHARGE_FIELD:
+        if moves_money:
             await self._spend(self._charge, principal, "charge")
 
-    async def _spend(self, budget: RateLimitItem | None, principal: str, scope: str) -> None:
+    async def check_anonymous(self, address: str | None) -> None:
+        """Spend a unit of the budget of a caller without a valid token, by client address.
+
+        Raises RateLimited when it is empty.
+        """
+        await self._spend(self._anonymous, address_key(address), "anonymous")
+
+    async def _spend(self, budget: RateLimitItem | None, owner: str, scope: str) -> None:
         if budget is None:
             return
-        keys = (self._namespace, scope, principal)
+        keys = (self._namespace, scope, owner)
         try:
             async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
                 retry_after = await _refusal(self._shared, budget, keys)
@@ -58,6 +79,19 @@ class RateLimiter:
         if retry_after is not None:
             metrics.RATE_LIMITED.labels(scope).inc()
             raise RateLimited(retry_after)
+
+
+def address_key(address: str | None) -> str:
+    """The budget key of a client address: itself, or its /64 for IPv6 (bounded in length)."""
+    try:
+        parsed = ipaddress.ip_address(address or "")
+    except ValueError:
+        return UNKNOWN_ADDRESS
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(parsed)
 
 
 async def _refusal(

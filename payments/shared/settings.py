@@ -17,6 +17,8 @@ from payments.shared.money import normalize_currency
 DEV_JWT_SECRET = "dev-only-jwt-secret-change-me-0123456789abcdef"
 DEV_WEBHOOK_SECRET = "whsec_ZGV2LW9ubHktc3RyaXBlLXdlYmhvb2stc2VjcmV0"
 DEV_DATABASE_FILE = Path("payments-dev") / "payments.sqlite3"
+# HS256 with a shorter key is guessable offline from any one token (RFC 7518, 3.2).
+MIN_JWT_SECRET_BYTES = 32
 
 
 class GatewayName(StrEnum):
@@ -49,6 +51,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     rate_limit_default: str = "600/minute"
     rate_limit_charge: str = "10/minute"
+    # Per client address, for requests without a valid token (HTTP and WebSocket).
+    rate_limit_anonymous: str = "120/minute"
+    # Proxies whose X-Forwarded-For/-Proto `payments serve` believes (uvicorn's setting):
+    # comma-separated addresses or networks, `*` for any; the client address is what they say.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     environment: Literal["development", "production"] = "development"
     idempotency_key_ttl_hours: int = Field(default=24, ge=24)
     idempotency_lock_timeout_seconds: int = Field(default=60, ge=1)
@@ -93,7 +100,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("rate_limit_default", "rate_limit_charge")
+    @field_validator("rate_limit_default", "rate_limit_charge", "rate_limit_anonymous")
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:
         if value.strip().lower() != "off":
@@ -194,3 +201,15 @@ def _check_required(settings: Settings) -> None:
         raise SettingsError("OUTBOUND_WEBHOOK_SECRET: required when a consumer URL is set")
     if settings.gateway_name is GatewayName.STRIPE and not settings.stripe_api_key:
         raise SettingsError("STRIPE_API_KEY: required when GATEWAY=stripe")
+    if settings.is_production and settings.jwt_secret is not None:
+        _check_production_jwt_secret(settings.jwt_secret.get_secret_value())
+
+
+def _check_production_jwt_secret(secret: str) -> None:
+    # Anyone who has read this module could sign tokens for the development secret.
+    if secret == DEV_JWT_SECRET:
+        raise SettingsError("JWT_SECRET: the development secret cannot be used in production")
+    if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+        raise SettingsError(
+            f"JWT_SECRET: at least {MIN_JWT_SECRET_BYTES} bytes in production (use random bytes)"
+        )

@@ -165,3 +165,32 @@ async def test_a_bad_cursor_is_a_validation_error(http):
     """A cursor from another connection is refused, naming the after argument."""
     body = await graphql(http, DELIVERIES, {"after": "bm9wZToxMg=="}, bearer=ADMIN)
     assert error_codes(body) == ["VALIDATION_ERROR"]
+
+
+@pytest.mark.parametrize("scope", ["payments:admin", "payments:read payments:admin"])
+async def test_admin_without_write_can_neither_replay_nor_redrive(http, scope):
+    """payments:admin without payments:write is FORBIDDEN to replay or redrive; nothing moves."""
+    failed = await _stored_event("payment_intent.succeeded", InboxStatus.FAILED, "boom")
+    dead = await _dead_delivery(f"c-{uuid.uuid4().hex[:8]}")
+    bearer = token(new_subject(), scope)
+    replay = await graphql(http, REPLAY, {"id": str(failed.id)}, bearer=bearer)
+    redrive = await graphql(http, REDRIVE, {"id": str(dead.id)}, bearer=bearer)
+    assert error_codes(replay) == error_codes(redrive) == ["FORBIDDEN"]
+    assert "payments:write" in redrive["errors"][0]["message"]
+    assert (await WebhookEvent.get(id=failed.id)).status == InboxStatus.FAILED
+    assert (await OutboxDelivery.get(id=dead.id)).status == DeliveryStatus.DEAD
+
+
+async def test_admin_operations_need_admin_with_the_scope_of_what_they_do(http):
+    """Listing takes admin with read, re-driving admin with write; admin alone lists nothing."""
+    consumer = f"c-{uuid.uuid4().hex[:8]}"
+    dead = await _dead_delivery(consumer)
+    variables = {"filter": {"consumer": consumer}}
+    alone = await graphql(http, DELIVERIES, variables, bearer=token("ops", "payments:admin"))
+    reader = token("ops", "payments:read payments:admin")
+    listed = await graphql(http, DELIVERIES, variables, bearer=reader)
+    operator = token("ops", "payments:write payments:admin")
+    redriven = await graphql(http, REDRIVE, {"id": str(dead.id)}, bearer=operator)
+    assert error_codes(alone) == ["FORBIDDEN"]
+    assert [e["node"]["id"] for e in listed["data"]["deliveries"]["edges"]] == [str(dead.id)]
+    assert redriven["data"]["redriveDelivery"]["delivery"]["status"] == "ENQUEUED"
