@@ -36,6 +36,7 @@ from tasks.deliveries import close_http_client, enqueue_deliveries
 from tasks.in_process import InProcessBroker
 from tasks.runtime import actor_runtime
 from tasks.schedule import Scheduler
+from tasks.stripe_events import resend_unapplied_stripe_events
 
 log = structlog.get_logger(__name__)
 
@@ -57,7 +58,8 @@ class Relay:
     so the relay resumes by itself once they are back. A fault may have taken messages
     with it (Redis restarted empty, a worker killed, a batch that could not record), so
     once it heals, and when this worker starts, every delivery enqueued before is sent
-    again as soon as it is due, for one lease: not after the minute-long stranded sweep.
+    again as soon as it is due, for one lease, and every Stripe event not yet applied
+    once: not after the minute-long sweeps.
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class Relay:
         self._faulted = True  # a worker killed before this one started leaves what a fault does
         self._healed_at: datetime | None = None
         self._resend_until = 0.0
+        self._stripe_events_to_resend = False
 
     async def run(self, stop: asyncio.Event) -> None:
         """Beat until `stop` is set: at once after a NOTIFY, else every RELAY_INTERVAL_MS."""
@@ -90,7 +93,11 @@ class Relay:
                 await self._listen()
                 if self._faulted:
                     self._heal()
-                await self.beat()
+                # A task per beat: when BEGIN fails on a connection the server dropped,
+                # Tortoise's in_transaction() leaves that dead transaction in the task's
+                # context, and every later query of the task would use it ("connection is
+                # closed") until the worker restarts. A beat's context dies with the beat.
+                await asyncio.create_task(self.beat())
             except Exception as exc:
                 log.warning("relay_beat_failed", error=repr(exc))
                 self._faulted = True
@@ -115,6 +122,9 @@ class Relay:
             self._heal()
         await enqueue_deliveries(await sweep_stranded(consumers, self.stranded_after))
         await self._resend_after_fault(consumers)
+        if self._stripe_events_to_resend and self._healed_at is not None:
+            await resend_unapplied_stripe_events(self._healed_at)
+            self._stripe_events_to_resend = False
         if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
             metrics.OUTBOX_OLDEST_AGE.set(await oldest_undelivered_age_seconds())
             await observe_webhook_backlog()
@@ -131,11 +141,12 @@ class Relay:
                 return
 
     def _heal(self) -> None:
-        """A fault is over: re-send what it may have lost, starting with this beat's sweep."""
+        """A fault is over: re-send what it may have lost (deliveries, Stripe events)."""
         log.info("relay_fault_healed")
         self._faulted = False
         self._healed_at = datetime.now(UTC)
         self._resend_until = time.monotonic() + self.resend_for.total_seconds()
+        self._stripe_events_to_resend = True
         self._swept_at = 0.0
 
     async def _resend_after_fault(self, consumers: list[str]) -> None:
