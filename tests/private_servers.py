@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import redis.asyncio
@@ -64,12 +65,17 @@ class PrivatePostgres:
         )
 
     async def create_database(self, name: str) -> str:
-        connection = await asyncpg.connect(self.url())
+        await self.fetch("postgres", f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    async def fetch(self, database: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """One statement on a connection of its own: the server may have restarted since."""
+        connection = await asyncpg.connect(self.url(database))
         try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+            rows: list[asyncpg.Record] = await connection.fetch(sql, *args)
         finally:
             await connection.close()
-        return self.url(name)
+        return rows
 
 
 @asynccontextmanager

@@ -44,6 +44,7 @@ PAUSE_BETWEEN_CHARGES = 0.25
 # A charge cut off mid-flight by the outage keeps its key locked this long (the test's
 # IDEMPOTENCY_LOCK_TIMEOUT_SECONDS); its same-key retries converge after it.
 KEY_LOCK_SECONDS = 5
+DATABASE = "payments_faults"
 
 
 @dataclass
@@ -135,11 +136,7 @@ class FaultStack:
     consumers: dict[str, Consumer]
 
     async def query(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(self.database_url)
-        try:
-            return await connection.fetch(sql, *args)
-        finally:
-            await connection.close()
+        return await self.postgres.fetch(DATABASE, sql, *args)
 
 
 @asynccontextmanager
@@ -154,7 +151,7 @@ async def fault_stack() -> AsyncIterator[FaultStack]:
         }
         postgres = await stack.enter_async_context(private_postgres())
         redis = await stack.enter_async_context(private_redis())
-        database_url = await postgres.create_database("payments_faults")
+        database_url = await postgres.create_database(DATABASE)
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
