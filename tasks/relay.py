@@ -93,10 +93,9 @@ class Relay:
                 await self._listen()
                 if self._faulted:
                     self._heal()
-                # A task per beat: when BEGIN fails on a connection the server dropped,
-                # Tortoise's in_transaction() leaves that dead transaction in the task's
-                # context, and every later query of the task would use it ("connection is
-                # closed") until the worker restarts. A beat's context dies with the beat.
+                # A task per beat: whatever a failed beat leaves in its context (such as
+                # the dead transaction Tortoise's own engine left when BEGIN failed, see
+                # payments/shared/postgres_engine.py) dies with it, not with the worker.
                 await asyncio.create_task(self.beat())
             except Exception as exc:
                 log.warning("relay_beat_failed", error=repr(exc))
