@@ -75,6 +75,7 @@ def _dev(args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from app.server_bounds import UVICORN_BOUNDS
     from payments.gateways.simulated import own_webhook_url
 
     settings = load_settings()
@@ -95,6 +96,7 @@ def _serve(args: argparse.Namespace) -> None:
             log_config=None,
             access_log=False,  # RequestContext writes one JSON line per request instead
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            **UVICORN_BOUNDS,
         )
 
 

@@ -5,6 +5,7 @@ import asyncio
 import uvicorn
 
 from app.factory import create_app
+from app.server_bounds import UVICORN_BOUNDS
 from payments.gateways.simulated import own_webhook_url
 from payments.shared.auth import issue_token
 from payments.shared.database import apply_migrations
@@ -27,4 +28,4 @@ def run_dev(settings: Settings, host: str, port: int) -> None:
     app = create_app(settings, graphiql_token=token)
     print(f"GraphiQL:  http://{host}:{port}/graphql  (Authorization header pre-filled)")
     print(f"Dev token (sub={DEV_SUBJECT}, all scopes, 7 days):\n{token}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_config=None)
+    uvicorn.run(app, host=host, port=port, log_config=None, **UVICORN_BOUNDS)

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from app.asgi_middleware import RequestContext
+from app.body_deadline import BodyDeadline
 from app.wiring import build_runtime
 from graph.anonymous_budget import AnonymousBudget
 from graph.graphiql_assets import graphiql_asset_routes
@@ -125,6 +126,7 @@ def _schema(settings: Settings) -> "strawberry.Schema":
 def _middleware(settings: Settings) -> list[Middleware]:
     return [
         Middleware(RequestContext, production=settings.is_production),
+        Middleware(BodyDeadline, seconds=settings.http_read_timeout_seconds),
         Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,

@@ -13,10 +13,10 @@ from strawberry.types import ExecutionResult
 from graph.context import Context
 from graph.errors import refused_before_execution
 from graph.graphiql import graphiql_page
-from graph.live.transport import LiveTransport
+from graph.live.transport import CONNECTION_INIT_TIMEOUT, LiveTransport
 from graph.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
 from payments.live.hub import Hub
-from payments.live.limits import ConnectionLimit
+from payments.live.limits import ConnectionLimit, PendingConnections
 from payments.runtime import Runtime
 
 
@@ -47,11 +47,13 @@ class PaymentsGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             max_subscriptions_per_connection=settings.live_max_subscriptions_per_connection,
+            connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
         )
         self.runtime = runtime
         self.graphiql_token = graphiql_token
         self.hub = hub
         self.connection_limit = ConnectionLimit(settings.live_max_connections_per_principal)
+        self.pending_connections = PendingConnections(settings.live_max_unauthenticated_connections)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

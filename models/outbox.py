@@ -15,6 +15,9 @@ class OutboxEvent(Model):
     version = fields.IntField()
     type = fields.CharField(max_length=64)
     payload: Any = fields.JSONField()
+    # The payment's row as of `version`, for live subscribers (never sent to consumers);
+    # null on events written before migration 0022.
+    state: Any = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     # Set once the relay has created a delivery row per consumer and enqueued them.
     relayed_at = fields.DatetimeField(null=True, db_index=True)

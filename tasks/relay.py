@@ -49,6 +49,9 @@ MAX_BATCHES_PER_BEAT = 20
 COALESCE_SECONDS = 0.02
 # Beyond a claimed batch's lease: past it, what the batch held is due again and re-sent.
 RESEND_MARGIN = timedelta(seconds=2)
+# Without NOTIFY (SQLite: `payments dev`) no commit wakes the relay: it looks for new events
+# this often instead, so live pushes stay within a second (sweeps keep RELAY_INTERVAL_MS).
+POLL_WITHOUT_NOTIFY_SECONDS = 0.1
 
 
 class Relay:
@@ -74,6 +77,10 @@ class Relay:
         self.publish = publish
         self.redis = redis
         self.interval = settings.relay_interval_ms / 1000
+        self.notified = settings.database_url.startswith(("postgres://", "postgresql://"))
+        self.idle_seconds = (
+            self.interval if self.notified else min(self.interval, POLL_WITHOUT_NOTIFY_SECONDS)
+        )
         self.stranded_after = timedelta(seconds=settings.delivery_stranded_after_seconds)
         self.resend_for = DeliveryPolicy.from_settings(settings).lease + RESEND_MARGIN
         self.wake = asyncio.Event()
@@ -86,7 +93,7 @@ class Relay:
         self._stripe_events_to_resend = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Beat until `stop` is set: at once after a NOTIFY, else every RELAY_INTERVAL_MS."""
+        """Beat until `stop` is set: at once after a NOTIFY, else every `idle_seconds`."""
         while not stop.is_set():
             self.wake.clear()
             try:
@@ -102,7 +109,7 @@ class Relay:
                 self._faulted = True
                 await self._drop_listener()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.interval)
+                await asyncio.wait_for(self.wake.wait(), self.idle_seconds)
                 await asyncio.sleep(COALESCE_SECONDS)
         await self._drop_listener()
 
@@ -169,13 +176,12 @@ class Relay:
         return bool(await self.redis.set(marker, "1", nx=True))
 
     async def _listen(self) -> None:
-        url = self.settings.database_url
-        if not url.startswith(("postgres://", "postgresql://")):
-            return  # SQLite has no NOTIFY: the interval sweep alone drives the relay
+        if not self.notified:
+            return  # SQLite has no NOTIFY: polling alone drives the relay
         if self._listener is not None and not self._listener.is_closed():
             return
         # A dedicated connection: a pooled one would be handed to queries between beats.
-        self._listener = await asyncpg.connect(url)
+        self._listener = await asyncpg.connect(self.settings.database_url)
         await self._listener.add_listener(OUTBOX_CHANNEL, lambda *_: self.wake.set())
 
     async def _drop_listener(self) -> None:

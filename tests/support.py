@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from app.server_bounds import UVICORN_BOUNDS
 from models.enums import PaymentStatus
 from models.payment import Payment
 from payments.shared.auth import issue_token
@@ -37,6 +38,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
         log_config=None,
         lifespan="on",
         timeout_graceful_shutdown=2,  # a deliberately hanging handler must not block teardown
+        **UVICORN_BOUNDS,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import time
+from datetime import timedelta
 from typing import Any
 
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -12,13 +13,18 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Connec
 
 from graph.anonymous_budget import anonymous_refusal
 from graph.context import Context
-from payments.live.limits import ConnectionLimit
+from payments.live.limits import ConnectionLimit, PendingConnections
 from payments.shared.auth import token_expiry
 from payments.shared.errors import Unauthenticated
 
-FORBIDDEN, TOO_MANY_CONNECTIONS = 4403, 4429
+FORBIDDEN, TOO_MANY_CONNECTIONS, TRY_AGAIN_LATER = 4403, 4429, 1013
 # The one "too many" code closes a stranger's socket too, once its address's budget is spent.
 TOO_MANY_REQUESTS = TOO_MANY_CONNECTIONS
+# graphql-transport-ws: a socket that sends no connection_init within this is closed (4408).
+CONNECTION_INIT_TIMEOUT = timedelta(seconds=5)
+# No protocol message comes near this; the server (uvicorn's ws_max_size) closes a socket
+# that sends a longer one with 1009 as soon as the frame header announces it.
+MAX_MESSAGE_BYTES = 64 * 1024
 
 
 class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
@@ -26,11 +32,20 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
 
     A bad token closes with 4403 (4429 once its client address has spent the anonymous
     budget it shares with HTTP); so does its expiry, later. The server pings every
-    LIVE_KEEPALIVE_SECONDS, and a principal's connections per process are bounded.
+    LIVE_KEEPALIVE_SECONDS, and a principal's connections per process are bounded, as
+    are the sockets not authenticated yet (past LIVE_MAX_UNAUTHENTICATED_CONNECTIONS a new
+    one is closed at once with 1013, try again later).
     """
 
     watchdog: "asyncio.Task[None] | None" = None
     counted_for: str | None = None
+    pending: bool = False
+
+    async def handle(self) -> None:
+        if not self._pending_limit().acquire():
+            return await self.websocket.close(TRY_AGAIN_LATER, "Too many pending connections")
+        self.pending = True
+        await super().handle()
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_init_received or self.connection_timed_out:
@@ -45,6 +60,7 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
                 reason = f"Too many requests; retry after {refused.retry_after_seconds} s"
                 return await self.websocket.close(TOO_MANY_REQUESTS, reason)
             return await self.websocket.close(code=FORBIDDEN, reason="Forbidden")
+        self._leave_pending()
         if not self._limit().acquire(principal.sub):
             return await self.websocket.close(TOO_MANY_CONNECTIONS, "Too many connections")
         self.counted_for = principal.sub
@@ -69,10 +85,20 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
         if self.counted_for is not None:
             self._limit().release(self.counted_for)
             self.counted_for = None
+        self._leave_pending()
         await super().shutdown()
+
+    def _leave_pending(self) -> None:
+        if self.pending:
+            self._pending_limit().release()
+            self.pending = False
 
     def _limit(self) -> ConnectionLimit:
         limit: ConnectionLimit = self.view.connection_limit  # type: ignore[attr-defined]
+        return limit
+
+    def _pending_limit(self) -> PendingConnections:
+        limit: PendingConnections = self.view.pending_connections  # type: ignore[attr-defined]
         return limit
 
 

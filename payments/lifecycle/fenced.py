@@ -22,11 +22,13 @@ WITH moved AS (
         (payment_id, from_status, status, source, version, provider_event_id, applied, occurred_at)
     SELECT id, $3::text, $4::text, $5::text, $6::int, $7::text, TRUE, $8::timestamptz FROM moved
 ), announced AS (
-    INSERT INTO outbox_events (id, payment_id, version, type, payload, created_at, request_id)
-    SELECT $9::text, id, $6::int, $10::text, $11::jsonb, $8::timestamptz, $12::text FROM moved
+    INSERT INTO outbox_events
+        (id, payment_id, version, type, payload, state, created_at, request_id)
+    SELECT $9::text, id, $6::int, $10::text, $11::jsonb, $13::jsonb, $8::timestamptz, $12::text
+    FROM moved
 ){rider}
 SELECT count(*) AS moved FROM moved"""
-_FIXED_PARAMETERS = 12
+_FIXED_PARAMETERS = 13
 
 
 async def move_if_unchanged(
@@ -68,8 +70,9 @@ async def move_if_unchanged(
         now,
         event.id,
         event.type,
-        _json(event),
+        _json(event, "payload"),
         event.request_id,
+        _json(event, "state"),
         *_column_values(moved, columns),
     ]
     step = ""
@@ -98,7 +101,7 @@ def _column_values(payment: Payment, columns: tuple[str, ...]) -> list[Any]:
     return [fields[name].to_db_value(getattr(payment, name), payment) for name in columns]
 
 
-def _json(event: Any) -> str:
-    field = type(event)._meta.fields_map["payload"]
-    text: str = field.to_db_value(event.payload, event)
+def _json(event: Any, column: str) -> str:
+    field = type(event)._meta.fields_map[column]
+    text: str = field.to_db_value(getattr(event, column), event)
     return text

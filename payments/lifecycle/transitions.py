@@ -17,6 +17,7 @@ from payments.lifecycle.state_machine import (
     captures_after_terminal,
     target_for,
 )
+from payments.lifecycle.versions import state_of
 from payments.shared import metrics
 from payments.shared.correlation import current_request_id
 from payments.shared.rows import select_one
@@ -144,7 +145,7 @@ async def write_outbox_event(payment: Payment, connection: BaseDBAsyncClient) ->
 
 
 def outbox_event(payment: Payment) -> OutboxEvent:
-    """The (unsaved) event consumers receive for the payment as it is now."""
+    """The (unsaved) event consumers receive for the payment as it is now, with its state."""
     event = OutboxEvent(
         payment_id=payment.id, version=payment.version, request_id=current_request_id()
     )
@@ -155,6 +156,7 @@ def outbox_event(payment: Payment) -> OutboxEvent:
         "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "data": {"payment": payment_snapshot(payment)},
     }
+    event.state = state_of(payment)
     return event
 
 

@@ -13,6 +13,7 @@ from redis.backoff import NoBackoff
 
 from models.outbox import OutboxEvent
 from models.payment import Payment
+from payments.lifecycle.versions import payment_as_of
 from payments.live.notices import Notice, channel, decode, notices_of
 from payments.live.subscription import Subscription
 from payments.shared.rows import select_one
@@ -25,7 +26,7 @@ RESYNC_MARGIN = timedelta(seconds=5)
 
 
 class Hub:
-    """Routes notices to the subscriptions that may see them, reading each changed row once.
+    """Routes notices to the subscriptions that may see them, with the state of each version.
 
     Subscriptions to one payment are found by its id, the others (paymentsUpdated)
     by their owner, or among the admins'. After the Redis subscription breaks, the
@@ -66,15 +67,22 @@ class Hub:
         return self.by_owner[subscription.principal.sub]
 
     async def dispatch(self, notices: Iterable[Notice]) -> None:
-        """Offer each changed payment's current row to every subscriber behind on it."""
+        """Offer each version's own state of the payment to every subscriber behind on it.
+
+        A subscriber that skipped earlier versions (published later by another relay, or
+        lost) gets them first, read from the outbox: every version, in order.
+        """
         for notice in notices:
             waiting = [s for s in self._interested(notice) if s.is_behind(*_key(notice))]
             if not waiting:
                 continue
-            payment = await select_one(Payment, id=notice.payment_id)
+            payment = await _as_of(notice)
+            if payment is None:
+                continue
+            earlier = await _skipped(notice, waiting)
             for subscription in waiting:
-                if payment is not None:
-                    subscription.offer(payment)
+                subscription.catch_up(earlier)
+                subscription.offer(payment)
 
     async def dispatch_events(self, events: Sequence[OutboxEvent]) -> None:
         """Dispatch relayed outbox events directly (`payments dev`, whose relay runs here)."""
@@ -120,6 +128,29 @@ def _key(notice: Notice) -> tuple[str, int]:
     return notice.payment_id, notice.version
 
 
+async def _as_of(notice: Notice) -> Payment | None:
+    # A notice without its state (an event from before states were kept, a relay from
+    # before they were published) can only be read from the payment as it is now.
+    if notice.state is None:
+        return await select_one(Payment, id=notice.payment_id)
+    return payment_as_of(notice.state)
+
+
+async def _skipped(notice: Notice, waiting: list[Subscription]) -> list[tuple[datetime, Payment]]:
+    """The states, with commit times, of the notice's earlier versions a subscriber skipped."""
+    behind = [s for s in waiting if s.skipped_before(*_key(notice))]
+    if not behind:
+        return []
+    known = [s.newest.get(notice.payment_id, 0) for s in behind]
+    events = OutboxEvent.filter(
+        payment_id=notice.payment_id, version__gt=min(known), version__lt=notice.version
+    )
+    if not any(known):  # none follows the payment yet: only what came since they subscribed
+        events = events.filter(created_at__gte=min(s.started_at for s in behind))
+    rows = await events.order_by("version").only("id", "version", "state", "created_at")
+    return [(row.created_at, payment_as_of(row.state)) for row in rows if row.state is not None]
+
+
 async def _committed_since(since: datetime) -> list[Notice]:
     events = OutboxEvent.filter(created_at__gte=since).order_by("created_at", "version")
-    return notices_of(await events.only("id", "payment_id", "version", "payload"))
+    return notices_of(await events.only("id", "payment_id", "version", "payload", "state"))

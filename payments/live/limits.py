@@ -1,4 +1,4 @@
-"""Bounds of live connections: how many one principal may hold open in one process."""
+"""Bounds of live connections in one process: per principal, and before authentication."""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -22,3 +22,21 @@ class ConnectionLimit:
         self.open[sub] -= 1
         if self.open[sub] <= 0:
             del self.open[sub]
+
+
+@dataclass
+class PendingConnections:
+    """Counts connections not authenticated yet; one past `at_most` is refused."""
+
+    at_most: int
+    open: int = 0
+
+    def acquire(self) -> bool:
+        """Count a new connection; False (and not counted) when `at_most` are already open."""
+        if self.open >= self.at_most:
+            return False
+        self.open += 1
+        return True
+
+    def release(self) -> None:
+        self.open -= 1

@@ -1,58 +1,91 @@
-"""One subscriber's bounded, ordered buffer: latest state per payment, never older after newer."""
+"""One subscriber's bounded, ordered buffer: every version in turn, the latest when it lags."""
 
 import asyncio
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from models.payment import Payment
 from payments.shared.auth import Principal
 
+# A payment's creation (version 1) emits no event: its first change is version 2.
+FIRST_CHANGE = 2
+
 
 class SubscriberTooSlow(Exception):
-    """More distinct payments waited than the buffer holds: the subscription ends."""
+    """More payments waited than the buffer holds: the subscription ends."""
 
 
 @dataclass(eq=False)
 class Subscription:
-    """Payments a subscriber is owed, keyed by payment, so a burst collapses to latest state.
+    """The payment states a subscriber is owed, one per version, in the order they came.
 
-    `last_pushed` remembers the version each payment was pushed at: a notice or a row
-    that is not newer is dropped, so versions only go up, each at most once.
+    `newest` remembers the version each payment was last queued or pushed at: a state
+    that is not newer is dropped, so versions only go up, each at most once. With
+    `max_pending` states queued the subscriber is falling behind: a further version of
+    a payment it is owed replaces that payment's queued ones (in the first one's place),
+    so it gets the latest state; a further payment cuts it off once the queue drains.
+    `started_at` bounds what it may have missed of a payment it has had nothing of.
     """
 
     principal: Principal
     wants: Callable[[Payment], bool]
     payment_id: str | None = None
     max_pending: int = 100
-    last_pushed: dict[str, int] = field(default_factory=dict)
-    pending: dict[str, Payment] = field(default_factory=dict)
+    newest: dict[str, int] = field(default_factory=dict)
+    pending: deque[Payment] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     overflowed: bool = False
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def is_behind(self, payment_id: str, version: int) -> bool:
         """Whether a change at `version` is news to this subscriber."""
-        queued = self.pending.get(payment_id)
-        known = queued.version if queued else self.last_pushed.get(payment_id, 0)
-        return version > known
+        return version > self.newest.get(payment_id, 0)
+
+    def skipped_before(self, payment_id: str, version: int) -> bool:
+        """Whether versions before `version` of the payment may be owed but never offered."""
+        known = self.newest.get(payment_id, 0)
+        return known < version - 1 and (known > 0 or version > FIRST_CHANGE)
+
+    def catch_up(self, earlier: Sequence[tuple[datetime, Payment]]) -> None:
+        """Offer a payment's earlier states (oldest first, with their commit times) it missed.
+
+        A subscriber that has had a version of the payment is owed every later one; one
+        that has had none, those committed since it subscribed.
+        """
+        following = bool(earlier) and earlier[0][1].id in self.newest
+        for committed_at, payment in earlier:
+            if following or committed_at >= self.started_at:
+                self.offer(payment)
 
     def offer(self, payment: Payment) -> None:
-        """Queue the payment's current state if it is newer than what was pushed or queued."""
+        """Queue the payment's state at its version if that is newer than what was queued."""
         if not self.is_behind(payment.id, payment.version) or not self.wants(payment):
             return
-        if payment.id not in self.pending and len(self.pending) >= self.max_pending:
+        if len(self.pending) < self.max_pending:
+            self.pending.append(payment)
+        elif not self._replace_queued(payment):
             self.overflowed = True
-        else:
-            self.pending[payment.id] = payment  # replacing keeps its place in line
+            self.wake.set()
+            return
+        self.newest[payment.id] = payment.version
         self.wake.set()
 
+    def _replace_queued(self, payment: Payment) -> bool:
+        queued = [i for i, state in enumerate(self.pending) if state.id == payment.id]
+        if not queued:
+            return False
+        self.pending[queued[0]] = payment
+        for position in reversed(queued[1:]):
+            del self.pending[position]
+        return True
+
     async def next(self) -> Payment:
-        """The oldest owed payment's latest state; raises SubscriberTooSlow after an overflow."""
+        """The oldest owed state; raises SubscriberTooSlow after an overflow, once drained."""
         while not self.pending:
             if self.overflowed:
                 raise SubscriberTooSlow("The subscriber fell too far behind; resubscribe.")
             self.wake.clear()
             await self.wake.wait()
-        payment_id = next(iter(self.pending))
-        payment = self.pending.pop(payment_id)
-        self.last_pushed[payment_id] = payment.version
-        return payment
+        return self.pending.popleft()

@@ -5,18 +5,14 @@ Each line has `timestamp`, `level`, `logger`, `message`, and whatever the contex
 """
 
 import logging
-import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
-from payments.shared.sensitive import EMAIL_PATTERN, SECRET_PATTERN
+from payments.shared.sensitive import EMAIL_PATTERN, SECRET_PATTERN, mask_card_numbers
 
-# 13-19 digits, optionally separated by spaces or dashes: anything shaped like a card number.
-# Bounded by non-digits, not \b: "pm_4242..." has no word boundary before the digits.
-_CARD_NUMBER = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 # A customer's email and name are personal data: never written to a log line either.
 _SENSITIVE_KEYS = {
     *("authorization", "password", "secret", "token", "card_number", "cvc", "cvv"),
@@ -25,8 +21,8 @@ _SENSITIVE_KEYS = {
 
 
 def redact(text: str) -> str:
-    """Mask card-number-shaped digit runs, known secret formats and emails in `text`."""
-    masked = SECRET_PATTERN.sub("[REDACTED]", _CARD_NUMBER.sub("[REDACTED]", text))
+    """Mask card numbers, known secret formats and emails in `text`; ids stay whole."""
+    masked = SECRET_PATTERN.sub("[REDACTED]", mask_card_numbers(text, "[REDACTED]"))
     return EMAIL_PATTERN.sub("[REDACTED]", masked)
 
 

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=1000, ge=1)
     graphql_max_aliases: int = Field(default=15, ge=0)
     graphql_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # A request body still arriving this long after the request began is cut off (408).
+    http_read_timeout_seconds: float = Field(default=10.0, gt=0)
     # A directory holding GraphiQL's assets (deploy/graphiql/fetch-assets.sh): the page
     # then loads them from this server, not from unpkg (offline, behind a firewall).
     graphiql_assets_dir: Path | None = None
@@ -89,9 +91,12 @@ class Settings(BaseSettings):
     # JSON object of per-currency maximums in minor units, overriding CHARGE_AMOUNT_MAXIMUM.
     charge_amount_maximums: dict[str, int] = Field(default_factory=dict)
     # Live status over WS /graphql: bounds per connection and principal, keep-alive pings,
-    # and how many payments a subscriber may be owed before it is cut off as too slow.
+    # and how many versions a subscriber may be owed: past it each payment's latest is kept,
+    # and one more payment cuts the subscriber off as too slow.
     live_max_subscriptions_per_connection: int = Field(default=10, ge=1)
     live_max_connections_per_principal: int = Field(default=20, ge=1)
+    # Sockets that have not authenticated yet, per process: past this, new ones are refused.
+    live_max_unauthenticated_connections: int = Field(default=256, ge=1)
     live_keepalive_seconds: float = Field(default=15.0, gt=0)
     live_queue_size: int = Field(default=100, ge=1)
 

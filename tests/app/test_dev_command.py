@@ -13,8 +13,16 @@ import httpx
 import pytest
 
 from tests.graph.charging import CHARGE, REFUND, charge_input
+from tests.graph.live.reference import (
+    assert_every_version_pushed,
+    reference_subscriber,
+    watched_runs,
+)
 from tests.processes import PAYMENTS
 from tests.support import free_port
+
+# Few: the module's charges share `payments dev`'s per-minute charge budget.
+LIVE_RUNS = 3
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +95,14 @@ async def test_dev_charges_declines_refunds_and_pages(dev_server):
     assert refunded["refundPayment"]["payment"]["amountRefunded"] == 3000
     assert refunded["refundPayment"]["payment"]["status"] == "PARTIALLY_REFUNDED"
     assert page["payments"]["pageInfo"]["hasNextPage"] is True
+
+
+async def test_dev_pushes_every_version_of_back_to_back_changes(dev_server, reference_clients):
+    """In one process on SQLite, a charge and two refunds back to back push versions 2, 3, 4."""
+    url, token = dev_server
+    async with (
+        reference_subscriber(reference_clients, url, token) as subscriber,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        runs = await watched_runs(subscriber, http, token, LIVE_RUNS)
+    assert_every_version_pushed(subscriber, runs)

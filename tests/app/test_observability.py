@@ -3,7 +3,6 @@
 import asyncio
 import json
 import re
-import uuid
 
 import asyncpg
 import httpx
@@ -120,9 +119,7 @@ async def test_metrics_are_summed_across_two_workers(settings):
 
 async def test_rate_limit_trips_and_recovers(database_url):
     """A 5/second budget refuses the 6th call with RATE_LIMITED and retryAfter, then recovers."""
-    settings = make_settings(
-        database_url, rate_limit_default="5/second", queue_namespace=f"rl-{uuid.uuid4().hex}"
-    )
+    settings = make_settings(database_url, rate_limit_default="5/second")
     bearer = token(new_subject())
     app = create_app(settings, owns_database=False)
     async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
@@ -144,7 +141,6 @@ async def test_charge_budget_is_tighter_and_aliases_cannot_stretch_it(database_u
         database_url,
         rate_limit_charge="2/minute",
         rate_limit_default="4/minute",
-        queue_namespace=f"rl-{uuid.uuid4().hex}",
     )
     sub = new_subject()
     app = create_app(settings, owns_database=False)

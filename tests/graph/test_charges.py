@@ -101,3 +101,14 @@ async def test_every_invalid_field_is_reported_at_once(http):
         ("VALIDATION_ERROR", "orderId"),
         ("VALIDATION_ERROR", "paymentMethodId"),
     }
+
+
+@pytest.mark.parametrize(
+    "order_id",
+    ["o-123456789-1234", "o-737373737-0001", "INV-2025-001200018", "17650428000001234567"],
+)
+async def test_order_references_are_not_card_numbers(http, order_id):
+    """Order ids with long digit runs (Luhn-valid ones included) are charged, not refused."""
+    payload = await charge(http, new_subject(), orderId=order_id)
+    assert payload["errors"] == []
+    assert payload["payment"]["orderId"] == order_id

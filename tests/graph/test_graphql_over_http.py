@@ -4,7 +4,6 @@ import asyncio
 import json
 import logging
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,9 +123,7 @@ async def test_a_rate_limit_refusal_stays_200_with_data_under_the_graphql_respon
     database_url,
 ):
     """Our own refusal before execution is no request error: 200, `data: null`, RATE_LIMITED."""
-    settings = make_settings(
-        database_url, rate_limit_default="1/minute", queue_namespace=f"rl-{uuid.uuid4().hex}"
-    )
+    settings = make_settings(database_url, rate_limit_default="1/minute")
     headers = {"accept": GRAPHQL_RESPONSE_JSON, "authorization": f"Bearer {token(new_subject())}"}
     query = {"query": "{ payments { nodes { id } } }"}
     app = create_app(settings, owns_database=False)

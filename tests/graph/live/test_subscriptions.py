@@ -117,7 +117,7 @@ async def _drop_live_subscriptions() -> int:
 async def test_publications_missed_while_disconnected_heal_to_the_latest_state(
     server, http, worker
 ):
-    """Changes published while the hub's Redis link is down arrive after it is back, newest last."""
+    """Versions published while the hub's Redis link is down all arrive once it is back."""
     owner = new_subject()
     payment = (await charge(http, owner))["payment"]
     async with live_client(server, token(owner)) as client:
@@ -129,5 +129,7 @@ async def test_publications_missed_while_disconnected_heal_to_the_latest_state(
         pushed = await client.pushes(until=4)
     versions = [p["version"] for p in pushed]
     assert versions == sorted(set(versions)), versions
-    assert (versions[-1], pushed[-1]["amountRefunded"]) == (5, 600)
+    # The charge (version 2) may come too: it was committed just before the link broke.
+    refunded = [(p["version"], p["amountRefunded"]) for p in pushed if p["version"] > 2]
+    assert refunded == [(3, 100), (4, 300), (5, 600)]
     assert pushed[-1]["refunds"] == [{"amount": 100}, {"amount": 200}, {"amount": 300}]

@@ -1,4 +1,4 @@
-"""A subscriber's buffer: latest state per payment, versions only going up, bounded."""
+"""A subscriber's buffer: every version in arrival order, only going up, bounded."""
 
 import pytest
 
@@ -28,17 +28,29 @@ async def test_an_older_state_after_a_newer_one_is_never_pushed(database_url):
     assert not subscription.pending
 
 
-async def test_a_burst_collapses_to_the_latest_state_in_arrival_order(database_url):
-    """Three versions of one payment waiting become its latest; payments keep their order."""
+async def test_a_burst_keeps_every_version_in_arrival_order(database_url):
+    """Three versions of one payment between another's: each is pushed, in the order offered."""
     subscription = _subscription()
     for payment_id, version in (("a", 2), ("b", 2), ("a", 3), ("a", 4)):
         subscription.offer(_state(payment_id, version))
-    pushed = [await subscription.next() for _ in range(2)]
-    assert [(p.id, p.version) for p in pushed] == [("a", 4), ("b", 2)]
+    pushed = [await subscription.next() for _ in range(4)]
+    assert [(p.id, p.version) for p in pushed] == [("a", 2), ("b", 2), ("a", 3), ("a", 4)]
+    assert not subscription.pending
+
+
+async def test_a_subscriber_that_falls_behind_gets_the_latest_state(database_url):
+    """With the queue full, a newer version replaces that payment's queued ones in their place."""
+    subscription = _subscription(max_pending=3)
+    for payment_id, version in (("a", 2), ("b", 2), ("a", 3), ("a", 4), ("b", 3)):
+        subscription.offer(_state(payment_id, version))
+    pushed = [await subscription.next() for _ in range(3)]
+    assert [(p.id, p.version) for p in pushed] == [("a", 4), ("b", 2), ("b", 3)]
+    subscription.offer(_state("a", 3))
+    assert not subscription.pending and not subscription.overflowed
 
 
 async def test_a_subscriber_owed_too_many_payments_is_cut_off(database_url):
-    """Past max_pending distinct payments, what is queued drains, then SubscriberTooSlow."""
+    """A payment past a full queue: what is queued drains, then SubscriberTooSlow."""
     subscription = _subscription(max_pending=2)
     for payment_id in ("a", "b", "c"):
         subscription.offer(_state(payment_id, 2))
