@@ -27,14 +27,14 @@ def shape_errors(errors: list[GraphQLError], *, hide_suggestions: bool = False) 
     hints, which leak the schema, are removed.
     """
     for error in errors:
-        _as_outage(error)
+        _type_outage(error)
         _log(error)
         _make_public(error)
         if hide_suggestions:
             error.message = _SUGGESTION.sub("", error.message)
 
 
-def _as_outage(error: GraphQLError) -> None:
+def _type_outage(error: GraphQLError) -> None:
     """Put the typed ServiceUnavailable in place of a driver's connection error."""
     original = error.original_error
     if original is None or isinstance(original, (PaymentsError, GraphQLError)):
