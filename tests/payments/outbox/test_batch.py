@@ -147,6 +147,53 @@ async def test_a_batch_killed_mid_post_loses_nothing(
     assert len(posted) == 3 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
 
 
+async def test_a_batch_slower_than_its_lease_keeps_its_rows_by_renewing(
+    receiver: Receiver, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A POST outlasting the short lease: no other batch takes the row; it is recorded once."""
+    monkeypatch.setattr("payments.outbox.lease.BATCH_LEASE", timedelta(seconds=0.6))
+    ids = await _deliveries({uuid.uuid4().hex: [1]})
+    posted = 0
+
+    async def slow(payment: dict[str, Any]) -> int:
+        nonlocal posted
+        posted += 1
+        await asyncio.sleep(1.5)
+        return 200
+
+    receiver.answer = slow
+    policy = receiver.policy(read_timeout=5)
+    first = asyncio.create_task(deliver_batch("order", ids, policy, session))
+    await asyncio.sleep(1.0)  # past the first lease: only its renewal keeps the row
+    await deliver_batch("order", ids, policy, session)
+    await first
+    assert posted == 1 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
+
+
+async def test_a_killed_batch_frees_its_rows_after_the_short_lease(
+    receiver: Receiver, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that dies mid-POST holds its rows for the short lease, not the longest batch."""
+    monkeypatch.setattr("payments.outbox.lease.BATCH_LEASE", timedelta(seconds=0.5))
+    ids = await _deliveries({uuid.uuid4().hex: [1]})
+    hung = asyncio.Event()
+
+    async def hang(payment: dict[str, Any]) -> int:
+        hung.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    receiver.answer = hang
+    policy = receiver.policy(read_timeout=30)  # a batch may run for a minute
+    dying = asyncio.create_task(deliver_batch("order", ids, policy, session))
+    await hung.wait()
+    dying.cancel()  # no outcome recorded, no more renewals
+    await asyncio.sleep(0.6)
+    posted = receiver.recording()
+    await deliver_batch("order", ids, policy, session)
+    assert len(posted) == 1 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
+
+
 async def test_a_retried_version_holds_the_next_and_a_4xx_is_dead(
     receiver: Receiver, session: aiohttp.ClientSession
 ) -> None:
