@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from app.delivery_cli import add_deliveries_command
 from app.reconcile_cli import add_reconcile_command
 from app.webhook_cli import add_webhooks_command
-from payments.shared.auth import ALL_SCOPES, issue_token
+from payments.shared.auth import ALL_SCOPES, CUSTOMER_SCOPES, issue_token
 from payments.shared.errors import SettingsError
 from payments.shared.multiprocess import multiprocess_directory
 from payments.shared.settings import Settings, load_settings
@@ -47,7 +47,19 @@ def _parser() -> argparse.ArgumentParser:
     _add(commands, "export-schema", _export_schema, "Print the GraphQL SDL.")
     token = _add(commands, "token", _token, "Print a signed JWT for development and tests.")
     token.add_argument("--sub", required=True, help="the principal (customer id)")
-    token.add_argument("--scope", default=ALL_SCOPES, help="space-separated scopes")
+    scopes = token.add_mutually_exclusive_group()
+    scopes.add_argument(
+        "--scope",
+        default=CUSTOMER_SCOPES,
+        help=f'space-separated scopes (default: a customer\'s, "{CUSTOMER_SCOPES}")',
+    )
+    scopes.add_argument(
+        "--admin",
+        dest="scope",
+        action="store_const",
+        const=ALL_SCOPES,
+        help="every scope, payments:admin included (a BFF or back office)",
+    )
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     add_webhooks_command(commands, _add)
     add_deliveries_command(commands, _add)
@@ -67,9 +79,10 @@ def _add(
 
 
 def _dev(args: argparse.Namespace) -> None:
+    from app.dev_settings import dev_settings
     from app.devserver import run_dev
 
-    run_dev(load_settings(dev=True), args.host, args.port)
+    run_dev(dev_settings(), args.host, args.port)
 
 
 def _serve(args: argparse.Namespace) -> None:

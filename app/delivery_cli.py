@@ -5,7 +5,8 @@ import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from payments.shared.settings import Settings, load_settings
+from app.dev_settings import command_settings
+from payments.shared.settings import Settings
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 T = TypeVar("T")
@@ -28,7 +29,7 @@ def add_deliveries_command(
 def _list(args: argparse.Namespace) -> None:
     from payments.outbox.relay import list_deliveries
 
-    for d in asyncio.run(_with_database(load_settings(), list_deliveries(args.failed))):
+    for d in asyncio.run(_with_database(command_settings(), list_deliveries(args.failed))):
         print(
             f"{d.event_id} {d.consumer} {d.status.value} attempts={d.attempts} "
             f"last_status={d.last_status_code} error={d.last_error or ''}"
@@ -38,7 +39,7 @@ def _list(args: argparse.Namespace) -> None:
 def _redrive(args: argparse.Namespace) -> None:
     from payments.outbox.relay import redrive
 
-    ids = asyncio.run(_with_database(load_settings(), redrive(args.event_id)))
+    ids = asyncio.run(_with_database(command_settings(), redrive(args.event_id)))
     print(f"payments: {len(ids)} deliveries re-driven (the worker's relay sends them)")
 
 

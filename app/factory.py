@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from app.asgi_middleware import RequestContext
+from app.authentication_page import authentication_routes
 from app.body_deadline import BodyDeadline
 from app.wiring import build_runtime
 from graph.anonymous_budget import AnonymousBudget
@@ -93,6 +94,7 @@ def create_app(
         Route("/health/ready", ready),
         Route("/metrics", _metrics),
         stripe_webhook_route(runtime, enqueue=enqueue_stripe_event),
+        *authentication_routes(runtime.gateway),
         *graphiql_asset_routes(settings, graphql.graphql_ide_html),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=_middleware(settings))

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from app.dev_settings import command_settings
 from payments.shared.errors import NotFound
-from payments.shared.settings import load_settings
 
 if TYPE_CHECKING:
     from models.enums import InboxStatus
@@ -36,7 +36,7 @@ def _replay(args: argparse.Namespace) -> None:
     from payments.gateway_events.inbox import SETTLED
     from payments.shared.logs import configure_logging
 
-    settings = load_settings()
+    settings = command_settings()
     configure_logging(settings.log_level, settings.log_format)
     try:
         outcomes = asyncio.run(_replay_stored(settings.database_url, args.event_id))

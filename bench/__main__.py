@@ -20,6 +20,7 @@ from bench.load import (
     PAYMENT_FIELDS,
     WARMUP,
     Row,
+    burst_at_rate,
     cpu_costs,
     drained,
     end_to_end,
@@ -43,8 +44,10 @@ from payments.shared.signatures import stripe_signature_header
 LIFECYCLE_REQUESTS = int(os.environ.get("BENCH_LIFECYCLE_REQUESTS", "2000"))
 # "lifecycle" runs rows 10 and 11 only (a short check of the intent and capture paths);
 # "live" rows 12 to 14 only (subscriptions and paymentStats, issue 17); "fanout" rows 7 and 9
-# only (the outgoing-event path of issue 18); "speed" issue 18's table alone (bench/speed.py).
+# only (the outgoing-event path of issue 18); "speed" issue 18's table alone (bench/speed.py);
+# "consumers" row 15 only (both kinds of consumer at a fixed rate, issue 25).
 ONLY = os.environ.get("BENCH_ONLY", "")
+CONSUMER_RATE = int(os.environ.get("BENCH_CONSUMER_RATE", "500"))
 SUBJECT = "bench-customer"
 
 
@@ -113,8 +116,41 @@ async def live(stack: Stack) -> list[Row]:
     return rows
 
 
+async def consumers(token: str) -> list[Row]:
+    """15. charges at a fixed rate for 10 s, to consumers that keep connections alive, then close.
+
+    Each kind in a stack of its own; both consumers must have every event within 2 s of
+    the load stopping.
+    """
+    rows = []
+    for closing, kind in ((False, "keep-alive"), (True, "connection-closing (http.server)")):
+        async with running_stack(closing_consumers=closing) as stack:
+            await seed_payments(stack, token, 50)  # warms the worker's caches and connections
+            await drained(stack)
+            burst = await burst_at_rate(stack, token, CONSUMER_RATE)
+        row = Row(
+            f"15. fan-out at {CONSUMER_RATE}/s for 10 s to {kind} consumers (commit->both)",
+            burst.delivered_per_s,
+            burst.p50_ms,
+            burst.p99_ms,
+            burst.lost,
+            target=f"both have every event <= 2 s after the load: {burst.caught_up_s:.1f} s, "
+            f"backlog {burst.peak_backlog}->{burst.final_backlog}",
+        )
+        verdict(row, burst.caught_up_s <= 2 and burst.lost == 0)
+        rows.append(row)
+    return rows
+
+
 async def run() -> list[Row]:
     token = issue_token(JWT_SECRET, SUBJECT, "payments:read payments:write payments:refund", 7200)
+    if ONLY == "consumers":
+        return await consumers(token)
+    rows = await run_in_one_stack(token)
+    return rows if ONLY else rows + await consumers(token)
+
+
+async def run_in_one_stack(token: str) -> list[Row]:
     async with running_stack() as stack:
         if ONLY == "lifecycle":
             return await lifecycle(stack, token)

@@ -22,6 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.tasks.closing_consumer import closing_consumer
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -41,6 +43,22 @@ class Receivers:
             return Response(status_code=204)
 
         return Starlette(routes=[Route("/events", receive, methods=["POST"])])
+
+    @asynccontextmanager
+    async def kept_alive(self, name: str) -> AsyncIterator[str]:
+        """`name`'s receiver under uvicorn here, keeping connections alive; its base URL."""
+        async with _serve_here(self.app(name)) as url:
+            yield url
+
+    @asynccontextmanager
+    async def closing(self, name: str) -> AsyncIterator[str]:
+        """`name`'s receiver on Python's http.server in its own process, a connection a request."""
+
+        def took(record: dict[str, Any]) -> None:
+            self.arrivals.setdefault(record["headers"]["webhook-id"], {})[name] = record["at"]
+
+        async with closing_consumer(took) as url:
+            yield url
 
 
 @dataclass
@@ -73,16 +91,20 @@ def rss_mb(pid: int) -> float:
 
 
 @asynccontextmanager
-async def running_stack(root: Path = ROOT, bin_dir: Path = BIN) -> AsyncIterator[Stack]:
+async def running_stack(
+    root: Path = ROOT, bin_dir: Path = BIN, closing_consumers: bool = False
+) -> AsyncIterator[Stack]:
     """Everything up, everything torn down (processes killed, database dropped) on exit.
 
     `root` holds the code the API and worker import and `bin_dir` the venv's commands, so
-    another revision of the service can run beside the same receivers and baselines.
+    another revision of the service can run beside the same receivers and baselines. With
+    `closing_consumers`, both receivers close the connection after each answer.
     """
     receivers = Receivers()
+    receiver = receivers.closing if closing_consumers else receivers.kept_alive
     async with AsyncExitStack() as stack:
-        order = await stack.enter_async_context(_serve_here(receivers.app("order")))
-        notify = await stack.enter_async_context(_serve_here(receivers.app("notification")))
+        order = await stack.enter_async_context(receiver("order"))
+        notify = await stack.enter_async_context(receiver("notification"))
         database_url = await stack.enter_async_context(_database())
         env = _env(root, database_url, f"{order}/events", f"{notify}/events")
         await _run(bin_dir / "payments", "migrate", env=env)

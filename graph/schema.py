@@ -1,6 +1,7 @@
 """Builds the Strawberry schema with its protective extensions."""
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -28,7 +29,7 @@ from graph.payments.queries import PaymentQueries
 from graph.payments.types import Payment
 from graph.refunds.mutations import RefundMutations
 from graph.refunds.types import Refund
-from graph.scalars import LONG_SCALAR, Long
+from graph.scalars import DATETIME_SCALAR, LONG_SCALAR, Long
 from graph.statistics.queries import StatisticsQueries
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
@@ -129,7 +130,9 @@ def build_schema(
             OperationGate,
             *limits.extensions(),
         ],
-        config=StrawberryConfig(auto_camel_case=True, scalar_map={Long: LONG_SCALAR}),
+        config=StrawberryConfig(
+            auto_camel_case=True, scalar_map={Long: LONG_SCALAR, datetime: DATETIME_SCALAR}
+        ),
         hide_suggestions=hide_suggestions,
     )
 

@@ -1,5 +1,7 @@
 """The ASGI GraphQL endpoint: context per request, GraphiQL with a pre-filled token in dev."""
 
+from typing import Any
+
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -15,6 +17,7 @@ from graph.errors import refused_before_execution
 from graph.graphiql import graphiql_page
 from graph.live.transport import CONNECTION_INIT_TIMEOUT, LiveTransport
 from graph.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
+from graph.request_json import JSONMessageRefused, read_json_object
 from payments.live.hub import Hub
 from payments.live.limits import ConnectionLimit, PendingConnections
 from payments.runtime import Runtime
@@ -92,6 +95,17 @@ class PaymentsGraphQL(GraphQL[Context, None]):
             if isinstance(response_data, dict) and "data" not in response_data:
                 response.status_code = 400
         return response
+
+    def decode_json(self, data: str | bytes) -> object:
+        """WebSocket messages and bodies alike: one JSON object, nested boundedly."""
+        return read_json_object(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # Strawberry assumes an object and fails on `null` or a number: say why with a 400.
+        try:
+            return read_json_object(data)
+        except JSONMessageRefused as error:
+            raise HTTPException(400, error.msg) from None
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

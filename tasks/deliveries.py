@@ -14,7 +14,8 @@ from tasks.runtime import actor_runtime
 
 log = structlog.get_logger(__name__)
 
-# A batch is no larger than a consumer's pool, so its POSTs never wait for a connection.
+# A batch is no larger than a consumer's pool, so its POSTs never wait for a connection (but
+# a consumer that closes connections takes a few at a time: payments/outbox/consumer_http.py).
 BATCH_SIZE = 50
 _clients = ConsumerClients(connections_per_consumer=BATCH_SIZE)
 

@@ -14,7 +14,7 @@ import uvicorn
 from app.server_bounds import UVICORN_BOUNDS
 from models.enums import PaymentStatus
 from models.payment import Payment
-from payments.shared.auth import issue_token
+from payments.shared.auth import CUSTOMER_SCOPES, issue_token
 
 TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 TEST_WEBHOOK_SECRET = "whsec_dGVzdC1zdHJpcGUtd2ViaG9vay1zZWNyZXQ="
@@ -55,9 +55,6 @@ async def serve(app: Any) -> AsyncIterator[str]:
 
 def new_subject() -> str:
     return f"cus_{uuid.uuid4().hex[:12]}"
-
-
-CUSTOMER_SCOPES = "payments:read payments:write payments:refund"
 
 
 def token(

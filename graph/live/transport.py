@@ -9,10 +9,14 @@ from typing import Any
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+)
 
 from graph.anonymous_budget import anonymous_refusal
 from graph.context import Context
+from graph.live.messages import shape_problem
 from payments.live.limits import ConnectionLimit, PendingConnections
 from payments.shared.auth import token_expiry
 from payments.shared.errors import Unauthenticated
@@ -92,6 +96,12 @@ class LiveTransport(BaseGraphQLTransportWSHandler[Context, None]):
         if self.pending:
             self._pending_limit().release()
             self.pending = False
+
+    async def handle_message(self, message: Message) -> None:
+        problem = shape_problem(message)
+        if problem is not None:
+            return await self.handle_invalid_message(problem)
+        await super().handle_message(message)
 
     def _limit(self) -> ConnectionLimit:
         limit: ConnectionLimit = self.view.connection_limit  # type: ignore[attr-defined]

@@ -40,7 +40,7 @@ def parse_event(body: bytes) -> dict[str, Any] | None:
     """
     try:
         event = json.loads(body.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
         return None
     if not isinstance(event, dict):
         return None

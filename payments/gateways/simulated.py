@@ -24,6 +24,8 @@ from payments.gateways.base import (
 )
 from payments.gateways.simulated_customers import SimulatedCustomers
 from payments.gateways.simulated_outcomes import (
+    AUTHENTICATION_FAILED,
+    DECLINED,
     DELAYED,
     client_secret,
     outcome,
@@ -47,6 +49,20 @@ _CANCELABLE = {
     PaymentStatus.REQUIRES_ACTION,
     PaymentStatus.AUTHORIZED,
 }
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """The customer's answer to the 3-D Secure challenge of one attempt to pay an intent."""
+
+    provider_payment_id: str
+    payment_id: str
+    amount: int
+    currency: str
+    capture_method: CaptureMethod
+    # Tells this attempt from a later one on the same intent (the payment's version).
+    attempt: str
+    completed: bool
 
 
 def own_webhook_url(host: str, port: int) -> str:
@@ -78,6 +94,10 @@ class SimulatedGateway:
     by_payment_id: dict[str, str] = field(default_factory=dict)
     by_refund_id: dict[str, str] = field(default_factory=dict)
     customers: SimulatedCustomers = field(default_factory=SimulatedCustomers)
+    # "<intent>:<attempt>" -> whether the customer completed that 3-D Secure challenge.
+    authentications: dict[str, bool] = field(default_factory=dict)
+    # Where the authentication page sends the browser back to, by intent (confirm's returnUrl).
+    return_urls: dict[str, str] = field(default_factory=dict)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
 
     @classmethod
@@ -120,6 +140,8 @@ class SimulatedGateway:
             provider_id = request.provider_payment_id
             if provider_id not in self.amounts:
                 self._open(provider_id, request)
+            if request.return_url is not None:
+                self.return_urls[provider_id] = request.return_url
             self._pay(provider_id, request.payment_method_id, request.payment_id)
             paid = self.replies[request.idempotency_key] = self.charges[provider_id]
             if paid.status is PaymentStatus.FAILED:
@@ -161,8 +183,46 @@ class SimulatedGateway:
             self.replies[request.idempotency_key] = canceled
         return self.replies[request.idempotency_key]
 
+    def authenticate(self, answer: Authentication) -> bool:
+        """Complete or fail a 3-D Secure challenge as Stripe's test page does; once per attempt.
+
+        The intent moves now, and its outcome reaches the service at once as a signed webhook,
+        as `pm_sim_processing`'s does: succeeded (held for a manual capture), or failed with
+        `payment_intent_authentication_failure`. Returns the attempt's first answer, so a
+        second click changes nothing.
+        """
+        provider_id = answer.provider_payment_id
+        attempt = f"{provider_id}:{answer.attempt}"
+        if attempt not in self.authentications:
+            self.authentications[attempt] = answer.completed
+            self._open(provider_id, answer)
+            if answer.completed:
+                self._pay(provider_id, "pm_card_visa", answer.payment_id)
+                succeeded = "payment_intent.succeeded"
+                self._announce(provider_id, answer.payment_id, succeeded, 0, attempt=answer.attempt)
+            else:
+                code, message = AUTHENTICATION_FAILED
+                self.charges[provider_id] = ChargeResult(
+                    provider_id,
+                    PaymentStatus.REQUIRES_PAYMENT_METHOD,
+                    code,
+                    message,
+                    client_secret=client_secret(provider_id),
+                )
+                self._announce(
+                    provider_id,
+                    answer.payment_id,
+                    "payment_intent.payment_failed",
+                    0,
+                    error=AUTHENTICATION_FAILED,
+                    attempt=answer.attempt,
+                )
+        return self.authentications[attempt]
+
     def _open(
-        self, provider_id: str, request: ChargeRequest | IntentRequest | ConfirmRequest
+        self,
+        provider_id: str,
+        request: ChargeRequest | IntentRequest | ConfirmRequest | Authentication,
     ) -> None:
         self.amounts[provider_id] = request.amount
         self.capture_methods[provider_id] = request.capture_method
@@ -175,13 +235,28 @@ class SimulatedGateway:
         lapses = datetime.now(UTC) + self.authorization_ttl
         self.charges[provider_id] = outcome(provider_id, method, amount, capture_method, lapses)
         event_type = DELAYED.get(method)
+        if event_type is not None:
+            self._announce(provider_id, payment_id, event_type, self.webhook_delay_seconds)
+
+    def _announce(
+        self,
+        provider_id: str,
+        payment_id: str,
+        event_type: str,
+        delay_seconds: float,
+        *,
+        error: tuple[str, str] = DECLINED,
+        attempt: str = "",
+    ) -> None:
+        """Send the intent's outcome to the service's webhook route after `delay_seconds`."""
+        capture_method = self.capture_methods.get(provider_id, CaptureMethod.AUTOMATIC)
         if event_type == "payment_intent.succeeded" and capture_method is CaptureMethod.MANUAL:
             event_type = "payment_intent.amount_capturable_updated"
-        if event_type is not None:
-            currency = self.currencies.get(provider_id, "usd")
-            self._schedule_webhook(
-                stripe_event(event_type, provider_id, payment_id, amount, currency)
-            )
+        amount, currency = self.amounts[provider_id], self.currencies.get(provider_id, "usd")
+        event = stripe_event(
+            event_type, provider_id, payment_id, amount, currency, error=error, attempt=attempt
+        )
+        self._schedule_webhook(event, delay_seconds)
 
     def _current(self, provider_id: str) -> ChargeResult:
         # An intent another process made (or made before a restart): Stripe would know it.
@@ -241,15 +316,15 @@ class SimulatedGateway:
         for task in list(self._pending):
             task.cancel()
 
-    def _schedule_webhook(self, event: dict[str, object]) -> None:
+    def _schedule_webhook(self, event: dict[str, object], delay_seconds: float) -> None:
         if self.webhook_url is None:
             return
-        task = asyncio.get_running_loop().create_task(self._deliver_later(event))
+        task = asyncio.get_running_loop().create_task(self._deliver_later(event, delay_seconds))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _deliver_later(self, event: dict[str, object]) -> None:
-        await asyncio.sleep(self.webhook_delay_seconds)
+    async def _deliver_later(self, event: dict[str, object], delay_seconds: float) -> None:
+        await asyncio.sleep(delay_seconds)
         body = json.dumps(event).encode()
         header = stripe_signature_header(self.webhook_secret, body, int(time.time()))
         assert self.webhook_url is not None

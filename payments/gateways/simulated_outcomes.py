@@ -20,6 +20,12 @@ DELAYED = {
     "pm_sim_processing": "payment_intent.succeeded",
     "pm_sim_processing_fails": "payment_intent.payment_failed",
 }
+DECLINED = ("card_declined", "The bank declined.")
+# What Stripe reports when the customer fails the 3-D Secure challenge.
+AUTHENTICATION_FAILED = (
+    "payment_intent_authentication_failure",
+    "The provided PaymentMethod has failed authentication.",
+)
 
 
 def stable_id(prefix: str, key: str) -> str:
@@ -75,9 +81,19 @@ def _by_method(provider_id: str, payment_method_id: str) -> ChargeResult:
 
 
 def stripe_event(
-    event_type: str, provider_id: str, payment_id: str, amount: int, currency: str
+    event_type: str,
+    provider_id: str,
+    payment_id: str,
+    amount: int,
+    currency: str,
+    *,
+    error: tuple[str, str] = DECLINED,
+    attempt: str = "",
 ) -> dict[str, object]:
-    """A Stripe-shaped event of a delayed outcome; a held success is amount_capturable_updated."""
+    """A Stripe-shaped event of a delayed outcome; a held success is amount_capturable_updated.
+
+    `attempt` tells apart the events of one intent's separate tries (the same type twice).
+    """
     succeeded = event_type != "payment_intent.payment_failed"
     statuses = {
         "payment_intent.succeeded": "succeeded",
@@ -94,9 +110,10 @@ def stripe_event(
         "metadata": {"payment_id": payment_id},
     }
     if not succeeded:
-        intent["last_payment_error"] = {"code": "card_declined", "message": "The bank declined."}
+        intent["last_payment_error"] = {"code": error[0], "message": error[1]}
+    event_key = f"{provider_id}:{event_type}" + (f":{attempt}" if attempt else "")
     return {
-        "id": stable_id("evt", f"{provider_id}:{event_type}"),
+        "id": stable_id("evt", event_key),
         "object": "event",
         "type": event_type,
         "created": int(time.time()),

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from models.enums import DeliveryStatus, InboxStatus
@@ -14,7 +15,8 @@ from payments.operations.paging import Page, page_by_id, parse_row_id
 from payments.outbox.relay import FAILED_DELIVERIES, redrive
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import NotFound
-from payments.shared.input_rules import as_utc, could_be_id
+from payments.shared.input_rules import as_utc
+from payments.shared.rows import could_match
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,18 @@ async def list_webhook_events(
     return await page_by_id(query, "webhook_event", first, after)
 
 
-def _equal_to(texts: dict[str, str | None]) -> dict[str, object]:
+def _equal_to(model: type[Model], texts: dict[str, str | None]) -> dict[str, object]:
     """Conditions for the given texts; one no stored row could hold matches nothing."""
     given = {name: value for name, value in texts.items() if value is not None}
-    if not all(could_be_id(value) for value in given.values()):
+    if not could_match(model, **given):
         return {"id__in": []}  # never sent to the database
     return dict(given)
 
 
 def _event_conditions(filters: WebhookEventFilter) -> dict[str, object]:
-    conditions = _equal_to({"type": filters.type, "event_id": filters.stripe_event_id})
+    conditions = _equal_to(
+        WebhookEvent, {"type": filters.type, "event_id": filters.stripe_event_id}
+    )
     if filters.statuses:
         conditions["status__in"] = list(filters.statuses)
     if filters.received_after is not None:
@@ -74,11 +78,12 @@ async def list_deliveries(
 
 def _delivery_query(filters: DeliveryFilter) -> QuerySet[OutboxDelivery]:
     conditions = _equal_to(
+        OutboxDelivery,
         {
             "consumer": filters.consumer,
             "event_id": filters.event_id,
             "payment_id": filters.payment_id,
-        }
+        },
     )
     if filters.statuses:
         conditions["status__in"] = list(filters.statuses)

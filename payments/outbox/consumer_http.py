@@ -1,9 +1,20 @@
-"""The kept-alive HTTP pools that events are POSTed to consumers over, one per consumer."""
+"""The HTTP pools that events are POSTed to consumers over, one per consumer."""
 
+import asyncio
 import urllib.request
+from collections import deque
 from urllib.parse import urlsplit
 
 import aiohttp
+
+# A consumer that closes the connection after each answer (HTTP/1.0 or `Connection: close`:
+# Python's http.server, many small services) takes a new connection per POST into a short
+# accept queue (socketserver listens with a backlog of 5). More connections opened at once
+# than it has accepted overflow that queue: the kernel drops the SYN and the client sends it
+# again only after 1 s, then 3 s, so 50 POSTs in flight moved about 35 events/s. A few at a
+# time keep it busy without overflowing: about 1,000 events/s into http.server, where 8 at a
+# time overflowed it; 3 per worker process leave room for two processes in its queue.
+CLOSING_CONSUMER_POSTS = 3
 
 
 class ConsumerClients:
@@ -20,14 +31,17 @@ class ConsumerClients:
         self._sessions: dict[str, aiohttp.ClientSession] = {}
 
     def session(self, consumer: str, url: str) -> aiohttp.ClientSession:
-        """The kept-alive session of the consumer at `url`."""
+        """The session of the consumer at `url`, pacing its POSTs as its connections allow."""
         session = self._sessions.get(consumer)
         if session is None or session.closed:
             connector = aiohttp.TCPConnector(limit=self.connections_per_consumer)
             # Consumers' cookies are not ours to keep. The proxy is read from the
             # environment once: aiohttp's trust_env re-reads it and ~/.netrc per request.
             session = aiohttp.ClientSession(
-                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), proxy=_proxy_for(url)
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                proxy=_proxy_for(url),
+                middlewares=(PostsInFlight(self.connections_per_consumer),),
             )
             self._sessions[consumer] = session
         return session
@@ -38,6 +52,68 @@ class ConsumerClients:
         self._sessions.clear()
         for session in sessions:
             await session.close()
+
+
+class PostsInFlight:
+    """Bounds one consumer's POSTs sent and not yet answered, by how it treats connections.
+
+    `connections` while its last answer kept the connection alive, CLOSING_CONSUMER_POSTS
+    otherwise; also before its first answer, so a first burst cannot overflow a consumer
+    that closes (one that keeps them alive widens at its first answer, waiters included).
+    A POST's slot is free once its answer's head is in: the consumer has accepted its
+    connection by then, so it no longer holds a place in the consumer's accept queue.
+    """
+
+    def __init__(self, connections: int) -> None:
+        self.connections = connections
+        self.limit = CLOSING_CONSUMER_POSTS
+        self.in_flight = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def __call__(
+        self, request: aiohttp.ClientRequest, send: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        await self._take()
+        response: aiohttp.ClientResponse | None = None
+        try:
+            response = await send(request)
+            return response
+        finally:
+            if response is not None:
+                keeps_alive = _keeps_alive(response)
+                self.limit = self.connections if keeps_alive else CLOSING_CONSUMER_POSTS
+            self._release()
+
+    async def _take(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._wake()
+        try:
+            await waiter  # returns at once when a slot was free
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed a slot it will not use
+            raise
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        """Hand the free slots to the waiters, in arrival order."""
+        while self.in_flight < self.limit and self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # else cancelled while it waited
+                waiter.set_result(None)
+                self.in_flight += 1
+
+
+def _keeps_alive(response: aiohttp.ClientResponse) -> bool:
+    """Whether the connection outlives this answer (RFC 9112 section 9.3)."""
+    tokens = {token.strip().lower() for token in response.headers.get("Connection", "").split(",")}
+    if response.version == aiohttp.HttpVersion10:
+        return "keep-alive" in tokens
+    return "close" not in tokens
 
 
 def _proxy_for(url: str) -> str | None:

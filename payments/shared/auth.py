@@ -27,6 +27,8 @@ class Scope(StrEnum):
 
 
 ALL_SCOPES = " ".join(scope.value for scope in Scope)
+# What a customer's own token holds: its payments, never anyone else's.
+CUSTOMER_SCOPES = " ".join(scope.value for scope in Scope if scope is not Scope.ADMIN)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,10 @@ from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import ValidationError
 from tortoise.models import Model
+
+from payments.shared.input_rules import is_storable
 
 M = TypeVar("M", bound=Model)
 
@@ -44,11 +47,19 @@ async def select_one(
     With `for_update`, the row stays locked until the caller's transaction ends
     (SQLite has no row locks: there it is a plain read).
     """
+    key = _key_values(model, equal)
+    if key is None:
+        return None
     db = connection or model._meta.db
     lock = for_update and db.capabilities.support_for_update
     sql = _select_one_sql(model, db.capabilities.dialect, tuple(equal), lock)
-    _, rows = await db.execute_query(sql, _to_db(model, equal))
+    _, rows = await db.execute_query(sql, key)
     return model._init_from_db(**rows[0]) if rows else None
+
+
+def could_match(model: type[Model], **equal: Any) -> bool:
+    """Whether a row of `model` could hold these values (none too long for its column or NUL)."""
+    return _key_values(model, equal) is not None
 
 
 async def update_where(
@@ -58,9 +69,12 @@ async def update_where(
     **equal: Any,
 ) -> int:
     """Set `changes` on the rows whose columns equal `equal`; returns how many changed."""
+    key = _key_values(model, equal)
+    if key is None:
+        return 0
     db = connection or model._meta.db
     sql = _update_where_sql(model, db.capabilities.dialect, tuple(changes), tuple(equal))
-    changed, _ = await db.execute_query(sql, _to_db(model, changes) + _to_db(model, equal))
+    changed, _ = await db.execute_query(sql, _to_db(model, changes) + key)
     return int(changed)
 
 
@@ -74,6 +88,22 @@ async def fetch_rows(sql: str, values: Sequence[Any]) -> list[dict[str, Any]]:
 def _db_values(row: Model, columns: Sequence[str]) -> list[Any]:
     fields = type(row)._meta.fields_map
     return [fields[name].to_db_value(getattr(row, name), row) for name in columns]
+
+
+def _key_values(model: type[Model], equal: dict[str, Any]) -> list[Any] | None:
+    """The values a lookup binds, or None when no row could hold them.
+
+    Every id a client sends ends up here: one longer than its column (Tortoise refuses to
+    bind it) or holding a NUL (PostgreSQL refuses the text) simply matches no row, whatever
+    argument it came from, instead of failing the request.
+    """
+    try:
+        values = _to_db(model, equal)
+    except ValidationError:
+        return None
+    if any(isinstance(value, str) and not is_storable(value) for value in values):
+        return None
+    return values
 
 
 def _to_db(model: type[Model], values: dict[str, Any]) -> list[Any]:

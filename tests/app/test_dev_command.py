@@ -7,6 +7,7 @@ import signal
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -28,7 +29,13 @@ LIVE_RUNS = 3
 @pytest.fixture(scope="module")
 async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, str]]:
     """A `payments dev` process in a fresh directory; yields its URL and printed token."""
-    workdir = tmp_path_factory.mktemp("dev")
+    async with running_dev(tmp_path_factory.mktemp("dev")) as (url, token):
+        yield url, token
+
+
+@asynccontextmanager
+async def running_dev(workdir: Path) -> AsyncIterator[tuple[str, str]]:
+    """`payments dev` in `workdir` with no configuration; yields its URL and printed token."""
     port = free_port()
     env = {"PATH": os.environ["PATH"], "HOME": str(workdir)}
     process = await asyncio.create_subprocess_exec(
@@ -50,9 +57,14 @@ async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
     assert token, printed
     assert f"http://127.0.0.1:{port}/graphql" in printed
     assert (Path(workdir) / "payments-dev" / "payments.sqlite3").exists()
-    yield f"http://127.0.0.1:{port}", token.group(1)
-    os.killpg(process.pid, signal.SIGTERM)
-    await asyncio.wait_for(process.wait(), 20)
+    # Read what it logs from now on, so a long walk never blocks it on a full pipe.
+    draining = asyncio.create_task(process.stdout.read())
+    try:
+        yield f"http://127.0.0.1:{port}", token.group(1)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 20)
+        await draining
 
 
 async def _gql(url: str, token: str, query: str, variables: dict) -> dict:

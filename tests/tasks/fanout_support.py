@@ -22,6 +22,7 @@ from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL
 from tests.graph.charging import CHARGE, REFUND, charge_input
 from tests.processes import PAYMENTS, WorkerProcess, api_process
 from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, graphql, serve, token
+from tests.tasks.closing_consumer import closing_consumer
 
 OUTBOUND_SECRET = "whsec_" + base64.b64encode(b"fan-out-test-secret-0123456789").decode()
 
@@ -36,11 +37,17 @@ class Receiver:
     def app(self) -> Starlette:
         async def receive(request: Request) -> Response:
             record = {"headers": dict(request.headers), "body": await request.body()}
-            record["status"] = self.answer(record)
+            record["status"], record["at"] = self.answer(record), time.time()
             self.received.append(record)
             return Response(status_code=record["status"])
 
         return Starlette(routes=[Route("/events", receive, methods=["POST"])])
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        """Served by uvicorn, which keeps connections alive; yields its base URL."""
+        async with serve(self.app()) as url:
+            yield url
 
     def delivered_ids(self) -> set[str]:
         return {r["headers"]["webhook-id"] for r in self.received if r["status"] < 300}
@@ -50,6 +57,24 @@ class Receiver:
         for record in self.received:
             counts[record["headers"]["webhook-id"]] += 1
         return counts
+
+
+@dataclass
+class ClosingReceiver(Receiver):
+    """A consumer on Python's http.server in its own process: HTTP/1.0, a connection a request.
+
+    It answers every event 204 (`answer` is not consulted); each request is recorded here
+    as it prints it.
+    """
+
+    @asynccontextmanager
+    async def serving(self) -> AsyncIterator[str]:
+        """The consumer's process started, its requests read into `received`; its base URL."""
+        async with closing_consumer(self._took) as url:
+            yield url
+
+    def _took(self, record: dict[str, Any]) -> None:
+        self.received.append({**record, "body": record["body"].encode(), "status": 204})
 
 
 @dataclass
@@ -96,12 +121,14 @@ async def wait_until(condition: Callable[[], bool], what: str, seconds: float = 
 
 
 @asynccontextmanager
-async def fanout_stack(redis_url: str = REDIS_URL, **env: str) -> AsyncIterator[Stack]:
+async def fanout_stack(
+    redis_url: str = REDIS_URL, order: Receiver | None = None, **env: str
+) -> AsyncIterator[Stack]:
     """A fresh database with `payments serve` and `payments worker` pointed at two receivers."""
-    order, notification = Receiver(), Receiver()
+    order, notification = order or Receiver(), Receiver()
     async with AsyncExitStack() as stack:
-        order_url = await stack.enter_async_context(serve(order.app()))
-        notification_url = await stack.enter_async_context(serve(notification.app()))
+        order_url = await stack.enter_async_context(order.serving())
+        notification_url = await stack.enter_async_context(notification.serving())
         database_url = await stack.enter_async_context(_database())
         settings = {
             "DATABASE_URL": database_url,

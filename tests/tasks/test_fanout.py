@@ -15,7 +15,14 @@ from tests.graph.charging import CHARGE, charge_input
 from tests.private_servers import private_redis as private_redis_server
 from tests.processes import PAYMENTS, WorkerProcess
 from tests.support import graphql, new_subject, token
-from tests.tasks.fanout_support import OUTBOUND_SECRET, Receiver, Stack, fanout_stack, wait_until
+from tests.tasks.fanout_support import (
+    OUTBOUND_SECRET,
+    ClosingReceiver,
+    Receiver,
+    Stack,
+    fanout_stack,
+    wait_until,
+)
 
 PAYMENT_KEYS = {
     "id",
@@ -216,5 +223,19 @@ async def test_two_worker_machines_share_the_outbox_without_double_posting():
                 await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "all events")
     for receiver in (stack.order, stack.notification):
         assert set(receiver.attempts().values()) == {1}, "an event was POSTed twice"
+        for versions in _versions_in_arrival_order(receiver).values():
+            assert versions == sorted(versions)
+
+
+async def test_a_consumer_that_closes_each_connection_gets_every_event_once():
+    """Beside a keep-alive consumer, an HTTP/1.0 http.server gets 300 events, each POSTed once."""
+    async with fanout_stack(order=ClosingReceiver()) as stack:
+        await _charge_many(stack, 200, refund_every=4)
+        expected = await stack.event_ids()
+        for receiver in (stack.order, stack.notification):
+            await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "every event", 30)
+    assert len(expected) == 200 + 2 * 50
+    for receiver in (stack.order, stack.notification):
+        assert set(receiver.attempts().values()) == {1}
         for versions in _versions_in_arrival_order(receiver).values():
             assert versions == sorted(versions)

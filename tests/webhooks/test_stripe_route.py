@@ -97,7 +97,15 @@ async def test_body_that_is_not_utf8_is_rejected(http):
 
 
 @pytest.mark.parametrize(
-    "body", [b"{not json", b"[1, 2]", b'{"id": "evt_x"}', b'{"id": 7, "type": "charge.refunded"}']
+    "body",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'{"id": "evt_x"}',
+        b'{"id": 7, "type": "charge.refunded"}',
+        b'{"id": "evt_x", "type": "charge.refunded", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    ],
+    ids=["not-json", "list", "no-type", "numeric-id", "nested-5000-deep"],
 )
 async def test_signed_but_invalid_event_is_rejected(http, body):
     """A verified body that is not a JSON event with an id and a type is a 400, not stored."""
