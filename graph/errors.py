@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
 from payments.shared.errors import PaymentsError, RateLimited
+from payments.shared.outages import as_outage
 
 log = structlog.get_logger(__name__)
 
@@ -19,16 +20,30 @@ def shape_errors(errors: list[GraphQLError], *, hide_suggestions: bool = False) 
 
     In place, because Strawberry hands the same objects on to the response whichever
     way the operation failed (a parse error raised by the document cache included).
-    Expected errors keep their message and get a code; anything else reads
+    Expected errors keep their message and get a code; PostgreSQL or Redis out of reach
+    is SERVICE_UNAVAILABLE, which a client retries with the same key; anything else reads
     "Unexpected error." (code INTERNAL_SERVER_ERROR) and keeps only its path, so no
     stack trace, SQL or secret reaches a client. In production, "Did you mean ...?"
     hints, which leak the schema, are removed.
     """
     for error in errors:
+        _type_outage(error)
         _log(error)
         _make_public(error)
         if hide_suggestions:
             error.message = _SUGGESTION.sub("", error.message)
+
+
+def _type_outage(error: GraphQLError) -> None:
+    """Put the typed ServiceUnavailable in place of a driver's connection error."""
+    original = error.original_error
+    if original is None or isinstance(original, (PaymentsError, GraphQLError)):
+        return
+    outage = as_outage(original)
+    if outage is not None:
+        # One line per request, no traceback: an outage is the store's fault, not ours.
+        log.warning("graphql_service_unavailable", path=error.path, error=repr(original))
+        error.original_error = outage
 
 
 def _log(error: GraphQLError) -> None:

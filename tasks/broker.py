@@ -2,12 +2,13 @@
 
 import asyncio
 import importlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import AsyncIO
 
 from payments.shared.settings import Settings
@@ -49,7 +50,7 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
             socket_connect_timeout=REDIS_CONNECT_TIMEOUT_SECONDS,
             socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
         )
-        broker = RedisBroker(client=client, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
+        broker = RedisBrokerThatReconnects(client=client, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
         broker.add_middleware(AsyncIO())
     else:
         broker = InProcessBroker()
@@ -65,6 +66,27 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
     for module in ACTOR_MODULES:
         importlib.import_module(module)
     return broker
+
+
+class RedisBrokerThatReconnects(RedisBroker):
+    """Dramatiq's Redis broker, every command of which reports a lost Redis as ConnectionClosed.
+
+    Dramatiq's consumer thread survives ConnectionClosed (it restarts its consumer a
+    second later) but not the raw redis error that a delayed message's re-enqueue or a
+    requeue raises: that thread died, and its queue's delayed retries with it, until the
+    worker was restarted. What such a thread held in memory is sent again by the relay.
+    """
+
+    def _dispatch(self, command: str) -> Callable[..., Any]:
+        dispatch = super()._dispatch(command)  # type: ignore[no-untyped-call]
+
+        def reporting_lost_redis(queue_name: str, *args: Any) -> Any:
+            try:
+                return dispatch(queue_name, *args)
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                raise ConnectionClosed(exc) from exc  # type: ignore[no-untyped-call]
+
+        return reporting_lost_redis
 
 
 async def send_off_loop(

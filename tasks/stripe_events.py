@@ -1,6 +1,6 @@
 """Actors for stored Stripe events: process (retry, then park), re-enqueue stranded ones, prune."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import dramatiq
 import structlog
@@ -52,7 +52,20 @@ async def enqueue_stripe_event(row_id: int) -> None:
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)
 async def requeue_stranded_stripe_events() -> None:
     """Enqueue stored events still unprocessed minutes after arrival (their message was lost)."""
-    stranded = await stranded_event_ids(STRANDED_AFTER)
+    await _requeue(STRANDED_AFTER)
+
+
+async def resend_unapplied_stripe_events(received_before: datetime) -> None:
+    """Enqueue again every stored event still unapplied that arrived before `received_before`.
+
+    The relay calls it once a fault heals: the message of an event stored while Redis
+    was down, or held by a killed worker, may be gone. Applying one twice is harmless.
+    """
+    await _requeue(datetime.now(UTC) - received_before)
+
+
+async def _requeue(older_than: timedelta) -> None:
+    stranded = await stranded_event_ids(older_than)
     await send_off_loop(process_stripe_event, ((row_id,) for row_id in stranded))
     log.info("stripe_events_requeued", count=len(stranded))
 

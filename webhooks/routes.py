@@ -10,6 +10,7 @@ from starlette.routing import Route
 from payments.gateway_events.inbox import parse_event, store_event
 from payments.runtime import Runtime
 from payments.shared.metrics import WEBHOOKS_RECEIVED
+from payments.shared.outages import as_outage
 from webhooks.body import BodyTooLarge, read_bounded_body
 from webhooks.verification import signature_is_valid
 
@@ -33,7 +34,14 @@ def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], Awaitable[No
         event = parse_event(body)
         if event is None:
             return _rejected("invalid_event", 400)
-        row_id = await store_event(body, event)
+        try:
+            row_id = await store_event(body, event)
+        except Exception as exc:
+            if as_outage(exc) is None:
+                raise
+            # Not stored: a 503 makes Stripe deliver it again, by which time we are back.
+            log.warning("stripe_event_store_unavailable", error=repr(exc))
+            return _rejected("unavailable", 503)
         if row_id is not None:
             await _enqueue(enqueue, row_id)
         WEBHOOKS_RECEIVED.labels(event["type"], "stored" if row_id else "duplicate").inc()

@@ -5,7 +5,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from payments.outbox.delivery import (
     post,
     retryable,
 )
+from payments.outbox.lease import BatchLease, batch_lease
 from payments.shared import metrics
 from payments.shared.correlation import bind_request_id
 from payments.shared.rows import fetch_rows
@@ -141,25 +142,32 @@ async def deliver_batch(
         for delivery_id in delivery_ids:
             result.add(delivery_id, await deliver(delivery_id, policy, session))
         return result
-    claims = await _claim(consumer, delivery_ids, policy)
+    length = batch_lease(policy.lease)
+    claims = await _claim(consumer, delivery_ids, length)
+    if not claims:
+        return result
     budget_ends = time.monotonic() + (policy.lease.total_seconds() - policy.deadline)
-    behind = await _behind_others([claim.delivery.id for claim in claims])
-    url = policy.consumers[consumer]
-    runs = (
-        _run_chain(chain, chain[0].delivery.id in behind, url, policy, session, budget_ends)
-        for chain in _chains(claims)
-    )
-    chains = await asyncio.gather(*runs)
+    claimed = [claim.delivery.id for claim in claims]
+    async with BatchLease(claimed, claims[0].lease, length).renewed() as lease:
+        behind = await _behind_others(claimed)
+        url = policy.consumers[consumer]
+        runs = (
+            _run_chain(
+                chain, chain[0].delivery.id in behind, url, policy, session, budget_ends, lease
+            )
+            for chain in _chains(claims)
+        )
+        chains = await asyncio.gather(*runs)
     for holds in (held for _, held in chains):
         for delivery_id, outcome in holds:
             result.add(delivery_id, outcome)
-    await _record_all(consumer, [attempts for attempts, _ in chains], result)
+    await _record_all(consumer, [attempts for attempts, _ in chains], result, lease.until)
     return result
 
 
-async def _claim(consumer: str, delivery_ids: Sequence[int], policy: DeliveryPolicy) -> list[Claim]:
+async def _claim(consumer: str, delivery_ids: Sequence[int], length: timedelta) -> list[Claim]:
     now = datetime.now(UTC)
-    lease = now + policy.lease  # the fencing token of every row of the batch
+    lease = now + length  # the fencing token of every row of the batch, renewed while it runs
     rows = await fetch_rows(_CLAIM, [list(delivery_ids), consumer, lease, now])
     return [_as_claim(row, lease) for row in rows]
 
@@ -190,6 +198,7 @@ async def _run_chain(
     policy: DeliveryPolicy,
     session: aiohttp.ClientSession,
     budget_ends: float,
+    lease: BatchLease,
 ) -> tuple[list[_Attempt], list[tuple[int, DeliveryResult]]]:
     """One payment's claimed versions, in order; `blocked` when an earlier one is open elsewhere.
 
@@ -200,15 +209,21 @@ async def _run_chain(
     held = []
     for claim in chain:
         bind_request_id(claim.event.request_id)
-        # Past the budget, a POST could outlive the lease: hold it, and the hold wakes it.
+        # Past the budget, a POST could outlive the longest a batch may run (one policy
+        # lease): hold it, and the hold wakes it.
         if blocked or time.monotonic() > budget_ends:
-            held.append((claim.delivery.id, await hold(claim)))
+            held.append((claim.delivery.id, await _hold(claim, lease)))
             blocked = True
             continue
         status_code, error = await post(claim.event, url, policy, session)
         attempts.append(_judge(claim, status_code, error, policy))
         blocked = not attempts[-1].finished
     return attempts, held
+
+
+async def _hold(claim: Claim, lease: BatchLease) -> DeliveryResult:
+    async with lease.lock:  # parked under the current token, not one a renewal replaced
+        return await hold(replace(claim, lease=lease.until))
 
 
 def _judge(
@@ -231,14 +246,16 @@ def _judge(
     return _Attempt(claim, Outcome.RETRIED, columns, delay)
 
 
-async def _record_all(consumer: str, chains: list[list[_Attempt]], result: BatchResult) -> None:
+async def _record_all(
+    consumer: str, chains: list[list[_Attempt]], result: BatchResult, lease: datetime
+) -> None:
     """Record every attempt with one statement, then wake each finished payment's next version."""
     attempts = [attempt for chain in chains for attempt in chain]
     if not attempts:
         return
     values = [[attempt.claim.delivery.id for attempt in attempts]]
     values += [[attempt.columns[name] for attempt in attempts] for name in _COLUMNS]
-    recorded = {row["id"] for row in await fetch_rows(_RECORD, [*values, attempts[0].claim.lease])}
+    recorded = {row["id"] for row in await fetch_rows(_RECORD, [*values, lease])}
     for attempt in attempts:
         _observe(attempt, attempt.claim.delivery.id in recorded, result)
     # A payment whose every attempt here was recorded and finished hands over to its next.

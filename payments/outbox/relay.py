@@ -86,11 +86,27 @@ async def sweep_stranded(consumers: Collection[str], older_than: timedelta) -> D
     Their message was lost (Redis flushed or restarted), its worker was killed, or a
     held delivery missed its wake-up. Returns the ids to enqueue again, by consumer.
     """
+    return await _due_again(consumers, Q(next_attempt_at__lt=datetime.now(UTC) - older_than))
+
+
+async def sweep_after_fault(consumers: Collection[str], healed_at: datetime) -> Due:
+    """Open deliveries due now whose message was sent before `healed_at`: due again, once.
+
+    After a fault heals (the broker back empty, a worker killed, the database back
+    under a batch that could not record), such a message may be gone. Each is sent
+    again once, as its `enqueued_at` moves past `healed_at`; a message that was not
+    lost finds its delivery claimed by the other and is skipped.
+    """
+    return await _due_again(
+        consumers, Q(next_attempt_at__lte=datetime.now(UTC), enqueued_at__lt=healed_at)
+    )
+
+
+async def _due_again(consumers: Collection[str], lost: Q) -> Due:
+    """Make up to RELAY_BATCH open deliveries matching `lost` due now; their ids, by consumer."""
     now = datetime.now(UTC)
     async with in_transaction() as connection:
-        stale = OutboxDelivery.filter(
-            status__in=OPEN, consumer__in=list(consumers), next_attempt_at__lt=now - older_than
-        )
+        stale = OutboxDelivery.filter(lost, status__in=OPEN, consumer__in=list(consumers))
         batch = stale.order_by("id").limit(RELAY_BATCH).select_for_update(skip_locked=True)
         rows = [(row.consumer, row.id) for row in await batch.using_db(connection)]
         swept = OutboxDelivery.filter(id__in=[row[1] for row in rows]).using_db(connection)

@@ -119,6 +119,17 @@ class GatewayUnavailable(PaymentsError):
         super().__init__(detail)
 
 
+class ServiceUnavailable(PaymentsError):
+    """PostgreSQL or Redis could not be reached; nothing may be assumed done, so retry."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A service this request needs is unavailable; retry shortly with the same key."
+        )
+
+
 class Unauthenticated(PaymentsError):
     code = "UNAUTHENTICATED"
 

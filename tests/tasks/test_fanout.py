@@ -3,7 +3,6 @@
 import asyncio
 import json
 import os
-import signal
 import subprocess
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -13,8 +12,9 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.graph.charging import CHARGE, charge_input
+from tests.private_servers import private_redis as private_redis_server
 from tests.processes import PAYMENTS, WorkerProcess
-from tests.support import free_port, graphql, new_subject, token
+from tests.support import graphql, new_subject, token
 from tests.tasks.fanout_support import (
     OUTBOUND_SECRET,
     ClosingReceiver,
@@ -141,23 +141,8 @@ async def test_killing_a_worker_mid_run_loses_nothing():
 @pytest.fixture
 async def private_redis() -> AsyncIterator[str]:
     """A Redis of this test's own, so FLUSHALL cannot touch anyone else's queues."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        stdout=subprocess.DEVNULL,
-    )
-    await asyncio.sleep(0.3)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.send_signal(signal.SIGTERM)
-    await process.wait()
+    async with private_redis_server() as server:
+        yield server.url
 
 
 async def test_redis_flushed_mid_run_loses_nothing(private_redis):

@@ -122,12 +122,10 @@ async def test_two_versions_of_one_payment_in_a_batch_are_posted_in_order(
     assert await _statuses(ids) == {DeliveryStatus.DELIVERED}
 
 
-async def test_a_batch_killed_mid_post_loses_nothing(
-    receiver: Receiver, session: aiohttp.ClientSession
-) -> None:
-    """A worker dies holding a claimed batch: after its lease the sweep sends every row again."""
-    ids = await _deliveries({uuid.uuid4().hex: [1, 2], uuid.uuid4().hex: [1]})
-    policy = receiver.policy(connect_timeout=0.1, read_timeout=0.1)
+async def _hung_batch(
+    receiver: Receiver, ids: list[int], policy: DeliveryPolicy, session: aiohttp.ClientSession
+) -> "asyncio.Task[Any]":
+    """A batch started on `ids` whose consumer never answers, once its first POST is out."""
     hung = asyncio.Event()
 
     async def hang(payment: dict[str, Any]) -> int:
@@ -136,8 +134,18 @@ async def test_a_batch_killed_mid_post_loses_nothing(
         raise AssertionError("unreachable")
 
     receiver.answer = hang
-    dying = asyncio.create_task(deliver_batch("order", ids, policy, session))
+    batch = asyncio.create_task(deliver_batch("order", ids, policy, session))
     await hung.wait()
+    return batch
+
+
+async def test_a_batch_killed_mid_post_loses_nothing(
+    receiver: Receiver, session: aiohttp.ClientSession
+) -> None:
+    """A worker dies holding a claimed batch: after its lease the sweep sends every row again."""
+    ids = await _deliveries({uuid.uuid4().hex: [1, 2], uuid.uuid4().hex: [1]})
+    policy = receiver.policy(connect_timeout=0.1, read_timeout=0.1)
+    dying = await _hung_batch(receiver, ids, policy, session)
     dying.cancel()  # as kill -9 would: no outcome recorded
     await asyncio.sleep(policy.lease.total_seconds() + 0.1)
     swept = (await sweep_stranded(["order"], timedelta(0))).get("order", [])
@@ -145,6 +153,44 @@ async def test_a_batch_killed_mid_post_loses_nothing(
     posted = receiver.recording()
     await deliver_batch("order", ids, policy, session)
     assert len(posted) == 3 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
+
+
+async def test_a_batch_slower_than_its_lease_keeps_its_rows_by_renewing(
+    receiver: Receiver, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A POST outlasting the short lease: no other batch takes the row; it is recorded once."""
+    monkeypatch.setattr("payments.outbox.lease.BATCH_LEASE", timedelta(seconds=0.6))
+    ids = await _deliveries({uuid.uuid4().hex: [1]})
+    posted = 0
+
+    async def slow(payment: dict[str, Any]) -> int:
+        nonlocal posted
+        posted += 1
+        await asyncio.sleep(1.5)
+        return 200
+
+    receiver.answer = slow
+    policy = receiver.policy(read_timeout=5)
+    first = asyncio.create_task(deliver_batch("order", ids, policy, session))
+    await asyncio.sleep(1.0)  # past the first lease: only its renewal keeps the row
+    await deliver_batch("order", ids, policy, session)
+    await first
+    assert posted == 1 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
+
+
+async def test_a_killed_batch_frees_its_rows_after_the_short_lease(
+    receiver: Receiver, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that dies mid-POST holds its rows for the short lease, not the longest batch."""
+    monkeypatch.setattr("payments.outbox.lease.BATCH_LEASE", timedelta(seconds=0.5))
+    ids = await _deliveries({uuid.uuid4().hex: [1]})
+    policy = receiver.policy(read_timeout=30)  # a batch may run for a minute
+    dying = await _hung_batch(receiver, ids, policy, session)
+    dying.cancel()  # no outcome recorded, no more renewals
+    await asyncio.sleep(0.6)
+    posted = receiver.recording()
+    await deliver_batch("order", ids, policy, session)
+    assert len(posted) == 1 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
 
 
 async def test_a_retried_version_holds_the_next_and_a_4xx_is_dead(

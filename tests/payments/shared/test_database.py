@@ -1,5 +1,6 @@
 """Pooled connections: released without a reset round trip, yet never left in a transaction."""
 
+import asyncio
 import uuid
 
 import asyncpg
@@ -48,3 +49,27 @@ async def test_an_open_transaction_is_rolled_back_on_release(own_pool):
     async with client.acquire_connection() as connection:
         assert await connection.fetchval("SELECT to_regclass('pg_temp.leftover')") is None
         assert not connection.is_in_transaction()
+
+
+async def test_a_transaction_whose_begin_fails_gives_its_connection_back(own_pool, monkeypatch):
+    """BEGIN on a dropped connection: the pool of one serves the next query, in the same task."""
+    from tortoise.backends.asyncpg.client import TransactionWrapper
+    from tortoise.transactions import in_transaction
+
+    original_begin = TransactionWrapper.begin
+
+    async def dropped(self: TransactionWrapper) -> None:
+        monkeypatch.setattr(TransactionWrapper, "begin", original_begin)
+        raise asyncpg.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation"
+        )
+
+    monkeypatch.setattr(TransactionWrapper, "begin", dropped)
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError):
+        async with in_transaction():
+            pass
+    # Tortoise left both behind: the query ran on the dead transaction, or waited for the
+    # pool's only connection forever.
+    async with asyncio.timeout(5), in_transaction() as connection:
+        assert await connection.execute_query_dict("SELECT 1 AS one") == [{"one": 1}]
+    assert not isinstance(connections.get("default"), TransactionWrapper)
