@@ -14,7 +14,13 @@ from models.payment import Payment
 from payments.charges.rules import ChargeInput, validate_charge
 from payments.customers.charging import charge_target
 from payments.gateways.base import ChargeRequest, ChargeResult
-from payments.idempotency.keyed_call import GatewayMetric, KeyClaim, KeyedCall, run_keyed
+from payments.idempotency.keyed_call import (
+    GatewayMetric,
+    KeyClaim,
+    KeyedCall,
+    run_keyed,
+    status_outcome,
+)
 from payments.idempotency.keys import (
     check_key,
     complete_key,
@@ -137,13 +143,9 @@ async def create_once(
         call=call,
         commit=_commit,
         settled=lambda payment: payment.status is not PaymentStatus.PENDING,
-        metric=GatewayMetric(config.gateway.name, "charge", _outcome),
+        metric=GatewayMetric(config.gateway.name, "charge", status_outcome),
     )
     return await run_keyed(claim, steps)
-
-
-def _outcome(result: ChargeResult) -> str:
-    return result.status.value.lower()
 
 
 def _fingerprint(columns: dict[str, Any]) -> str:

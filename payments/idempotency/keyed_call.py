@@ -3,7 +3,8 @@
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from enum import Enum
+from typing import Any, Generic, Protocol, TypeVar
 
 from tortoise.transactions import in_transaction
 
@@ -42,6 +43,21 @@ class GatewayMetric(Generic[Answer]):
     gateway: str
     call: str
     outcome: Callable[[Answer], str]
+
+
+class StatusAnswer(Protocol):
+    """A gateway's answer that carries the state it left the payment or refund in."""
+
+    @property
+    def status(self) -> Enum: ...
+
+
+WithStatus = TypeVar("WithStatus", bound=StatusAnswer)
+
+
+def status_outcome(answer: WithStatus) -> str:
+    """The metric outcome of an answer with a status: that status, lower-cased."""
+    return str(answer.status.value).lower()
 
 
 async def _store_refusal(key: IdempotencyKey, held: Any, error: PaymentsError) -> None:

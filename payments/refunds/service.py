@@ -7,7 +7,13 @@ from models.enums import EventSource, Operation, RefundStatus
 from models.idempotency import IdempotencyKey
 from models.payment import Payment, Refund
 from payments.gateways.base import RefundRequest, RefundResult
-from payments.idempotency.keyed_call import GatewayMetric, KeyClaim, KeyedCall, run_keyed
+from payments.idempotency.keyed_call import (
+    GatewayMetric,
+    KeyClaim,
+    KeyedCall,
+    run_keyed,
+    status_outcome,
+)
 from payments.idempotency.keys import (
     check_key,
     complete_key,
@@ -54,7 +60,7 @@ async def refund(
         settled=lambda refund_row: refund_row.status is not RefundStatus.PENDING,
         refusals=(RefundExceedsAvailable,),
         refuse=_refused,
-        metric=GatewayMetric(config.gateway.name, "refund", _outcome),
+        metric=GatewayMetric(config.gateway.name, "refund", status_outcome),
     )
     return await run_keyed(claim, steps)
 
@@ -126,10 +132,6 @@ async def _call_gateway(refund_row: Refund, config: ServiceConfig) -> RefundResu
         idempotency_key=f"refund-{refund_row.id}",
     )
     return await config.gateway.refund(request)
-
-
-def _outcome(result: RefundResult) -> str:
-    return result.status.value.lower()
 
 
 async def _commit(
