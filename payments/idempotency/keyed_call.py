@@ -60,9 +60,19 @@ def status_outcome(answer: WithStatus) -> str:
     return str(answer.status.value).lower()
 
 
-async def _store_refusal(key: IdempotencyKey, held: Any, error: PaymentsError) -> None:
+async def hold_key(key: IdempotencyKey) -> IdempotencyKey:
+    """`hold` for a call that reserves nothing beforehand: it holds only its key."""
+    return key
+
+
+async def complete_alone(key: IdempotencyKey, error: PaymentsError | None = None) -> None:
+    """Complete the key in its own transaction, for calls whose commit writes nothing else."""
     async with in_transaction() as connection:
         await complete_key(key, connection, error=error)
+
+
+async def _store_refusal(key: IdempotencyKey, held: Any, error: PaymentsError) -> None:
+    await complete_alone(key, error)
 
 
 @dataclass(frozen=True)
