@@ -14,13 +14,7 @@ from models.payment import Payment
 from payments.charges.rules import ChargeInput, validate_charge
 from payments.customers.charging import charge_target
 from payments.gateways.base import ChargeRequest, ChargeResult
-from payments.idempotency.keyed_call import (
-    GatewayMetric,
-    KeyClaim,
-    KeyedCall,
-    run_keyed,
-    status_outcome,
-)
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed, status_metric
 from payments.idempotency.keys import (
     check_key,
     complete_key,
@@ -143,7 +137,7 @@ async def create_once(
         call=call,
         commit=_commit,
         settled=lambda payment: payment.status is not PaymentStatus.PENDING,
-        metric=GatewayMetric(config.gateway.name, "charge", status_outcome),
+        metric=status_metric(config.gateway.name, "charge"),
     )
     return await run_keyed(claim, steps)
 

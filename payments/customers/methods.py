@@ -19,14 +19,14 @@ from payments.customers.accounts import (
 from payments.customers.defaults import make_default, promote_newest, sync_default
 from payments.customers.rules import check_method_id, owner_of
 from payments.gateways.base import SavedMethod
-from payments.idempotency.keyed_call import (
-    KeyClaim,
-    KeyedCall,
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, hold_key, run_keyed
+from payments.idempotency.keys import (
+    check_key,
     complete_alone,
-    hold_key,
-    run_keyed,
+    complete_key,
+    fingerprint,
+    store_error,
 )
-from payments.idempotency.keys import check_key, complete_key, fingerprint, store_error
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import CustomerNotFound, PaymentMethodNotFound

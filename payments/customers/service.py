@@ -15,8 +15,8 @@ from payments.customers.rules import (
     owner_of,
     validate_customer,
 )
-from payments.idempotency.keyed_call import KeyClaim, KeyedCall, complete_alone, run_keyed
-from payments.idempotency.keys import check_key, fingerprint, store_error
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed
+from payments.idempotency.keys import check_key, complete_alone, fingerprint, store_error
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import CustomerExists

@@ -6,14 +6,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
-from tortoise.transactions import in_transaction
-
 from models.enums import Operation
 from models.idempotency import IdempotencyKey
 from payments.idempotency.keys import (
     KeyPolicy,
     claim_key,
-    complete_key,
+    complete_alone,
     raise_stored_error,
     release_key,
 )
@@ -22,6 +20,7 @@ from payments.shared.errors import GatewayUnavailable, PaymentsError
 
 Held = TypeVar("Held")
 Answer = TypeVar("Answer")
+Answered = TypeVar("Answered", contravariant=True)
 Outcome = TypeVar("Outcome")
 
 
@@ -37,12 +36,12 @@ class KeyClaim:
 
 
 @dataclass(frozen=True)
-class GatewayMetric(Generic[Answer]):
+class GatewayMetric(Generic[Answered]):
     """How the call is timed: the gateway's name, the call's name and an answer's outcome."""
 
     gateway: str
     call: str
-    outcome: Callable[[Answer], str]
+    outcome: Callable[[Answered], str]
 
 
 class StatusAnswer(Protocol):
@@ -55,20 +54,18 @@ class StatusAnswer(Protocol):
 WithStatus = TypeVar("WithStatus", bound=StatusAnswer)
 
 
-def status_outcome(answer: WithStatus) -> str:
-    """The metric outcome of an answer with a status: that status, lower-cased."""
+def status_metric(gateway: str, call: str) -> GatewayMetric[WithStatus]:
+    """A money call's metric: its outcome is the status the gateway answered, lower-cased."""
+    return GatewayMetric(gateway, call, _status_outcome)
+
+
+def _status_outcome(answer: StatusAnswer) -> str:
     return str(answer.status.value).lower()
 
 
 async def hold_key(key: IdempotencyKey) -> IdempotencyKey:
     """`hold` for a call that reserves nothing beforehand: it holds only its key."""
     return key
-
-
-async def complete_alone(key: IdempotencyKey, error: PaymentsError | None = None) -> None:
-    """Complete the key in its own transaction, for calls whose commit writes nothing else."""
-    async with in_transaction() as connection:
-        await complete_key(key, connection, error=error)
 
 
 async def _store_refusal(key: IdempotencyKey, held: Any, error: PaymentsError) -> None:

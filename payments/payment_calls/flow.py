@@ -16,13 +16,7 @@ from models.enums import EventSource, Operation, PendingOperation
 from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments.gateways.base import ChargeResult
-from payments.idempotency.keyed_call import (
-    GatewayMetric,
-    KeyClaim,
-    KeyedCall,
-    run_keyed,
-    status_outcome,
-)
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed, status_metric
 from payments.idempotency.keys import (
     check_key,
     complete_key,
@@ -84,7 +78,7 @@ async def run_call(
         settled=lambda payment: payment.pending_operation is not call.pending,
         refusals=(call.refused, *call.also_refused),
         refuse=_refused,
-        metric=GatewayMetric(config.gateway.name, call.operation.value, status_outcome),
+        metric=status_metric(config.gateway.name, call.operation.value),
     )
     return await run_keyed(claim, steps)
 

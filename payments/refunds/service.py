@@ -7,13 +7,7 @@ from models.enums import EventSource, Operation, RefundStatus
 from models.idempotency import IdempotencyKey
 from models.payment import Payment, Refund
 from payments.gateways.base import RefundRequest, RefundResult
-from payments.idempotency.keyed_call import (
-    GatewayMetric,
-    KeyClaim,
-    KeyedCall,
-    run_keyed,
-    status_outcome,
-)
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed, status_metric
 from payments.idempotency.keys import (
     check_key,
     complete_key,
@@ -60,7 +54,7 @@ async def refund(
         settled=lambda refund_row: refund_row.status is not RefundStatus.PENDING,
         refusals=(RefundExceedsAvailable,),
         refuse=_refused,
-        metric=GatewayMetric(config.gateway.name, "refund", status_outcome),
+        metric=status_metric(config.gateway.name, "refund"),
     )
     return await run_keyed(claim, steps)
 
