@@ -14,15 +14,13 @@ from models.payment import Payment
 from payments.charges.rules import ChargeInput, validate_charge
 from payments.customers.charging import charge_target
 from payments.gateways.base import ChargeRequest, ChargeResult
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed, status_metric
 from payments.idempotency.keys import (
     check_key,
-    claim_key,
     complete_key,
     fingerprint,
     key_completion,
     key_naming,
-    raise_stored_error,
-    release_key,
 )
 from payments.lifecycle.creation import create_payment
 from payments.lifecycle.fenced import move_if_unchanged
@@ -32,21 +30,12 @@ from payments.service_config import ServiceConfig
 from payments.shared import metrics
 from payments.shared.auth import Principal, Scope
 from payments.shared.correlation import bind_payment_id
-from payments.shared.errors import GatewayUnavailable
 from payments.shared.rows import select_one
 
 # Builds the gateway call of a new payment, given the payment as committed (PENDING).
 GatewayCall = Callable[[Payment], Awaitable[ChargeResult]]
 # Completes a new payment's columns once its key is owned (errors are stored on the key).
 PrepareColumns = Callable[[IdempotencyKey, dict[str, Any]], Awaitable[dict[str, Any]]]
-
-
-@dataclass(frozen=True)
-class Started:
-    """A new payment and the key this request owns; no key when it is already settled."""
-
-    payment: Payment
-    key: IdempotencyKey | None
 
 
 async def charge(
@@ -66,10 +55,13 @@ async def charge(
         config.limits,
     )
     started = time.perf_counter()
-    begun = await start_payment(
-        principal, Operation.CHARGE, idempotency_key, asdict(charge_input), config, _with_target
+    payment = await create_once(
+        principal,
+        KeyedColumns(Operation.CHARGE, idempotency_key, asdict(charge_input)),
+        _gateway_call(config),
+        config,
+        _with_target,
     )
-    payment = await finish_payment(begun, _gateway_call(config), config)
     metrics.CHARGE_DURATION.observe(time.perf_counter() - started)
     metrics.PAYMENT_AMOUNT.labels(payment.currency).observe(payment.amount)
     return payment
@@ -104,32 +96,50 @@ def _gateway_call(config: ServiceConfig) -> GatewayCall:
     return call
 
 
-async def start_payment(
+@dataclass(frozen=True)
+class KeyedColumns:
+    """A new payment's operation, the client's key and the columns fingerprinted for it."""
+
+    operation: Operation
+    idempotency_key: str
+    columns: dict[str, Any]
+
+
+async def create_once(
     principal: Principal,
-    operation: Operation,
-    idempotency_key: str,
-    columns: dict[str, Any],
+    request: KeyedColumns,
+    call: GatewayCall,
     config: ServiceConfig,
     prepare: PrepareColumns | None = None,
-) -> Started:
-    """Claim the key and create the PENDING payment (or find the one a crash left).
+) -> Payment:
+    """Create the PENDING payment and make its gateway call once per key; its answer commits.
 
-    Without a key the payment is settled: replayed, or finished meanwhile by a webhook
-    or the reconciler (its key is completed now); the gateway is never called then.
-    `prepare` turns the fingerprinted columns into the stored ones, once the key is owned.
+    A payment settled meanwhile (by a webhook or the reconciler) is never sent to the
+    gateway again. `prepare` turns the fingerprinted columns into the stored ones, once
+    the key is owned.
     """
-    key = await claim_key(
-        principal.sub, operation, idempotency_key, _fingerprint(columns), config.keys
+    claim = KeyClaim(
+        principal.sub,
+        request.operation,
+        request.idempotency_key,
+        _fingerprint(request.columns),
+        config.keys,
     )
-    if key.completed_at is not None:
-        return Started(await _replay(key), None)
-    payment = await _payment_for(key, columns, config, prepare)
-    bind_payment_id(payment.id)
-    if payment.status is PaymentStatus.PENDING:
-        return Started(payment, key)
-    async with in_transaction() as connection:
-        await complete_key(key, connection, resource_id=payment.id)
-    return Started(payment, None)
+
+    async def hold(key: IdempotencyKey) -> Payment:
+        payment = await _payment_for(key, request.columns, config, prepare)
+        bind_payment_id(payment.id)
+        return payment
+
+    steps = KeyedCall(
+        replay=_replay,
+        hold=hold,
+        call=call,
+        commit=_commit,
+        settled=lambda payment: payment.status is not PaymentStatus.PENDING,
+        metric=status_metric(config.gateway.name, "charge"),
+    )
+    return await run_keyed(claim, steps)
 
 
 def _fingerprint(columns: dict[str, Any]) -> str:
@@ -140,7 +150,6 @@ def _fingerprint(columns: dict[str, Any]) -> str:
 
 
 async def _replay(key: IdempotencyKey) -> Payment:
-    raise_stored_error(key)
     payment = await select_one(Payment, id=key.resource_id)
     assert payment is not None  # a completed key names its payment; payments are never deleted
     return payment
@@ -165,22 +174,12 @@ async def _payment_for(
     return payment
 
 
-async def finish_payment(begun: Started, call: GatewayCall, config: ServiceConfig) -> Payment:
-    """Call the gateway for a PENDING payment from start_payment and commit its answer."""
-    payment, key = begun.payment, begun.key
-    if key is None:
-        return payment
-    # No transaction or lock is held here: a slow gateway must not pin database rows.
-    started = time.perf_counter()
-    try:
-        result = await call(payment)
-    except GatewayUnavailable:
-        metrics.observe_gateway_call(config.gateway.name, "charge", "unavailable", started)
-        await release_key(key)
-        raise
-    outcome = result.status.value.lower()
-    metrics.observe_gateway_call(config.gateway.name, "charge", outcome, started)
-    return await _commit_outcome(payment, result, key)
+async def _commit(key: IdempotencyKey, payment: Payment, result: ChargeResult | None) -> Payment:
+    if result is not None:
+        return await _commit_outcome(payment, result, key)
+    async with in_transaction() as connection:
+        await complete_key(key, connection, resource_id=payment.id)
+    return payment
 
 
 async def _commit_outcome(payment: Payment, result: ChargeResult, key: IdempotencyKey) -> Payment:

@@ -19,24 +19,22 @@ from payments.customers.accounts import (
 from payments.customers.defaults import make_default, promote_newest, sync_default
 from payments.customers.rules import check_method_id, owner_of
 from payments.gateways.base import SavedMethod
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, hold_key, run_keyed
 from payments.idempotency.keys import (
     check_key,
-    claim_key,
+    complete_alone,
     complete_key,
     fingerprint,
-    raise_stored_error,
-    release_key,
     store_error,
 )
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope
-from payments.shared.errors import (
-    CustomerNotFound,
-    GatewayUnavailable,
-    PaymentMethodNotFound,
-)
+from payments.shared.errors import CustomerNotFound, PaymentMethodNotFound
 from payments.shared.input_rules import could_be_id
 from payments.shared.rows import select_one
+
+# The customer with its gateway twin, and the method the gateway attached to it.
+Attached = tuple[Customer, SavedMethod]
 
 
 @dataclass(frozen=True)
@@ -59,41 +57,46 @@ async def attach(
     check_key(idempotency_key)
     check_method_id(command.payment_method_id)
     command = replace(command, customer_id=owner_of(principal, command.customer_id))
-    key = await claim_key(
+    owner = command.customer_id or principal.sub
+    claim = KeyClaim(
         principal.sub,
         Operation.ATTACH_PAYMENT_METHOD,
         idempotency_key,
         fingerprint(asdict(command)),
         config.keys,
     )
-    owner = command.customer_id or principal.sub
-    if key.completed_at is not None:
-        raise_stored_error(key)
+
+    async def replay(key: IdempotencyKey) -> tuple[PaymentMethod | None, Customer]:
         return await PaymentMethod.get_or_none(id=key.resource_id), await existing_customer(owner)
-    customer, saved = await _attach_at_gateway(key, owner, command.payment_method_id, config)
-    method, default_changed = await _save(key, customer, saved, command.set_as_default)
-    if default_changed:
-        await sync_default(customer, config)
-    return method, customer
+
+    async def commit(
+        key: IdempotencyKey, held: IdempotencyKey, attached: Attached | None
+    ) -> tuple[PaymentMethod | None, Customer]:
+        assert attached is not None  # nothing is held, so nothing is settled without the call
+        customer, saved = attached
+        method, default_changed = await _save(key, customer, saved, command.set_as_default)
+        if default_changed:
+            await sync_default(customer, config)
+        return method, customer
+
+    steps = KeyedCall(
+        replay=replay,
+        hold=hold_key,
+        call=lambda key: _attach_at_gateway(owner, command.payment_method_id, config),
+        commit=commit,
+        refusals=(CustomerNotFound, PaymentMethodNotFound),
+    )
+    return await run_keyed(claim, steps)
 
 
-async def _attach_at_gateway(
-    key: IdempotencyKey, owner: str, payment_method_id: str, config: ServiceConfig
-) -> tuple[Customer, SavedMethod]:
-    # No transaction or lock is held here: the gateway calls must not pin rows.
-    try:
-        customer = await with_gateway_customer(await existing_customer(owner), config)
-        await _refuse_foreign(owner, payment_method_id)
-        saved = await config.gateway.customers.attach_payment_method(
-            provider_customer_id(customer),
-            payment_method_id,
-            gateway_key("attach", owner, payment_method_id),
-        )
-    except GatewayUnavailable:
-        await release_key(key)
-        raise
-    except (CustomerNotFound, PaymentMethodNotFound) as error:
-        await store_error(key, error)
+async def _attach_at_gateway(owner: str, payment_method_id: str, config: ServiceConfig) -> Attached:
+    customer = await with_gateway_customer(await existing_customer(owner), config)
+    await _refuse_foreign(owner, payment_method_id)
+    saved = await config.gateway.customers.attach_payment_method(
+        provider_customer_id(customer),
+        payment_method_id,
+        gateway_key("attach", owner, payment_method_id),
+    )
     return customer, saved
 
 
@@ -203,25 +206,26 @@ async def create_setup_intent(
     principal.require(Scope.WRITE)
     check_key(idempotency_key)
     owner = owner_of(principal, customer_id)
-    key = await claim_key(
+    claim = KeyClaim(
         principal.sub,
         Operation.SETUP_INTENT,
         idempotency_key,
         fingerprint({"customer_id": owner}),
         config.keys,
     )
-    raise_stored_error(key)
-    try:
+
+    async def secret(key: IdempotencyKey) -> str:
         customer = await with_gateway_customer(await existing_customer(owner), config)
-        secret = await config.gateway.customers.create_setup_intent(
+        return await config.gateway.customers.create_setup_intent(
             provider_customer_id(customer), gateway_key("setup", owner, str(key.id))
         )
-    except GatewayUnavailable:
-        await release_key(key)
-        raise
-    except CustomerNotFound as error:
-        await store_error(key, error)
-    if key.completed_at is None:
-        async with in_transaction() as connection:
-            await complete_key(key, connection)
-    return secret
+
+    async def commit(key: IdempotencyKey, held: IdempotencyKey, answer: str | None) -> str:
+        assert answer is not None  # nothing is held, so nothing is settled without the call
+        await complete_alone(key)
+        return answer
+
+    steps = KeyedCall(
+        replay=secret, hold=hold_key, call=secret, commit=commit, refusals=(CustomerNotFound,)
+    )
+    return await run_keyed(claim, steps)

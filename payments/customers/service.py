@@ -15,18 +15,11 @@ from payments.customers.rules import (
     owner_of,
     validate_customer,
 )
-from payments.idempotency.keys import (
-    check_key,
-    claim_key,
-    complete_key,
-    fingerprint,
-    raise_stored_error,
-    release_key,
-    store_error,
-)
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed
+from payments.idempotency.keys import check_key, complete_alone, fingerprint, store_error
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope
-from payments.shared.errors import CustomerExists, GatewayUnavailable
+from payments.shared.errors import CustomerExists
 from payments.shared.input_rules import could_be_id, is_storable
 from payments.shared.rows import fetch_rows, select_one
 
@@ -49,25 +42,25 @@ async def create_customer(
     check_key(idempotency_key)
     command = replace(command, customer_id=owner_of(principal, command.customer_id))
     command = validate_customer(command)
-    key = await claim_key(
+    claim = KeyClaim(
         principal.sub,
         Operation.CREATE_CUSTOMER,
         idempotency_key,
         fingerprint(asdict(command)),
         config.keys,
     )
-    if key.completed_at is not None:
-        raise_stored_error(key)
-        return await existing_customer(command.customer_id)
-    customer = await _customer_for(key, command, config)
-    try:
-        customer = await with_gateway_customer(customer, config)
-    except GatewayUnavailable:
-        await release_key(key)
-        raise
-    async with in_transaction() as connection:
-        await complete_key(key, connection)
-    return customer
+    steps = KeyedCall(
+        replay=lambda key: existing_customer(command.customer_id),
+        hold=lambda key: _customer_for(key, command, config),
+        call=lambda customer: with_gateway_customer(customer, config),
+        commit=_complete,
+    )
+    return await run_keyed(claim, steps)
+
+
+async def _complete(key: IdempotencyKey, inserted: Customer, twinned: Customer | None) -> Customer:
+    await complete_alone(key)
+    return twinned or inserted
 
 
 async def _customer_for(

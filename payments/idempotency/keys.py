@@ -207,10 +207,15 @@ async def reserve_for_key(
     return reserved
 
 
-async def store_error(record: IdempotencyKey, error: PaymentsError) -> NoReturn:
-    """Complete the key with `error` in its own transaction and raise it, so retries get it."""
+async def complete_alone(record: IdempotencyKey, error: PaymentsError | None = None) -> None:
+    """complete_key in its own transaction, for calls whose outcome writes nothing else."""
     async with in_transaction() as connection:
         await complete_key(record, connection, error=error)
+
+
+async def store_error(record: IdempotencyKey, error: PaymentsError) -> NoReturn:
+    """Complete the key with `error` in its own transaction and raise it, so retries get it."""
+    await complete_alone(record, error)
     raise error
 
 

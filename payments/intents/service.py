@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from models.enums import Operation, PaymentFlow, PendingOperation
 from models.payment import Payment
-from payments.charges.service import finish_payment, start_payment
+from payments.charges.service import KeyedColumns, create_once
 from payments.gateways.base import ChargeResult, ConfirmRequest, IntentRequest
 from payments.idempotency.keys import check_key
 from payments.intents.rules import ConfirmInput, IntentInput, validate_confirm, validate_intent
@@ -31,9 +31,6 @@ async def create_intent(
         config.limits,
     )
     columns = {**asdict(intent_input), "flow": PaymentFlow.INTENT, "payment_method_id": ""}
-    begun = await start_payment(
-        principal, Operation.CREATE_INTENT, idempotency_key, columns, config
-    )
 
     async def call(payment: Payment) -> ChargeResult:
         return await config.gateway.create_intent(
@@ -48,7 +45,8 @@ async def create_intent(
             )
         )
 
-    return await finish_payment(begun, call, config)
+    request = KeyedColumns(Operation.CREATE_INTENT, idempotency_key, columns)
+    return await create_once(principal, request, call, config)
 
 
 async def confirm(

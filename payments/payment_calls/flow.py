@@ -5,7 +5,6 @@ Like a refund: the reservation (the payment's `pending_operation`, and for a cap
 one payment cannot both reach the gateway, and a crashed request is resumed by its key.
 """
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,22 +16,19 @@ from models.enums import EventSource, Operation, PendingOperation
 from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments.gateways.base import ChargeResult
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed, status_metric
 from payments.idempotency.keys import (
     check_key,
-    claim_key,
     complete_key,
     fingerprint,
-    raise_stored_error,
-    release_key,
     reserve_for_key,
 )
 from payments.lifecycle.outcomes import outcome_fields
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.service_config import ServiceConfig
-from payments.shared import metrics
 from payments.shared.auth import Principal, Scope
 from payments.shared.correlation import bind_payment_id
-from payments.shared.errors import GatewayUnavailable, NotFound, PaymentsError
+from payments.shared.errors import NotFound, PaymentsError
 
 # A reservation's columns, cleared whatever the gateway answers.
 _RELEASED = {"pending_operation": None, "amount_capture_pending": 0}
@@ -70,20 +66,24 @@ async def run_call(
     principal.require(Scope.WRITE)
     check_key(idempotency_key)
     bind_payment_id(payment_id)
-    key = await claim_key(
+    claim = KeyClaim(
         principal.sub, call.operation, idempotency_key, fingerprint(request), config.keys
     )
-    if key.completed_at is not None:
-        return await _replay(key)
-    payment = await _reserved(principal, payment_id, key, call)
-    if payment.pending_operation is not call.pending:
+    steps = KeyedCall(
+        replay=_replay,
+        hold=lambda key: _reserved(principal, payment_id, key, call),
+        call=call.call,
+        commit=_commit,
         # Settled meanwhile by a webhook: never call the gateway again.
-        return await _commit(payment.id, None, key)
-    return await _call_gateway(payment, key, call, config)
+        settled=lambda payment: payment.pending_operation is not call.pending,
+        refusals=(call.refused, *call.also_refused),
+        refuse=_refused,
+        metric=status_metric(config.gateway.name, call.operation.value),
+    )
+    return await run_keyed(claim, steps)
 
 
 async def _replay(key: IdempotencyKey) -> Payment:
-    raise_stored_error(key)
     return await Payment.get(id=key.resource_id)
 
 
@@ -118,27 +118,16 @@ async def _reserve(
     return payment
 
 
-async def _call_gateway(
-    payment: Payment, key: IdempotencyKey, call: PaymentCall, config: ServiceConfig
-) -> Payment:
-    # No transaction or lock is held here: a slow gateway must not pin database rows.
-    name, started = call.operation.value, time.perf_counter()
-    try:
-        result = await call.call(payment)
-    except GatewayUnavailable:
-        metrics.observe_gateway_call(config.gateway.name, name, "unavailable", started)
-        await release_key(key)
-        raise
-    except (call.refused, *call.also_refused) as error:
-        metrics.observe_gateway_call(config.gateway.name, name, "refused", started)
-        # The gateway disagrees with our books: free the reservation, report it.
-        await _commit(payment.id, None, key, error)
-        raise
-    metrics.observe_gateway_call(config.gateway.name, name, result.status.value.lower(), started)
-    return await _commit(payment.id, result, key)
+async def _refused(key: IdempotencyKey, payment: Payment, error: PaymentsError) -> None:
+    # The gateway disagrees with our books: free the reservation, report it.
+    await _settle(payment.id, None, key, error)
 
 
-async def _commit(
+async def _commit(key: IdempotencyKey, payment: Payment, result: ChargeResult | None) -> Payment:
+    return await _settle(payment.id, result, key)
+
+
+async def _settle(
     payment_id: str,
     result: ChargeResult | None,
     key: IdempotencyKey,

@@ -1,7 +1,5 @@
 """refundPayment: reserve under a row lock, call the gateway, commit the outcome."""
 
-import time
-
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -9,13 +7,11 @@ from models.enums import EventSource, Operation, RefundStatus
 from models.idempotency import IdempotencyKey
 from models.payment import Payment, Refund
 from payments.gateways.base import RefundRequest, RefundResult
+from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed, status_metric
 from payments.idempotency.keys import (
     check_key,
-    claim_key,
     complete_key,
     fingerprint,
-    raise_stored_error,
-    release_key,
     reserve_for_key,
 )
 from payments.lifecycle.state_machine import REFUNDABLE, status_after_refunds
@@ -26,7 +22,6 @@ from payments.shared import metrics
 from payments.shared.auth import Principal, Scope
 from payments.shared.correlation import bind_payment_id
 from payments.shared.errors import (
-    GatewayUnavailable,
     NotFound,
     PaymentNotRefundable,
     PaymentsError,
@@ -47,17 +42,21 @@ async def refund(
     check_key(idempotency_key)
     validate_refund(refund_input)
     bind_payment_id(refund_input.payment_id)
-    key = await claim_key(
+    claim = KeyClaim(
         principal.sub, Operation.REFUND, idempotency_key, _fingerprint(refund_input), config.keys
     )
-    if key.completed_at is not None:
-        return await _replay(key)
-    refund_row = await _reserved_refund(principal, refund_input, key)
-    if refund_row.status is not RefundStatus.PENDING:
+    steps = KeyedCall(
+        replay=_replay,
+        hold=lambda key: _reserved_refund(principal, refund_input, key),
+        call=lambda refund_row: _call_gateway(refund_row, config),
+        commit=_commit,
         # Settled meanwhile by a webhook or the reconciler: never call the gateway again.
-        return await commit_refund_outcome(refund_row.id, RefundResult("", refund_row.status), key)
-    result = await _call_gateway(refund_row, key, config)
-    return await commit_refund_outcome(refund_row.id, result, key)
+        settled=lambda refund_row: refund_row.status is not RefundStatus.PENDING,
+        refusals=(RefundExceedsAvailable,),
+        refuse=_refused,
+        metric=status_metric(config.gateway.name, "refund"),
+    )
+    return await run_keyed(claim, steps)
 
 
 def _fingerprint(refund_input: RefundInput) -> str:
@@ -71,7 +70,6 @@ def _fingerprint(refund_input: RefundInput) -> str:
 
 
 async def _replay(key: IdempotencyKey) -> tuple[Refund, Payment]:
-    raise_stored_error(key)
     refund_row = await Refund.get(id=key.resource_id)
     return refund_row, await Payment.get(id=refund_row.payment_id)
 
@@ -117,9 +115,7 @@ async def _reserve(
     )
 
 
-async def _call_gateway(
-    refund_row: Refund, key: IdempotencyKey, config: ServiceConfig
-) -> RefundResult:
+async def _call_gateway(refund_row: Refund, config: ServiceConfig) -> RefundResult:
     payment = await Payment.get(id=refund_row.payment_id)
     request = RefundRequest(
         refund_id=refund_row.id,
@@ -129,23 +125,20 @@ async def _call_gateway(
         reason=refund_row.reason,
         idempotency_key=f"refund-{refund_row.id}",
     )
-    started = time.perf_counter()
-    try:
-        result = await config.gateway.refund(request)
-    except GatewayUnavailable:
-        metrics.observe_gateway_call(config.gateway.name, "refund", "unavailable", started)
-        await release_key(key)
-        raise
-    except RefundExceedsAvailable as error:
-        metrics.observe_gateway_call(config.gateway.name, "refund", "refused", started)
-        # The gateway disagrees with our books: release the reservation, report it.
-        await commit_refund_outcome(
-            refund_row.id, RefundResult("", RefundStatus.FAILED, "amount_too_large"), key, error
-        )
-        raise
-    outcome = result.status.value.lower()
-    metrics.observe_gateway_call(config.gateway.name, "refund", outcome, started)
-    return result
+    return await config.gateway.refund(request)
+
+
+async def _commit(
+    key: IdempotencyKey, refund_row: Refund, result: RefundResult | None
+) -> tuple[Refund, Payment]:
+    settled = result or RefundResult("", refund_row.status)
+    return await commit_refund_outcome(refund_row.id, settled, key)
+
+
+async def _refused(key: IdempotencyKey, refund_row: Refund, error: PaymentsError) -> None:
+    # The gateway disagrees with our books: release the reservation, report it.
+    failed = RefundResult("", RefundStatus.FAILED, "amount_too_large")
+    await commit_refund_outcome(refund_row.id, failed, key, error)
 
 
 async def commit_refund_outcome(
