@@ -17,9 +17,9 @@ from dramatiq.middleware import Middleware
 from redis.asyncio import Redis
 
 from payments.gateway_events.backlog import observe_webhook_backlog
-from payments.lifecycle.transitions import OUTBOX_CHANNEL
 from payments.live.publisher import redis_publisher
 from payments.outbox.delivery import DeliveryPolicy
+from payments.outbox.events import OUTBOX_CHANNEL
 from payments.outbox.relay import (
     RELAY_BATCH,
     Due,
