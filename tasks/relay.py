@@ -18,8 +18,8 @@ from redis.asyncio import Redis
 
 from payments.gateway_events.backlog import observe_webhook_backlog
 from payments.live.publisher import redis_publisher
-from payments.outbox.delivery import DeliveryPolicy
 from payments.outbox.events import OUTBOX_CHANNEL
+from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.relay import (
     RELAY_BATCH,
     Due,

@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
-from payments.outbox.delivery import OPEN
+from payments.outbox.policy import OPEN
 
 log = structlog.get_logger(__name__)
 

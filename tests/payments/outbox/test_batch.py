@@ -17,7 +17,7 @@ from starlette.routing import Route
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
 from payments.outbox.batch import deliver_batch
-from payments.outbox.delivery import DeliveryPolicy
+from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.relay import sweep_stranded
 from tests.support import serve
 
