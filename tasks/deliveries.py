@@ -7,7 +7,7 @@ import structlog
 
 from payments.outbox.batch import deliver_batch
 from payments.outbox.consumer_http import ConsumerClients
-from payments.outbox.delivery import DeliveryPolicy
+from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.relay import prune_delivered
 from tasks.broker import current_broker, send_off_loop
 from tasks.runtime import actor_runtime

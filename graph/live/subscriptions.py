@@ -7,8 +7,8 @@ import strawberry
 from graph.context import Info, Loaders
 from graph.payments.queries import PaymentFilter
 from graph.payments.types import Payment
-from payments.lifecycle.versions import PaymentVersion
 from payments.live import service as live
+from payments.outbox.versions import PaymentVersion
 
 
 @strawberry.type

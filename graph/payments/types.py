@@ -10,7 +10,7 @@ from graph.enums import CancellationReason, CaptureMethod, EventSource, PaymentS
 from graph.refunds.types import Refund
 from graph.relay import Node, PageInfo
 from models import payment as stored
-from payments.lifecycle.versions import PaymentVersion
+from payments.outbox.versions import PaymentVersion
 from payments.reads import service as reads
 
 

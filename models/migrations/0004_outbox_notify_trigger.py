@@ -3,7 +3,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-# The channel is payments.transitions.OUTBOX_CHANNEL; frozen here as migrations are history.
+# The channel is payments.outbox.events.OUTBOX_CHANNEL; frozen here as migrations are history.
 POSTGRES_TRIGGER = """
 CREATE FUNCTION notify_outbox_relay() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -8,8 +8,9 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.payment import Payment, Refund
-from payments.lifecycle.transitions import Change, applies, outbox_event, planned
-from payments.lifecycle.versions import REFUND_FIELDS, REFUND_ORDER, REFUNDS
+from payments.lifecycle.transitions import Change, applies, planned
+from payments.outbox.events import outbox_event
+from payments.outbox.versions import REFUND_FIELDS, REFUND_ORDER, REFUNDS
 from payments.shared import metrics
 from payments.shared.riders import Rider
 

@@ -1,16 +1,14 @@
 """Applies a status change: version, history row and outbox event in the caller's transaction."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.enums import EventSource, PaymentStatus
-from models.outbox import OutboxEvent
-from models.payment import Payment, PaymentStatusHistory, Refund
+from models.payment import Payment, PaymentStatusHistory
 from payments.lifecycle.amounts import implied_fields
 from payments.lifecycle.state_machine import (
     REOPENABLE,
@@ -18,15 +16,11 @@ from payments.lifecycle.state_machine import (
     captures_after_terminal,
     target_for,
 )
-from payments.lifecycle.versions import REFUND_FIELDS, REFUND_ORDER, state_of
+from payments.outbox.events import write_outbox_event
 from payments.shared import metrics
-from payments.shared.correlation import current_request_id
 from payments.shared.rows import select_one
 
 log = structlog.get_logger(__name__)
-
-# PostgreSQL NOTIFY channel on which migration 0004's trigger wakes the relay at commit.
-OUTBOX_CHANNEL = "payments_outbox"
 
 
 @dataclass(frozen=True)
@@ -136,49 +130,3 @@ async def record_creation(payment: Payment, connection: BaseDBAsyncClient) -> No
         version=payment.version,
         using_db=connection,
     )
-
-
-async def write_outbox_event(payment: Payment, connection: BaseDBAsyncClient) -> OutboxEvent:
-    """Write the event consumers receive for the payment as it is now (same transaction).
-
-    Its state keeps the refunds as they are now too: the caller holds the payment's row
-    lock, under which every refund is reserved and settled.
-    """
-    refunds = Refund.filter(payment_id=payment.id).using_db(connection)
-    event = outbox_event(payment, await refunds.order_by(*REFUND_ORDER).only(*REFUND_FIELDS))
-    await event.save(using_db=connection)
-    return event
-
-
-def outbox_event(payment: Payment, refunds: Sequence[Refund] | None) -> OutboxEvent:
-    """The (unsaved) event consumers receive for the payment as it is now, with its state.
-
-    None for `refunds` leaves them out of the state, for a statement that adds them.
-    """
-    event = OutboxEvent(
-        payment_id=payment.id, version=payment.version, request_id=current_request_id()
-    )
-    event.type = f"payment.{payment.status.value.lower()}"
-    event.payload = {
-        "id": event.id,
-        "type": event.type,
-        "createdAt": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "data": {"payment": payment_snapshot(payment)},
-    }
-    event.state = state_of(payment, refunds)
-    return event
-
-
-def payment_snapshot(payment: Payment) -> dict[str, Any]:
-    return {
-        "id": payment.id,
-        "orderId": payment.order_id,
-        "customerId": payment.customer_id,
-        "status": payment.status.value,
-        "amount": payment.amount,
-        "amountRefunded": payment.amount_refunded,
-        "amountCaptured": payment.amount_captured,
-        "currency": payment.currency,
-        "failureCode": payment.failure_code,
-        "version": payment.version,
-    }

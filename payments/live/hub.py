@@ -13,9 +13,9 @@ from redis.backoff import NoBackoff
 
 from models.outbox import OutboxEvent
 from models.payment import Payment
-from payments.lifecycle.versions import PaymentVersion, version_of
 from payments.live.notices import Notice, channel, decode, notices_of
 from payments.live.subscription import Subscription
+from payments.outbox.versions import PaymentVersion, version_of
 from payments.shared.rows import select_one
 
 log = structlog.get_logger(__name__)

@@ -3,9 +3,9 @@
 from collections.abc import AsyncIterator
 
 from models.payment import Payment
-from payments.lifecycle.versions import PaymentVersion
 from payments.live.hub import Hub
 from payments.live.subscription import Subscription
+from payments.outbox.versions import PaymentVersion
 from payments.reads.service import PaymentFilter, get_payment
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import NotFound

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from payments.lifecycle.versions import PaymentVersion
+from payments.outbox.versions import PaymentVersion
 from payments.shared.auth import Principal
 
 # A payment's creation (version 1) emits no event: its first change is version 2.

@@ -8,18 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from payments.shared.rows import fetch_rows
+from models.outbox import OutboxDelivery
 
 log = structlog.get_logger(__name__)
 
 # Short, so rows of a batch whose worker was killed or cut off from the database are
 # claimable again seconds later; renewed well before it runs out while the batch lives.
 BATCH_LEASE = timedelta(seconds=6)
-_RENEW = """
-WITH renewed AS (UPDATE outbox_deliveries SET next_attempt_at = $3
-WHERE id = ANY($1::bigint[]) AND next_attempt_at = $2
-RETURNING id)
-SELECT id FROM renewed"""
 
 
 def batch_lease(longest_batch: timedelta) -> timedelta:
@@ -61,7 +56,10 @@ class BatchLease:
             try:
                 async with self.lock:
                     until = datetime.now(UTC) + self.length
-                    await fetch_rows(_RENEW, [list(self.delivery_ids), self.until, until])
+                    held = OutboxDelivery.filter(
+                        id__in=self.delivery_ids, next_attempt_at=self.until
+                    )
+                    await held.update(next_attempt_at=until)
                     self.until = until
             except Exception as exc:
                 # The lease runs out; another worker may take the rows over and record them.

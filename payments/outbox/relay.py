@@ -1,17 +1,26 @@
-"""The outbox relay's services: claim committed events, sweep lost messages, redrive, prune."""
+"""The outbox relay: claim committed events, beat on NOTIFY or an interval, sweep, redrive."""
 
+import asyncio
+import contextlib
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import structlog
+from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
 
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
-from payments.outbox.delivery import OPEN
+from payments.outbox.events import OUTBOX_CHANNEL
+from payments.outbox.policy import OPEN, DeliveryPolicy
+from payments.shared import metrics
+from payments.shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +33,165 @@ PRUNE_BATCH = 1000
 FAILED_DELIVERIES = Q(status=DeliveryStatus.DEAD) | Q(status__in=OPEN, attempts__gt=0)
 # Due long ago: the relay's next sweep enqueues it.
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
+GAUGE_EVERY_SECONDS = 5.0
+# Bounds one beat, so a huge backlog still lets the sweep and the periodic jobs run.
+MAX_BATCHES_PER_BEAT = 20
+# Commits that NOTIFY within this window share one beat: at a few hundred charges a second
+# a beat per commit spends more CPU on its own round trips than on the events it moves.
+COALESCE_SECONDS = 0.02
+# Beyond a claimed batch's lease: past it, what the batch held is due again and re-sent.
+RESEND_MARGIN = timedelta(seconds=2)
+# Without NOTIFY (SQLite: `payments dev`) no commit wakes the relay: it looks for new events
+# this often instead, so live pushes stay within a second (sweeps keep RELAY_INTERVAL_MS).
+POLL_WITHOUT_NOTIFY_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class RelayJobs:
+    """What the relay hands to the rest of the worker: the queue, the schedule, other backlogs."""
+
+    enqueue: Callable[[Due], Awaitable[None]]
+    run_due: Callable[[], Awaitable[None]]
+    # Once after a fault heals: re-apply gateway events received before it and not applied.
+    resend_unapplied_events: Callable[[datetime], Awaitable[None]]
+    observe_backlogs: Callable[[], Awaitable[None]]
+
+
+class Relay:
+    """Moves committed outbox rows onto the queue and starts the periodic jobs.
+
+    Every failure (database or Redis down) is logged and retried on the next beat,
+    so the relay resumes by itself once they are back. A fault may have taken messages
+    with it (Redis restarted empty, a worker killed, a batch that could not record), so
+    once it heals, and when this worker starts, every delivery enqueued before is sent
+    again as soon as it is due, for one lease, and every gateway event not yet applied
+    once: not after the minute-long sweeps.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        jobs: RelayJobs,
+        publish: Publish | None = None,
+        redis: Redis | None = None,
+    ) -> None:
+        self.settings = settings
+        self.jobs = jobs
+        self.publish = publish
+        self.redis = redis
+        self.interval = settings.relay_interval_ms / 1000
+        self.notified = settings.database_url.startswith(("postgres://", "postgresql://"))
+        self.idle_seconds = (
+            self.interval if self.notified else min(self.interval, POLL_WITHOUT_NOTIFY_SECONDS)
+        )
+        self.stranded_after = timedelta(seconds=settings.delivery_stranded_after_seconds)
+        self.resend_for = DeliveryPolicy.from_settings(settings).lease + RESEND_MARGIN
+        self.wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._gauge_at = 0.0
+        self._swept_at = 0.0
+        self._faulted = True  # a worker killed before this one started leaves what a fault does
+        self._healed_at: datetime | None = None
+        self._resend_until = 0.0
+        self._events_to_resend = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Beat until `stop` is set: at once after a NOTIFY, else every `idle_seconds`."""
+        while not stop.is_set():
+            self.wake.clear()
+            try:
+                await self._listen()
+                if self._faulted:
+                    self._heal()
+                # A task per beat: whatever a failed beat leaves in its context (such as
+                # the dead transaction Tortoise's own engine left when BEGIN failed, see
+                # payments/shared/postgres_engine.py) dies with it, not with the worker.
+                await asyncio.create_task(self.beat())
+            except Exception as exc:
+                log.warning("relay_beat_failed", error=repr(exc))
+                self._faulted = True
+                await self._drop_listener()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.idle_seconds)
+                await asyncio.sleep(COALESCE_SECONDS)
+        await self._drop_listener()
+
+    async def beat(self) -> None:
+        """One pass: relay new events; once an interval, also sweep and start due jobs.
+
+        A beat woken by a commit between intervals only relays: what the sweep finds
+        (deliveries stranded for DELIVERY_STRANDED_AFTER_SECONDS) cannot be that fresh.
+        """
+        consumers = list(self.settings.consumers)
+        await self._relay_backlog(consumers)
+        if time.monotonic() - self._swept_at < self.interval:
+            return
+        self._swept_at = time.monotonic()
+        if await self._broker_emptied():
+            self._heal()
+        await self.jobs.enqueue(await sweep_stranded(consumers, self.stranded_after))
+        await self._resend_after_fault(consumers)
+        if self._events_to_resend and self._healed_at is not None:
+            await self.jobs.resend_unapplied_events(self._healed_at)
+            self._events_to_resend = False
+        if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
+            metrics.OUTBOX_OLDEST_AGE.set(await oldest_undelivered_age_seconds())
+            await self.jobs.observe_backlogs()
+            self._gauge_at = time.monotonic()
+        await self.jobs.run_due()
+
+    async def _relay_backlog(self, consumers: list[str]) -> None:
+        # A full batch means more are waiting: keep going instead of sleeping a beat.
+        full_batch = RELAY_BATCH * len(consumers)
+        for _ in range(MAX_BATCHES_PER_BEAT):
+            due: Due = await relay_events(consumers, self.publish)
+            await self.jobs.enqueue(due)
+            if not consumers or sum(map(len, due.values())) < full_batch:
+                return
+
+    def _heal(self) -> None:
+        """A fault is over: re-send what it may have lost (deliveries, gateway events)."""
+        log.info("relay_fault_healed")
+        self._faulted = False
+        self._healed_at = datetime.now(UTC)
+        self._resend_until = time.monotonic() + self.resend_for.total_seconds()
+        self._events_to_resend = True
+        self._swept_at = 0.0
+
+    async def _resend_after_fault(self, consumers: list[str]) -> None:
+        if self._healed_at is None or time.monotonic() > self._resend_until:
+            return
+        for _ in range(MAX_BATCHES_PER_BEAT):
+            due: Due = await sweep_after_fault(consumers, self._healed_at)
+            await self.jobs.enqueue(due)
+            if sum(map(len, due.values())) < RELAY_BATCH:
+                return
+
+    async def _broker_emptied(self) -> bool:
+        """Whether Redis lost its data (restarted without it, or flushed) since the last look.
+
+        A key without expiry marks the broker's memory; a Redis that comes back empty has
+        forgotten every queued and delayed message, though no beat may have failed.
+        """
+        if self.redis is None:
+            return False
+        marker = f"{self.settings.queue_namespace}:relay:broker-marker"
+        return bool(await self.redis.set(marker, "1", nx=True))
+
+    async def _listen(self) -> None:
+        if not self.notified:
+            return  # SQLite has no NOTIFY: polling alone drives the relay
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        # A dedicated connection: a pooled one would be handed to queries between beats.
+        self._listener = await asyncpg.connect(self.settings.database_url)
+        await self._listener.add_listener(OUTBOX_CHANNEL, lambda *_: self.wake.set())
+
+    async def _drop_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=2)
+            self._listener = None
 
 
 async def relay_events(consumers: Collection[str], publish: Publish | None = None) -> Due:

@@ -6,7 +6,7 @@ import asyncpg
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from payments.lifecycle.transitions import OUTBOX_CHANNEL, write_outbox_event
+from payments.outbox.events import OUTBOX_CHANNEL, write_outbox_event
 from tests.support import create_payment
 
 

@@ -8,11 +8,12 @@ from models.enums import EventSource, PaymentStatus, RefundStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment, Refund
 from payments.lifecycle.fenced import move_if_unchanged
-from payments.lifecycle.transitions import Change, outbox_event, write_outbox_event
-from payments.lifecycle.versions import version_of
+from payments.lifecycle.transitions import Change
 from payments.live.hub import Hub
 from payments.live.notices import Notice, decode, encode, notices_of
 from payments.live.subscription import Subscription
+from payments.outbox.events import outbox_event, write_outbox_event
+from payments.outbox.versions import version_of
 from payments.shared.auth import Principal
 from tests.support import create_payment, new_subject
 

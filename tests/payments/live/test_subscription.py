@@ -4,8 +4,8 @@ import pytest
 
 from models.enums import PaymentStatus
 from models.payment import Payment
-from payments.lifecycle.versions import PaymentVersion
 from payments.live.subscription import SubscriberTooSlow, Subscription
+from payments.outbox.versions import PaymentVersion
 from payments.shared.auth import Principal
 
 

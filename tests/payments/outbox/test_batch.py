@@ -5,6 +5,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -17,11 +18,12 @@ from starlette.routing import Route
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
 from payments.outbox.batch import deliver_batch
-from payments.outbox.delivery import DeliveryPolicy
+from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.relay import sweep_stranded
+from payments.shared.database import apply_migrations, close_database, open_database
 from tests.support import serve
 
-pytestmark = pytest.mark.usefixtures("database_url")
+pytestmark = pytest.mark.usefixtures("database")
 SECRET = "whsec_dGVzdA=="
 # The consumer's answer to one event, given the payment it carries: a status code.
 Answer = Callable[[dict[str, Any]], Awaitable[int]]
@@ -63,6 +65,25 @@ async def receiver() -> AsyncIterator[Receiver]:
     async with serve(Starlette(routes=[Route("/events", events, methods=["POST"])])) as base:
         receiver.url = f"{base}/events"
         yield receiver
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+async def database(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> AsyncIterator[str]:
+    """Each test on PostgreSQL and on SQLite (`payments dev`): one algorithm serves both."""
+    if request.param == "postgres":
+        yield database_url
+        return
+    url = f"sqlite://{tmp_path / 'payments.sqlite3'}"
+    await close_database()
+    await apply_migrations(url)
+    await open_database(url)
+    try:
+        yield url
+    finally:
+        await close_database()
+        await open_database(database_url)
 
 
 @pytest.fixture

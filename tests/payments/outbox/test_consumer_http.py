@@ -15,7 +15,8 @@ from starlette.routing import Route
 
 from models.outbox import OutboxEvent
 from payments.outbox.consumer_http import CLOSING_CONSUMER_POSTS, ConsumerClients, PostsInFlight
-from payments.outbox.delivery import DeliveryPolicy, post
+from payments.outbox.policy import DeliveryPolicy
+from payments.outbox.posting import post
 from tests.support import serve
 from tests.tasks.fanout_support import ClosingReceiver, wait_until
 
