@@ -7,7 +7,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from models.enums import EventSource, RefundReason, RefundStatus
 from models.payment import Refund
 from payments.gateways.base import RefundResult
-from payments.gateways.stripe_vocabulary import refund_status
+from payments.gateways.stripe.vocabulary import refund_status
 from payments.lifecycle.transitions import lock_payment
 from payments.refunds.service import commit_refund_outcome
 

@@ -22,8 +22,8 @@ from payments.gateways.base import (
     RefundRequest,
     RefundResult,
 )
-from payments.gateways.simulated_customers import SimulatedCustomers
-from payments.gateways.simulated_outcomes import (
+from payments.gateways.simulated.customers import SimulatedCustomers
+from payments.gateways.simulated.outcomes import (
     AUTHENTICATION_FAILED,
     DECLINED,
     DELAYED,

@@ -28,22 +28,22 @@ from payments.gateways.base import (
     RefundRequest,
     RefundResult,
 )
-from payments.gateways.stripe_customers import StripeCustomers
-from payments.gateways.stripe_errors import (
+from payments.gateways.stripe.customers import StripeCustomers
+from payments.gateways.stripe.errors import (
     declined,
     refused_capture,
     refused_charge,
     refused_refund,
     unavailable,
 )
-from payments.gateways.stripe_events import list_events
-from payments.gateways.stripe_reading import (
+from payments.gateways.stripe.events import list_events
+from payments.gateways.stripe.reading import (
     charge_result,
     field,
     metadata_value,
     text,
 )
-from payments.gateways.stripe_vocabulary import CANCEL_REASONS, REFUND_REASONS, refund_status
+from payments.gateways.stripe.vocabulary import CANCEL_REASONS, REFUND_REASONS, refund_status
 from payments.shared.errors import (
     NotFound,
     PaymentNotCancelable,
