@@ -1,23 +1,20 @@
 """Reading Stripe's Events list, the record of every event whether its webhook arrived or not."""
 
-from collections.abc import Sequence
-
 import stripe
 from stripe.params import EventListParams
 
 from payments.gateways.base import Json
+from payments.gateways.stripe.updates import HANDLED_EVENT_TYPES
 
 # Stripe's largest page; a minute's worth of events is rarely more than one page.
 PAGE_SIZE = 100
 
 
-async def list_events(
-    client: stripe.StripeClient, created_after: int, types: Sequence[str]
-) -> list[Json]:
-    """Every event of `types` created after `created_after`, oldest first, as plain JSON."""
+async def list_events(client: stripe.StripeClient, created_after: int) -> list[Json]:
+    """Every event we act on created after `created_after`, oldest first, as plain JSON."""
     params: EventListParams = {
         "created": {"gt": created_after},
-        "types": list(types),
+        "types": sorted(HANDLED_EVENT_TYPES),
         "limit": PAGE_SIZE,
     }
     events: list[Json] = []

@@ -1,6 +1,6 @@
 """The Stripe gateway: PaymentIntents and refunds through the official SDK's async client."""
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Literal
 
@@ -170,10 +170,10 @@ class StripeGateway:
             raise unavailable(error) from error
         return _refund_result(refund)
 
-    async def list_events(self, created_after: int, types: Sequence[str]) -> list[Json]:
+    async def list_events(self, created_after: int) -> list[Json]:
         """Stripe's Events list since `created_after`: what webhooks may have missed."""
         try:
-            return await list_events(self._client, created_after, types)
+            return await list_events(self._client, created_after)
         except stripe.StripeError as error:
             raise unavailable(error) from error
 
