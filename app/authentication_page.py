@@ -9,8 +9,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from payments.gateways.base import Gateway
-from payments.gateways.simulated import SimulatedGateway
-from payments.intents.simulated_authentication import Challenge, answer_challenge, find_challenge
+from payments.gateways.simulated.authentication import Challenge, answer_challenge, find_challenge
+from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.shared.errors import NotFound
 from payments.shared.money import CURRENCY_EXPONENTS
 from webhooks.body import BodyTooLarge, read_bounded_body

@@ -89,7 +89,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.server_bounds import UVICORN_BOUNDS
-    from payments.gateways.simulated import own_webhook_url
+    from payments.gateways.simulated.gateway import own_webhook_url
 
     settings = load_settings()
     _configure_logging(settings)

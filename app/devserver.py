@@ -7,7 +7,7 @@ import uvicorn
 from app.dev_settings import DEV_DATABASE_URL
 from app.factory import create_app
 from app.server_bounds import UVICORN_BOUNDS
-from payments.gateways.simulated import own_webhook_url
+from payments.gateways.simulated.gateway import own_webhook_url
 from payments.shared.auth import issue_token
 from payments.shared.database import apply_migrations
 from payments.shared.logs import configure_logging

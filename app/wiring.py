@@ -30,10 +30,10 @@ def build_verifier(settings: Settings) -> TokenVerifier:
 
 def build_gateway(settings: Settings) -> Gateway:
     if settings.gateway_name is GatewayName.STRIPE:
-        from payments.gateways.stripe import StripeGateway
+        from payments.gateways.stripe.gateway import StripeGateway
 
         assert settings.stripe_api_key is not None
         return StripeGateway(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
-    from payments.gateways.simulated import SimulatedGateway
+    from payments.gateways.simulated.gateway import SimulatedGateway
 
     return SimulatedGateway.from_settings(settings)

@@ -1,4 +1,4 @@
-"""Inbound gateway (Stripe) webhook events, stored once by their event id."""
+"""Inbound gateway webhook events, stored once per provider and event id."""
 
 from tortoise import fields
 from tortoise.models import Model
@@ -9,7 +9,7 @@ from models.enums import InboxStatus
 class WebhookEvent(Model):
     id = fields.BigIntField(primary_key=True)
     provider = fields.CharField(max_length=20, default="stripe")
-    event_id = fields.CharField(max_length=255, unique=True)
+    event_id = fields.CharField(max_length=255)
     type = fields.CharField(max_length=100)
     # The verified raw body, kept verbatim for replay and audit.
     payload = fields.TextField()
@@ -22,4 +22,5 @@ class WebhookEvent(Model):
 
     class Meta:
         table = "webhook_events"
+        unique_together = (("provider", "event_id"),)
         indexes = (("status", "received_at"),)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from app.factory import create_app
-from payments.gateways.simulated import SimulatedGateway
+from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.shared.database import apply_migrations, close_database, open_database
 from payments.shared.settings import Settings, load_settings
 from tests.processes import WorkerProcess

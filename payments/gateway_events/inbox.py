@@ -1,4 +1,4 @@
-"""The inbox of verified Stripe events: stored once by event id, with processing bookkeeping."""
+"""The inbox of verified Stripe events: stored once by (provider, event id), with bookkeeping."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -21,6 +21,8 @@ _EVENT_ID_LENGTH = cast("CharField[str]", WebhookEvent._meta.fields_map["event_i
 _EVENT_TYPE_LENGTH = cast("CharField[str]", WebhookEvent._meta.fields_map["type"]).max_length
 # Seconds since 1970 that PostgreSQL and Python's datetime both hold (years 1 to 9999).
 _EARLIEST_CREATED, _LATEST_CREATED = -62_135_596_800, 253_402_300_799
+# The provider whose events the route stores and the CLI replays by id (the column's default).
+_STRIPE = "stripe"
 _INSERTED_COLUMNS = (
     "provider",
     "event_id",
@@ -65,8 +67,8 @@ def _usable_timestamp(created: Any) -> bool:
 async def store_event(raw_body: bytes, event: dict[str, Any]) -> int | None:
     """Store a verified event once by its Stripe id; the new row's id, or None for a duplicate.
 
-    The unique event_id and ON CONFLICT DO NOTHING make concurrent deliveries of one
-    event race-free: exactly one of them gets a row id back and enqueues it.
+    The unique (provider, event_id) and ON CONFLICT DO NOTHING make concurrent deliveries
+    of one event race-free: exactly one of them gets a row id back and enqueues it.
     """
     created = event.get("created")
     row = WebhookEvent(
@@ -76,7 +78,7 @@ async def store_event(raw_body: bytes, event: dict[str, Any]) -> int | None:
         provider_created_at=_timestamp(created) if isinstance(created, int) else None,
         received_at=datetime.now(UTC),
     )
-    return await insert_once(row, _INSERTED_COLUMNS, ("event_id",))
+    return await insert_once(row, _INSERTED_COLUMNS, ("provider", "event_id"))
 
 
 def _timestamp(unix: int) -> datetime:
@@ -121,7 +123,7 @@ async def replay_event(event_id: str) -> int:
 
     Raises NotFound when no event with that id is stored.
     """
-    row = await WebhookEvent.get_or_none(event_id=event_id)
+    row = await WebhookEvent.get_or_none(provider=_STRIPE, event_id=event_id)
     if row is None:
         raise NotFound(f"Stripe event {event_id}")
     await WebhookEvent.filter(id=row.id).update(status=InboxStatus.RECEIVED, attempts=0)
@@ -130,7 +132,8 @@ async def replay_event(event_id: str) -> int:
 
 async def failed_event_ids() -> list[str]:
     """Stripe ids of events that failed or were parked, oldest first."""
-    rows = WebhookEvent.filter(status__in=NEEDS_ATTENTION).order_by("received_at", "id")
+    rows = WebhookEvent.filter(provider=_STRIPE, status__in=NEEDS_ATTENTION)
+    rows = rows.order_by("received_at", "id")
     return [row.event_id for row in await rows.only("id", "event_id")]
 
 

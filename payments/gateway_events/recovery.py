@@ -8,11 +8,7 @@ import structlog
 
 from models.inbox import WebhookEvent
 from payments.gateway_events.inbox import SETTLED, parse_event, store_event
-from payments.gateway_events.service import (
-    HANDLED_EVENT_TYPES,
-    PaymentNotYetKnown,
-    process_stored_event,
-)
+from payments.gateway_events.service import PaymentNotYetKnown, process_stored_event
 from payments.gateways.base import Gateway
 from payments.shared.metrics import WEBHOOKS_RECEIVED
 
@@ -32,7 +28,7 @@ async def recover_missed_events(gateway: Gateway) -> list[int]:
     ways, or is listed by two overlapping runs, is stored and applied once.
     """
     since = await listing_start()
-    events = await gateway.list_events(int(since.timestamp()), sorted(HANDLED_EVENT_TYPES))
+    events = await gateway.list_events(int(since.timestamp()))
     row_ids = [row_id for event in events if (row_id := await _store(event)) is not None]
     log.info("stripe_events_listed", listed=len(events), recovered=len(row_ids))
     return row_ids

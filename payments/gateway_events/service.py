@@ -1,6 +1,7 @@
-"""Applies stored Stripe events to payments and refunds through the same service transitions."""
+"""Applies stored gateway events to payments and refunds through the same service transitions."""
 
 from collections.abc import Iterable
+from typing import Any
 
 import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -9,7 +10,6 @@ from tortoise.transactions import in_transaction
 from models.enums import EventSource, InboxStatus, PaymentStatus
 from models.ids import ID_LENGTH
 from models.payment import Payment
-from payments.gateway_events.events import GatewayEvent, Handler
 from payments.gateway_events.inbox import (
     SETTLED,
     finish_event,
@@ -18,8 +18,15 @@ from payments.gateway_events.inbox import (
     record_attempt,
 )
 from payments.gateway_events.inbox import replay_event as reopen_event
-from payments.gateway_events.intent_events import INTENT_HANDLERS
-from payments.lifecycle.state_machine import REFUNDABLE
+from payments.gateways.base import (
+    DisputeOpened,
+    GatewayUpdate,
+    PaymentMoved,
+    RefundsReported,
+    ReportedChange,
+)
+from payments.gateways.events import read_event
+from payments.lifecycle.state_machine import CAPTURED, REFUNDABLE, status_after_refunds
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.refunds.gateway_sync import sync_refund
 from payments.shared.correlation import bind_payment_id
@@ -105,32 +112,33 @@ async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxSt
         return InboxStatus.IGNORED
     if row.status in SETTLED:
         return row.status
-    event = GatewayEvent.parse(row.payload)
-    handler = _HANDLERS.get(event.type)
+    update = read_event(row.provider, row.payload)
     status = InboxStatus.IGNORED
-    if handler is not None:
-        await handler(event, await _locked_payment(event, connection), connection)
+    if update.change is not None:
+        payment = await _locked_payment(update, connection)
+        await _apply(update, update.change, payment, connection)
         status = InboxStatus.PROCESSED
     await finish_event(row, status, connection)
-    log.info("stripe_event_processed", event_id=event.id, type=event.type, status=status.value)
+    log.info(
+        "stripe_event_processed", event_id=update.event_id, type=update.type, status=status.value
+    )
     return status
 
 
-async def _locked_payment(event: GatewayEvent, connection: BaseDBAsyncClient) -> Payment:
-    """The event's payment, locked; it adopts the PaymentIntent id when found by metadata."""
-    if event.type.startswith("payment_intent."):
-        provider_id = _object_id(event.object.get("id"))
-    else:
-        provider_id = _object_id(event.object.get("payment_intent"))
-    our_id = event.metadata.get("payment_id")
+async def _locked_payment(update: GatewayUpdate, connection: BaseDBAsyncClient) -> Payment:
+    """The update's payment, locked; it adopts the provider's id when found by our id."""
+    # An id no row could hold (NUL, absurd length) is no reference: never sent to the database.
+    provider_id = update.provider_payment_id
+    provider_id = provider_id if provider_id is not None and could_be_id(provider_id) else None
+    our_id = update.payment_id
     found = None
     if provider_id is not None:
         found = await Payment.get_or_none(provider_payment_id=provider_id, using_db=connection)
-    if found is None and isinstance(our_id, str) and could_be_id(our_id, ID_LENGTH):
+    if found is None and our_id is not None and could_be_id(our_id, ID_LENGTH):
         found = await Payment.get_or_none(id=our_id, using_db=connection)
     payment = await lock_payment(found.id, connection) if found else None
     if payment is None:
-        raise PaymentNotYetKnown(event.id, provider_id or our_id)
+        raise PaymentNotYetKnown(update.event_id, provider_id or our_id)
     bind_payment_id(payment.id)
     if payment.provider_payment_id is None and provider_id is not None:
         payment.provider_payment_id = provider_id
@@ -138,62 +146,73 @@ async def _locked_payment(event: GatewayEvent, connection: BaseDBAsyncClient) ->
     return payment
 
 
-def _object_id(value: object) -> str | None:
-    """An expandable field's id: Stripe sends the id, or the object when it was expanded."""
-    if isinstance(value, dict):
-        value = value.get("id")
-    # An id no row could hold (NUL, absurd length) is no reference: never sent to the database.
-    return value if isinstance(value, str) and could_be_id(value) else None
-
-
-async def _refund_changed(
-    event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient
+async def _apply(
+    update: GatewayUpdate,
+    change: ReportedChange,
+    payment: Payment,
+    connection: BaseDBAsyncClient,
 ) -> None:
-    await _ensure_captured(event, payment, connection)
-    await sync_refund(payment.id, event.object, connection)
-
-
-async def _charge_refunded(
-    event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient
-) -> None:
-    await _ensure_captured(event, payment, connection)
-    for refund_object in (event.object.get("refunds") or {}).get("data") or []:
-        await sync_refund(payment.id, refund_object, connection)
-    # Newer API versions omit the refunds list: refund.* events then carry each refund,
-    # because a bare total cannot say which refunds it already counts.
-    refunded = (await Payment.get(id=payment.id, using_db=connection)).amount_refunded
-    if int(event.object.get("amount_refunded") or 0) > refunded:
-        log.warning("stripe_refunds_unlisted", event_id=event.id, payment_id=payment.id)
-
-
-async def _dispute_created(
-    event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient
-) -> None:
-    await _ensure_captured(event, payment, connection)
-    if payment.disputed_at is None:
-        payment.disputed_at = event.created
+    if isinstance(change, PaymentMoved):
+        await _payment_moved(update, change, payment, connection)
+        return
+    await _ensure_captured(update, payment, connection)
+    if isinstance(change, RefundsReported):
+        await _refunds_reported(update, change, payment, connection)
+    elif isinstance(change, DisputeOpened) and payment.disputed_at is None:
+        payment.disputed_at = update.occurred_at
         await payment.save(using_db=connection, update_fields=["disputed_at", "updated_at"])
 
 
+async def _payment_moved(
+    update: GatewayUpdate, moved: PaymentMoved, payment: Payment, connection: BaseDBAsyncClient
+) -> None:
+    fields = dict(moved.fields)
+    target = moved.status
+    if target is PaymentStatus.SUCCEEDED:
+        target = _captured_status(payment, fields)
+    change = Change(target, EventSource.WEBHOOK, fields, update.event_id, update.occurred_at)
+    await apply_change(payment, change, connection)
+
+
+def _captured_status(payment: Payment, fields: dict[str, Any]) -> PaymentStatus:
+    """SUCCEEDED, or for a payment a refund event already proved captured, its own status.
+
+    A refund can overtake its payment's capture event; that refund's arrival assumed the
+    whole amount was captured. The capture event then corrects the captured amount.
+    """
+    if payment.status not in CAPTURED or "amount_captured" not in fields:
+        return PaymentStatus.SUCCEEDED
+    if payment.amount_refunded == 0:
+        return payment.status
+    return status_after_refunds(fields["amount_captured"], payment.amount_refunded)
+
+
+async def _refunds_reported(
+    update: GatewayUpdate,
+    reported: RefundsReported,
+    payment: Payment,
+    connection: BaseDBAsyncClient,
+) -> None:
+    for refund in reported.refunds:
+        await sync_refund(payment.id, refund, connection)
+    if reported.amount_refunded is None:
+        return
+    # A total beyond the listed refunds: the provider's refund events carry the rest,
+    # because a bare total cannot say which refunds it already counts.
+    refunded = (await Payment.get(id=payment.id, using_db=connection)).amount_refunded
+    if reported.amount_refunded > refunded:
+        log.warning("stripe_refunds_unlisted", event_id=update.event_id, payment_id=payment.id)
+
+
 async def _ensure_captured(
-    event: GatewayEvent, payment: Payment, connection: BaseDBAsyncClient
+    update: GatewayUpdate, payment: Payment, connection: BaseDBAsyncClient
 ) -> None:
     # Stripe refunds and disputes only captured charges, so one that overtakes the
     # payment's own success event proves that success: apply it first, as that event would.
     if payment.status in _AWAITING_OUTCOME:
-        change = Change(PaymentStatus.SUCCEEDED, EventSource.WEBHOOK, provider_event_id=event.id)
+        change = Change(
+            PaymentStatus.SUCCEEDED, EventSource.WEBHOOK, provider_event_id=update.event_id
+        )
         await apply_change(payment, change, connection)
     elif payment.status not in REFUNDABLE and payment.status is not PaymentStatus.REFUNDED:
-        raise EventConflict(f"{event.type} for a {payment.status.value} payment {payment.id}.")
-
-
-_HANDLERS: dict[str, Handler] = {
-    **INTENT_HANDLERS,
-    "charge.refunded": _charge_refunded,
-    "refund.created": _refund_changed,
-    "refund.updated": _refund_changed,
-    "refund.failed": _refund_changed,
-    "charge.dispute.created": _dispute_created,
-}
-# What is worth recovering from the gateway's event list: any other type has no effect.
-HANDLED_EVENT_TYPES = frozenset(_HANDLERS)
+        raise EventConflict(f"{update.type} for a {payment.status.value} payment {payment.id}.")

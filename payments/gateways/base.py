@@ -1,6 +1,5 @@
 """The gateway interface every payment provider adapter implements."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -108,6 +107,61 @@ class RefundResult:
 
 
 @dataclass(frozen=True)
+class PaymentMoved:
+    """The provider reports the payment in `status`, with the payment columns it carries."""
+
+    status: PaymentStatus
+    # Only what the event said (failure, client secret, amounts, cancellation): each move's
+    # own rule decides a column it left out.
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReportedRefund:
+    """One refund of the payment as the provider reports it."""
+
+    # None where the provider's object lacked a usable one (the domain refuses it then).
+    provider_refund_id: str | None
+    # Ours, when the provider kept the refund id our adapter gave it; None for its own.
+    refund_id: str | None
+    amount: int | None
+    status: RefundStatus
+    failure_reason: str | None
+    reason: RefundReason | None
+
+
+@dataclass(frozen=True)
+class RefundsReported:
+    """The provider reports refunds of the payment, and their total when it says one."""
+
+    refunds: tuple[ReportedRefund, ...]
+    amount_refunded: int | None = None
+
+
+@dataclass(frozen=True)
+class DisputeOpened:
+    """The provider reports a dispute opened against the payment."""
+
+
+ReportedChange = PaymentMoved | RefundsReported | DisputeOpened
+
+
+@dataclass(frozen=True)
+class GatewayUpdate:
+    """One stored provider event, read: which payment, what happened to it, and when."""
+
+    event_id: str
+    # The provider's name for the event, for logs and operators only.
+    type: str
+    occurred_at: datetime
+    provider_payment_id: str | None
+    # Ours, from the metadata our adapter gave the provider's object.
+    payment_id: str | None
+    # None for an event that changes nothing we keep.
+    change: ReportedChange | None
+
+
+@dataclass(frozen=True)
 class SavedMethod:
     """A payment method attached to a gateway customer: all of it that is ever kept."""
 
@@ -187,10 +241,11 @@ class Gateway(Protocol):
         """The provider's refund made for our `refund_id` (from its metadata), if any."""
         ...
 
-    async def list_events(self, created_after: int, types: Sequence[str]) -> list[Json]:
-        """Events of `types` created after `created_after` (Unix seconds), oldest first.
+    async def list_events(self, created_after: int) -> list[Json]:
+        """The events it reads updates from, created after `created_after` (Unix seconds).
 
-        Each is the JSON its webhook would have carried, whether or not that arrived.
+        Oldest first; each is the JSON its webhook would have carried, whether or not that
+        arrived, stored as a webhook's is and read by the provider's event reader.
         """
         ...
 

@@ -14,7 +14,7 @@ import websockets
 
 from app.factory import create_app
 from models.payment import Payment
-from payments.gateways.simulated import SimulatedGateway
+from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.shared.settings import Settings
 from tests.conftest import REDIS_URL, make_settings
 from tests.graph.charging import CHARGE, charge_input

@@ -11,7 +11,7 @@ import pytest
 from app.factory import create_app
 from models.enums import PaymentStatus
 from models.payment import Payment
-from payments.gateways.stripe import StripeGateway
+from payments.gateways.stripe.gateway import StripeGateway
 from tests.graph.charging import CHARGE, REFUND, charge_input
 from tests.graph.crashing import stripe_env, wait_for
 from tests.processes import api_process

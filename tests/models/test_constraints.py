@@ -20,7 +20,7 @@ EXPECTED_CHECKS = {
 EXPECTED_UNIQUE_INDEXES = {
     ("payments", "provider_payment_id"),
     ("refunds", "provider_refund_id"),
-    ("webhook_events", "event_id"),
+    ("webhook_events", "provider, event_id"),
     ("idempotency_keys", "principal, operation, key"),
 }
 
@@ -36,7 +36,7 @@ async def test_check_constraints_exist(database_url):
 
 
 async def test_unique_constraints_exist(database_url):
-    """Unique keys on provider ids, webhook event ids and idempotency keys exist."""
+    """Unique keys on provider ids, (provider, webhook event id) and idempotency keys exist."""
     rows = await _rows(
         "SELECT t.relname AS table, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i "
         "JOIN pg_class t ON t.oid = i.indrelid WHERE i.indisunique"

@@ -21,7 +21,7 @@ from payments.charges.service import charge
 from payments.gateway_events.inbox import store_event
 from payments.gateway_events.service import process_stored_event
 from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
-from payments.gateways.simulated import SimulatedGateway
+from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.refunds.rules import RefundInput
 from payments.refunds.service import refund
 from payments.service_config import ServiceConfig

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from payments.gateways.stripe import StripeGateway
+from payments.gateways.stripe.gateway import StripeGateway
 from tests.fakes.stripe_api import FakeStripe
 from tests.support import serve
 

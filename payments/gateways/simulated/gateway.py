@@ -3,7 +3,6 @@
 import asyncio
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -22,8 +21,8 @@ from payments.gateways.base import (
     RefundRequest,
     RefundResult,
 )
-from payments.gateways.simulated_customers import SimulatedCustomers
-from payments.gateways.simulated_outcomes import (
+from payments.gateways.simulated.customers import SimulatedCustomers
+from payments.gateways.simulated.outcomes import (
     AUTHENTICATION_FAILED,
     DECLINED,
     DELAYED,
@@ -308,7 +307,7 @@ class SimulatedGateway:
         provider_id = self.by_refund_id.get(refund_id)
         return RefundResult(provider_id, RefundStatus.SUCCEEDED) if provider_id else None
 
-    async def list_events(self, created_after: int, types: Sequence[str]) -> list[Json]:
+    async def list_events(self, created_after: int) -> list[Json]:
         """None to recover: this gateway delivers its own webhooks and keeps no event log."""
         return []
 

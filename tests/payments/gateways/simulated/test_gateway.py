@@ -13,7 +13,7 @@ from payments.gateways.base import (
     IntentRequest,
     RefundRequest,
 )
-from payments.gateways.simulated import SimulatedGateway, own_webhook_url
+from payments.gateways.simulated.gateway import SimulatedGateway, own_webhook_url
 from payments.shared.errors import (
     InvalidAmount,
     PaymentNotCancelable,

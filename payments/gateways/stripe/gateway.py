@@ -1,12 +1,13 @@
 """The Stripe gateway: PaymentIntents and refunds through the official SDK's async client."""
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable
 from dataclasses import replace
 from typing import Literal
 
 import stripe
 import structlog
 from stripe.params import (
+    EventListParams,
     PaymentIntentCancelParams,
     PaymentIntentConfirmParams,
     PaymentIntentCreateParams,
@@ -28,22 +29,22 @@ from payments.gateways.base import (
     RefundRequest,
     RefundResult,
 )
-from payments.gateways.stripe_customers import StripeCustomers
-from payments.gateways.stripe_errors import (
+from payments.gateways.stripe.customers import StripeCustomers
+from payments.gateways.stripe.errors import (
     declined,
     refused_capture,
     refused_charge,
     refused_refund,
     unavailable,
 )
-from payments.gateways.stripe_events import list_events
-from payments.gateways.stripe_reading import (
+from payments.gateways.stripe.reading import (
     charge_result,
     field,
     metadata_value,
     text,
 )
-from payments.gateways.stripe_vocabulary import CANCEL_REASONS, REFUND_REASONS, refund_status
+from payments.gateways.stripe.updates import HANDLED_EVENT_TYPES
+from payments.gateways.stripe.vocabulary import CANCEL_REASONS, REFUND_REASONS, refund_status
 from payments.shared.errors import (
     NotFound,
     PaymentNotCancelable,
@@ -53,6 +54,8 @@ from payments.shared.errors import (
 log = structlog.get_logger(__name__)
 
 _OVER_REFUND_CODES = {"amount_too_large", "charge_already_refunded"}
+# Stripe's largest page; a minute's worth of events is rarely more than one page.
+_EVENTS_PAGE_SIZE = 100
 
 
 class StripeGateway:
@@ -170,10 +173,10 @@ class StripeGateway:
             raise unavailable(error) from error
         return _refund_result(refund)
 
-    async def list_events(self, created_after: int, types: Sequence[str]) -> list[Json]:
+    async def list_events(self, created_after: int) -> list[Json]:
         """Stripe's Events list since `created_after`: what webhooks may have missed."""
         try:
-            return await list_events(self._client, created_after, types)
+            return await _listed_events(self._client, created_after)
         except stripe.StripeError as error:
             raise unavailable(error) from error
 
@@ -280,3 +283,20 @@ def _refund_result(refund: stripe.Refund) -> RefundResult:
         status=refund_status(status),
         failure_reason=text(refund, "failure_reason"),
     )
+
+
+async def _listed_events(client: stripe.StripeClient, created_after: int) -> list[Json]:
+    """Every event we act on created after `created_after`, oldest first, as plain JSON."""
+    params: EventListParams = {
+        "created": {"gt": created_after},
+        "types": sorted(HANDLED_EVENT_TYPES),
+        "limit": _EVENTS_PAGE_SIZE,
+    }
+    events: list[Json] = []
+    while True:
+        page = await client.v1.events.list_async(params)
+        events += [event.to_dict(for_json=True) for event in page.data]
+        if not page.has_more or not page.data:
+            # Stripe lists newest first; events are applied in the order they happened.
+            return sorted(events, key=lambda event: event.get("created") or 0)
+        params["starting_after"] = page.data[-1].id

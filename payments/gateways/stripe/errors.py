@@ -5,7 +5,7 @@ import structlog
 
 from models.enums import PaymentStatus, RefundStatus
 from payments.gateways.base import ChargeResult, RefundResult
-from payments.gateways.stripe_reading import (
+from payments.gateways.stripe.reading import (
     brand_and_last4,
     expandable_id,
     expanded,

@@ -6,7 +6,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from models.enums import PaymentStatus
 from models.payment import Payment
-from payments.gateways.simulated import Authentication, SimulatedGateway
+from payments.gateways.simulated.gateway import Authentication, SimulatedGateway
 from payments.shared.errors import NotFound
 from payments.shared.input_rules import could_be_id
 

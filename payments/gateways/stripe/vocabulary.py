@@ -17,6 +17,15 @@ CANCEL_REASONS: dict[
     CancellationReason.ABANDONED: "abandoned",
     CancellationReason.EXPIRED: "abandoned",
 }
+# Stripe's cancellation reasons; `automatic` is Stripe voiding a lapsed authorization.
+CANCELLATION_REASONS = {
+    "duplicate": CancellationReason.DUPLICATE,
+    "fraudulent": CancellationReason.FRAUDULENT,
+    "requested_by_customer": CancellationReason.REQUESTED_BY_CUSTOMER,
+    "abandoned": CancellationReason.ABANDONED,
+    "automatic": CancellationReason.EXPIRED,
+    "expired": CancellationReason.EXPIRED,
+}
 _REFUND_STATUSES = {
     "pending": RefundStatus.PENDING,
     "requires_action": RefundStatus.PENDING,

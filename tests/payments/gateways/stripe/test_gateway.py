@@ -6,7 +6,7 @@ import pytest
 
 from models.enums import PaymentStatus, RefundReason, RefundStatus
 from payments.gateways.base import ChargeRequest, RefundRequest
-from payments.gateways.stripe import StripeGateway
+from payments.gateways.stripe.gateway import StripeGateway
 from payments.shared.errors import GatewayUnavailable, RefundExceedsAvailable
 from tests.support import free_port
 

@@ -5,8 +5,9 @@ from typing import Any
 
 import stripe
 
-from models.enums import CancellationReason, PaymentStatus
+from models.enums import PaymentStatus
 from payments.gateways.base import ChargeResult
+from payments.gateways.stripe.vocabulary import CANCELLATION_REASONS
 
 PAYMENT_STATUSES = {
     "succeeded": PaymentStatus.SUCCEEDED,
@@ -16,14 +17,6 @@ PAYMENT_STATUSES = {
     "canceled": PaymentStatus.CANCELED,
     # After a failed confirmation (the service returns an intent's payment to waiting).
     "requires_payment_method": PaymentStatus.FAILED,
-}
-CANCELLATION_REASONS = {
-    "duplicate": CancellationReason.DUPLICATE,
-    "fraudulent": CancellationReason.FRAUDULENT,
-    "requested_by_customer": CancellationReason.REQUESTED_BY_CUSTOMER,
-    "abandoned": CancellationReason.ABANDONED,
-    # Stripe voided a lapsed authorization itself.
-    "automatic": CancellationReason.EXPIRED,
 }
 
 

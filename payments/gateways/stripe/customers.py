@@ -5,8 +5,8 @@ import structlog
 from stripe.params import CustomerUpdateParams
 
 from payments.gateways.base import SavedMethod
-from payments.gateways.stripe_errors import unavailable
-from payments.gateways.stripe_reading import expanded, field, text
+from payments.gateways.stripe.errors import unavailable
+from payments.gateways.stripe.reading import expanded, field, text
 from payments.shared.errors import GatewayUnavailable, PaymentMethodNotFound
 
 log = structlog.get_logger(__name__)

@@ -1,0 +1,1 @@
+"""The simulated gateway: a test-card provider in this process, for development and tests."""
