@@ -22,9 +22,8 @@ from payments.idempotency.keys import (
     key_completion,
     key_naming,
 )
-from payments.lifecycle.creation import create_payment
-from payments.lifecycle.fenced import move_if_unchanged
 from payments.lifecycle.outcomes import outcome_fields
+from payments.lifecycle.repository import create_payment, move_if_unchanged
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.service_config import ServiceConfig
 from payments.shared import metrics
