@@ -13,7 +13,13 @@ from tortoise.transactions import in_transaction
 from models.enums import EventSource
 from models.idempotency import IdempotencyKey
 from models.payment import Payment, Refund
-from payments.lifecycle.transitions import Change, applies, planned, record_creation
+from payments.lifecycle.transitions import (
+    Change,
+    applies,
+    make_move,
+    planned,
+    record_creation,
+)
 from payments.outbox.events import outbox_event
 from payments.outbox.versions import REFUND_FIELDS, REFUND_ORDER, REFUNDS
 from payments.shared import metrics
@@ -98,11 +104,8 @@ async def move_if_unchanged(
         return None
     now = datetime.now(UTC)
     moved = copy.copy(payment)
-    for name, value in updates.items():
-        setattr(moved, name, value)
-    if change.occurred_at is not None:
-        moved.gateway_event_at = change.occurred_at
-    moved.status, moved.version, moved.updated_at = target, payment.version + 1, now
+    make_move(moved, target, change, updates)
+    moved.updated_at = now
     columns = tuple(
         dict.fromkeys((*updates, "status", "version", "updated_at", "gateway_event_at"))
     )
