@@ -7,8 +7,8 @@ from models.enums import CancellationReason, Operation, PendingOperation
 from models.payment import Payment
 from payments.gateways.base import CancelRequest, ChargeResult
 from payments.lifecycle.state_machine import CANCELABLE
-from payments.payment_calls.flow import PaymentCall, run_call
 from payments.payment_calls.rules import check_payment_reference
+from payments.payment_calls.service import PaymentCall, run_call
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal
 from payments.shared.errors import PaymentNotCancelable

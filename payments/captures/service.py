@@ -8,7 +8,7 @@ from models.payment import Payment
 from payments.captures.rules import CaptureInput, validate_capture
 from payments.gateways.base import CaptureRequest, ChargeResult
 from payments.lifecycle.state_machine import CAPTURABLE
-from payments.payment_calls.flow import PaymentCall, run_call
+from payments.payment_calls.service import PaymentCall, run_call
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal
 from payments.shared.errors import InvalidAmount, PaymentNotCapturable

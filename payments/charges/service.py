@@ -18,13 +18,11 @@ from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed, stat
 from payments.idempotency.keys import (
     check_key,
     complete_key,
+    completion_values,
     fingerprint,
-    key_completion,
-    key_naming,
 )
-from payments.lifecycle.creation import create_payment
-from payments.lifecycle.fenced import move_if_unchanged
 from payments.lifecycle.outcomes import outcome_fields
+from payments.lifecycle.repository import KeyColumns, create_payment, move_if_unchanged
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.service_config import ServiceConfig
 from payments.shared import metrics
@@ -168,7 +166,7 @@ async def _payment_for(
         columns = await prepare(key, columns)
     payment = await create_payment(
         {**columns, "status": PaymentStatus.PENDING, "gateway": config.gateway.name},
-        key_naming(key),
+        KeyColumns(key, {}),
     )
     key.resource_id = payment.id
     return payment
@@ -184,15 +182,15 @@ async def _commit(key: IdempotencyKey, payment: Payment, result: ChargeResult | 
 
 async def _commit_outcome(payment: Payment, result: ChargeResult, key: IdempotencyKey) -> Payment:
     change = Change(result.status, EventSource.API, outcome_fields(result))
-    completion = key_completion(key)
     # Usually nothing touched the new payment during the call: one fenced statement, which
     # completes the key too.
+    completion = KeyColumns(key, completion_values())
     moved = await move_if_unchanged(payment, change, Payment._meta.db, completion)
     if moved is not None:
         return moved
     async with in_transaction() as connection:
         moved = await _commit_locked(payment.id, result, change, connection)
-        await completion.fallback(connection, moved.id)
+        await complete_key(key, connection, resource_id=moved.id)
     return moved
 
 

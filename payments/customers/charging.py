@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from models.customer import Customer
 from models.idempotency import IdempotencyKey
+from payments.customers.repository import default_method_ids, saved_method_ids
 from payments.idempotency.keys import store_error
 from payments.shared.errors import (
     CustomerNotFound,
@@ -11,16 +12,10 @@ from payments.shared.errors import (
     PaymentMethodNotFound,
     PaymentsError,
 )
-from payments.shared.rows import fetch_rows, select_one
+from payments.shared.rows import select_one
 
 # Saved methods are ours when their id starts so; any other id is the gateway's own.
 SAVED_PREFIX = "cpm_"
-_SAVED = """SELECT m.provider_payment_method_id, c.provider_customer_id
-  FROM payment_methods m JOIN customers c ON c.id = m.customer_id
- WHERE m.customer_id = $1 AND (m.id = $2 OR m.provider_payment_method_id = $2)"""
-_DEFAULT = """SELECT m.provider_payment_method_id, c.provider_customer_id
-  FROM payment_methods m JOIN customers c ON c.id = m.customer_id
- WHERE m.customer_id = $1 AND m.is_default"""
 
 
 @dataclass(frozen=True)
@@ -47,13 +42,13 @@ async def charge_target(
 
 async def _target(customer_id: str, payment_method_id: str | None) -> ChargeTarget:
     if payment_method_id is None:
-        rows = await fetch_rows(_DEFAULT, [customer_id])
+        rows = await default_method_ids(customer_id)
         if not rows and await select_one(Customer, id=customer_id) is None:
             raise CustomerNotFound()
         if not rows:
             raise NoDefaultPaymentMethod()
     else:
-        rows = await fetch_rows(_SAVED, [customer_id, payment_method_id])
+        rows = await saved_method_ids(customer_id, payment_method_id)
         if not rows and payment_method_id.startswith(SAVED_PREFIX):
             raise PaymentMethodNotFound()
         if not rows:

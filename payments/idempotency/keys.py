@@ -21,7 +21,6 @@ from payments.shared.errors import (
     ValidationFailed,
 )
 from payments.shared.input_rules import check_text
-from payments.shared.riders import Rider
 from payments.shared.rows import insert_once, select_one
 
 MAX_KEY_LENGTH = 255
@@ -136,46 +135,24 @@ async def complete_key(
 ) -> None:
     """Store the outcome (in the caller's transaction) so retries replay it."""
     record.resource_id = resource_id or record.resource_id
+    completion = completion_values(error)
+    for name, value in completion.items():
+        setattr(record, name, value)
+    await record.save(using_db=connection, update_fields=["resource_id", *completion])
+
+
+def completion_values(error: PaymentsError | None = None) -> dict[str, Any]:
+    """The columns a completed key holds besides its resource_id: outcome, time, no lock.
+
+    complete_key writes them; a payment's own statement writes them when it completes the
+    key together with the payment (payments/lifecycle/repository.py KeyColumns).
+    """
     stored = {"code": error.code, "message": error.message, "field": error.field} if error else None
-    record.response = {"errors": [stored] if stored else []}
-    record.completed_at = datetime.now(UTC)
-    record.locked_until = None
-    await record.save(
-        using_db=connection,
-        update_fields=["resource_id", "response", "completed_at", "locked_until"],
-    )
-
-
-def key_naming(record: IdempotencyKey) -> Rider:
-    """The key names the payment its statement writes, as its resource_id."""
-
-    async def fallback(connection: BaseDBAsyncClient, written_id: str) -> None:
-        record.resource_id = written_id
-        await record.save(using_db=connection, update_fields=["resource_id"])
-
-    return Rider(_NAME_KEY, (record.id,), fallback)
-
-
-def key_completion(record: IdempotencyKey) -> Rider:
-    """complete_key (no error) within the statement that writes the key's payment."""
-    response = IdempotencyKey._meta.fields_map["response"].to_db_value({"errors": []}, record)
-
-    async def fallback(connection: BaseDBAsyncClient, written_id: str) -> None:
-        await complete_key(record, connection, resource_id=written_id)
-
-    return Rider(_COMPLETE_KEY, (response, datetime.now(UTC), record.id), fallback)
-
-
-# Steps over the row the statement wrote (payments/shared/riders.py).
-_NAME_KEY = (
-    "UPDATE idempotency_keys SET resource_id = {source}.id FROM {source} "
-    "WHERE idempotency_keys.id = {0}::bigint"
-)
-_COMPLETE_KEY = (
-    "UPDATE idempotency_keys SET resource_id = {source}.id, response = {0}::jsonb, "
-    "completed_at = {1}::timestamptz, locked_until = NULL FROM {source} "
-    "WHERE idempotency_keys.id = {2}::bigint"
-)
+    return {
+        "response": {"errors": [stored] if stored else []},
+        "completed_at": datetime.now(UTC),
+        "locked_until": None,
+    }
 
 
 Reserved = TypeVar("Reserved")

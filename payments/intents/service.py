@@ -9,7 +9,7 @@ from payments.gateways.base import ChargeResult, ConfirmRequest, IntentRequest
 from payments.idempotency.keys import check_key
 from payments.intents.rules import ConfirmInput, IntentInput, validate_confirm, validate_intent
 from payments.lifecycle.state_machine import CONFIRMABLE
-from payments.payment_calls.flow import PaymentCall, run_call
+from payments.payment_calls.service import PaymentCall, run_call
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import PaymentNotConfirmable

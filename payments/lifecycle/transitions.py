@@ -54,12 +54,7 @@ async def apply_change(payment: Payment, change: Change, connection: BaseDBAsync
             _alert_captured_after_terminal(payment, change)
         return False
     previous = payment.status
-    for name, value in updates.items():
-        setattr(payment, name, value)
-    if change.occurred_at is not None:
-        payment.gateway_event_at = change.occurred_at
-    payment.status = target
-    payment.version += 1
+    make_move(payment, target, change, updates)
     await payment.save(using_db=connection)
     await _record(payment, target, change, connection, applied=True, previous=previous)
     await write_outbox_event(payment, connection)
@@ -84,6 +79,22 @@ def applies(
     last, occurred = payment.gateway_event_at, change.occurred_at
     # Only a newer event may move a payment back into an open state (a retry by the customer).
     return not (target in REOPENABLE and last and occurred and occurred < last)
+
+
+def make_move(
+    payment: Payment, target: PaymentStatus, change: Change, updates: dict[str, Any]
+) -> None:
+    """Set on `payment` what an allowed move writes: its fields, event time, status, version.
+
+    Shared by the locked path here and the one-statement path (lifecycle/repository.py),
+    which differ only in the statement that writes the result.
+    """
+    for name, value in updates.items():
+        setattr(payment, name, value)
+    if change.occurred_at is not None:
+        payment.gateway_event_at = change.occurred_at
+    payment.status = target
+    payment.version += 1
 
 
 def _alert_captured_after_terminal(payment: Payment, change: Change) -> None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 import aiohttp
 import structlog
 
-from payments.outbox.claims import behind_others, claim_due, hold, record, wake_next
 from payments.outbox.lease import BatchLease, batch_lease
 from payments.outbox.policy import Attempt, Claim, DeliveryPolicy, Outcome, judge
 from payments.outbox.posting import post
+from payments.outbox.repository import behind_others, claim_due, hold, record, wake_next
 from payments.shared import metrics
 from payments.shared.correlation import bind_request_id
 
