@@ -17,12 +17,12 @@ from app.asgi_middleware import RequestContext
 from app.authentication_page import authentication_routes
 from app.body_deadline import BodyDeadline
 from app.wiring import build_runtime
-from graph.anonymous_budget import AnonymousBudget
-from graph.graphiql_assets import graphiql_asset_routes
-from graph.http_guard import GraphQLRequestGuard
-from graph.limits import DocumentLimits
+from graph.graphiql.assets import graphiql_asset_routes
+from graph.http.anonymous_budget import AnonymousBudget
+from graph.http.guard import GraphQLRequestGuard
+from graph.http.view import PaymentsGraphQL
+from graph.protection.limits import DocumentLimits
 from graph.schema import build_schema
-from graph.view import PaymentsGraphQL
 from payments.gateways.base import Gateway
 from payments.live.hub import Hub
 from payments.shared.database import close_database, open_database

@@ -20,13 +20,13 @@ from graph.customers.queries import CustomerQueries
 from graph.customers.types import Customer, PaymentMethod
 from graph.errors import shape_errors
 from graph.intents.mutations import IntentMutations
-from graph.limits import DocumentLimits
 from graph.live.subscriptions import LiveSubscriptions
-from graph.operation_gate import OperationGate
 from graph.operations.mutations import OperationsMutations
 from graph.operations.queries import OperationsQueries
 from graph.payments.queries import PaymentQueries
 from graph.payments.types import Payment
+from graph.protection.limits import DocumentLimits
+from graph.protection.operation_gate import OperationGate
 from graph.refunds.mutations import RefundMutations
 from graph.refunds.types import Refund
 from graph.scalars import DATETIME_SCALAR, LONG_SCALAR, Long

@@ -2,7 +2,7 @@
 # Fetch the GraphiQL page's scripts and stylesheets from the npm registry into DEST, laid
 # out as unpkg serves them (DEST/<package>@<version>/<file>), for GRAPHIQL_ASSETS_DIR.
 # The versions are exactly those of strawberry's graphiql.html (its SRI hashes still apply);
-# tests/graph/test_graphiql_assets.py fails when a strawberry upgrade changes them.
+# tests/graph/graphiql/test_assets.py fails when a strawberry upgrade changes them.
 # Usage: deploy/graphiql/fetch-assets.sh DEST      (needs npm and tar)
 set -euo pipefail
 dest=${1:?usage: fetch-assets.sh DEST}

@@ -4,9 +4,9 @@ from datetime import datetime
 
 import strawberry
 
+from graph.connections import Node
 from graph.context import Info
 from graph.payments.types import PaymentConnection
-from graph.relay import Node
 from models import customer as stored
 from payments.customers import service as customers
 from payments.reads import service as reads

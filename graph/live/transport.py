@@ -14,8 +14,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     Message,
 )
 
-from graph.anonymous_budget import anonymous_refusal
 from graph.context import Context
+from graph.http.anonymous_budget import anonymous_refusal
 from graph.live.messages import shape_problem
 from payments.live.limits import ConnectionLimit, PendingConnections
 from payments.shared.auth import token_expiry

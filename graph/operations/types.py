@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 import strawberry
 from tortoise.models import Model
 
-from graph.relay import PageInfo
+from graph.connections import PageInfo
 from models.enums import DeliveryStatus, InboxStatus
 from models.inbox import WebhookEvent as StoredEvent
 from models.outbox import OutboxDelivery

@@ -4,11 +4,11 @@ from datetime import datetime
 
 import strawberry
 
+from graph.connections import Node
 from graph.context import Info
 from graph.enums import PaymentStatus
 from graph.payments.types import Payment, PaymentConnection
 from graph.refunds.types import Refund
-from graph.relay import Node
 from payments.reads import service as reads
 
 

@@ -5,10 +5,10 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from graph.connections import Node, PageInfo
 from graph.context import Info
 from graph.enums import CancellationReason, CaptureMethod, EventSource, PaymentStatus
 from graph.refunds.types import Refund
-from graph.relay import Node, PageInfo
 from models import payment as stored
 from payments.outbox.versions import PaymentVersion
 from payments.reads import service as reads

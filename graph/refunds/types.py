@@ -4,8 +4,8 @@ from datetime import datetime
 
 import strawberry
 
+from graph.connections import Node
 from graph.enums import RefundReason, RefundStatus
-from graph.relay import Node
 from models import payment as stored
 
 

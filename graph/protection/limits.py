@@ -20,7 +20,7 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
-from graph.documents import CachedDocuments, DocumentCache
+from graph.protection.documents import CachedDocuments, DocumentCache
 
 # Mutations that can take a customer's money: card testers' tools, so each one spends
 # the caller's RATE_LIMIT_CHARGE budget. A new one (fundBankTransfer) is added here.

@@ -15,13 +15,13 @@ import pytest
 from strawberry.http.ides import get_graphql_ide_html
 
 from app.factory import create_app
-from graph.graphiql_assets import ASSETS_PATH, asset_paths, assets_route
-from graph.graphiql_fallback import LOAD_ERROR_ID
+from graph.graphiql.assets import ASSETS_PATH, asset_paths, assets_route
+from graph.graphiql.fallback import LOAD_ERROR_ID
 from payments.shared.errors import SettingsError
 from tests.conftest import make_settings
 from tests.support import serve
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 FETCH_ASSETS = ROOT / "deploy" / "graphiql" / "fetch-assets.sh"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NPM = shutil.which("npm")

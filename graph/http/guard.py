@@ -2,8 +2,8 @@
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from graph.media_types import response_media_type
-from graph.view import bad_request
+from graph.http.media_types import response_media_type
+from graph.http.view import bad_request
 
 MAX_BODY_BYTES = 64 * 1024
 

@@ -4,8 +4,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from graph.media_types import response_media_type
-from graph.refusals import refusal
+from graph.http.media_types import response_media_type
+from graph.http.refusals import refusal
 from payments.runtime import Runtime
 from payments.shared.errors import RateLimited, Unauthenticated
 

@@ -7,7 +7,7 @@ document must leave no payment behind.
 import pytest
 from graphql import GraphQLError, specified_rules
 
-from graph.documents import DocumentCache
+from graph.protection.documents import DocumentCache
 from graph.schema import build_schema
 from models.payment import Payment
 from tests.graph.charging import charge_input

@@ -4,7 +4,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from graph.media_types import GRAPHQL_RESPONSE_JSON
+from graph.http.media_types import GRAPHQL_RESPONSE_JSON
 
 
 def refusal(

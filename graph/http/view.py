@@ -12,14 +12,14 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from graph.anonymous_budget import client_address
 from graph.context import Context
 from graph.errors import refused_before_execution
-from graph.graphiql import graphiql_page
+from graph.graphiql.page import graphiql_page
+from graph.http.anonymous_budget import client_address
+from graph.http.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
+from graph.http.refusals import refusal
+from graph.http.request_json import JSONMessageRefused, read_json_object
 from graph.live.transport import CONNECTION_INIT_TIMEOUT, LiveTransport
-from graph.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
-from graph.refusals import refusal
-from graph.request_json import JSONMessageRefused, read_json_object
 from payments.live.hub import Hub
 from payments.live.limits import ConnectionLimit, PendingConnections
 from payments.runtime import Runtime

@@ -3,8 +3,8 @@
 import json
 import secrets
 
-from graph.graphiql_assets import local_page
-from graph.graphiql_fallback import with_load_failure_message
+from graph.graphiql.assets import local_page
+from graph.graphiql.fallback import with_load_failure_message
 
 # Strawberry's page loads React, GraphiQL and its explorer plugin from unpkg (pinned by
 # SRI hashes) and boots them from one inline script: every <script> carries the nonce,

@@ -7,7 +7,7 @@ import re
 import httpx
 from graphql import GraphQLObjectType, get_named_type, is_leaf_type
 
-from graph.observability import operation_label
+from graph.protection.operation_gate import operation_label
 from graph.schema import build_schema
 
 SCHEMA = build_schema()._schema

@@ -14,7 +14,7 @@ import pytest
 import structlog
 
 from app.factory import create_app
-from graph.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
+from graph.http.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
 from tests.conftest import make_settings
 from tests.graph.charging import charge_input
 from tests.support import error_codes, new_subject, serve, token

@@ -1,0 +1,1 @@
+"""The GraphiQL page: its nonce and CSP, locally served assets, and the CDN-failure fallback."""

@@ -1,0 +1,1 @@
+"""Guards on every operation: document limits and cache, labels and metrics, rate budgets."""
