@@ -25,8 +25,8 @@ from graph.schema import build_schema
 from graph.view import PaymentsGraphQL
 from payments.gateways.base import Gateway
 from payments.live.hub import Hub
-from payments.shared.database import close_database, open_database
-from payments.shared.health import check_readiness
+from payments.platform.availability import check_readiness
+from payments.platform.database import close_database, open_database
 from payments.shared.metrics import mark_process_dead, render_metrics
 from payments.shared.settings import Settings
 from tasks.actor_runtime import set_actor_runtime

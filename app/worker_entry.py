@@ -1,7 +1,7 @@
 """The module Dramatiq's worker processes import: settings from the environment, broker, actors."""
 
 from app.wiring import build_runtime
-from payments.shared.logs import configure_logging
+from payments.platform.logs import configure_logging
 from payments.shared.settings import load_settings
 from tasks.actor_runtime import set_actor_runtime
 from tasks.broker import setup_broker

@@ -7,8 +7,8 @@ import structlog
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
+from payments.platform.database import close_database, open_database
 from payments.shared.correlation import MESSAGE_OPTION, bind_request_id, current_request_id
-from payments.shared.database import close_database, open_database
 
 
 class TortoiseMiddleware(Middleware):
