@@ -1,7 +1,7 @@
 """The ASGI application object for `uvicorn app.asgi:app` (settings from the environment)."""
 
 from app.factory import create_app
-from payments.shared.logs import configure_logging
+from payments.platform.logs import configure_logging
 from payments.shared.settings import load_settings
 
 _settings = load_settings()

@@ -123,7 +123,7 @@ def _worker(args: argparse.Namespace) -> None:
 
 
 def _migrate(args: argparse.Namespace) -> None:
-    from payments.shared.database import apply_migrations
+    from payments.platform.database import apply_migrations
 
     settings = load_settings()
     asyncio.run(apply_migrations(settings.database_url))
@@ -155,6 +155,6 @@ def _token(args: argparse.Namespace) -> None:
 
 
 def _configure_logging(settings: Settings) -> None:
-    from payments.shared.logs import configure_logging
+    from payments.platform.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)

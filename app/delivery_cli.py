@@ -44,7 +44,7 @@ def _redrive(args: argparse.Namespace) -> None:
 
 
 async def _with_database(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
-    from payments.shared.database import close_database, open_database
+    from payments.platform.database import close_database, open_database
 
     await open_database(settings.database_url, pool_size=2)
     try:

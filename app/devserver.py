@@ -8,9 +8,9 @@ from app.dev_settings import DEV_DATABASE_URL
 from app.factory import create_app
 from app.server_bounds import UVICORN_BOUNDS
 from payments.gateways.simulated.gateway import own_webhook_url
+from payments.platform.database import apply_migrations
+from payments.platform.logs import configure_logging
 from payments.shared.auth import issue_token
-from payments.shared.database import apply_migrations
-from payments.shared.logs import configure_logging
 from payments.shared.settings import DEV_DATABASE_FILE, Settings
 
 DEV_SUBJECT = "dev-customer"

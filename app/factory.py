@@ -25,13 +25,13 @@ from graph.protection.limits import DocumentLimits
 from graph.schema import build_schema
 from payments.gateways.base import Gateway
 from payments.live.hub import Hub
-from payments.shared.database import close_database, open_database
-from payments.shared.health import check_readiness
+from payments.platform.availability import check_readiness
+from payments.platform.database import close_database, open_database
 from payments.shared.metrics import mark_process_dead, render_metrics
 from payments.shared.settings import Settings
+from tasks.actor_runtime import set_actor_runtime
 from tasks.broker import setup_broker
 from tasks.in_process import InProcessBroker
-from tasks.runtime import set_actor_runtime
 from webhooks.routes import stripe_webhook_route
 
 
@@ -50,7 +50,7 @@ def create_app(
     runtime = build_runtime(settings, gateway)
     broker = setup_broker(settings)
     # Actor modules can be imported only once the broker exists.
-    from tasks.relay import in_process_worker
+    from tasks.outbox_relay import in_process_worker
     from tasks.stripe_events import enqueue_stripe_event
 
     if isinstance(broker, InProcessBroker):

@@ -21,7 +21,7 @@ def add_reconcile_command(
 
 
 def _reconcile(args: argparse.Namespace) -> None:
-    from payments.shared.logs import configure_logging
+    from payments.platform.logs import configure_logging
 
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -36,8 +36,8 @@ async def _run(settings: Settings) -> tuple[int, int, int]:
     # Imported here so other commands do not pay for loading the ORM and the gateway.
     from app.wiring import build_gateway
     from payments.gateway_events.recovery import apply_recovered_now, recover_missed_events
+    from payments.platform.database import close_database, open_database
     from payments.reconciliation.service import ReconcilePolicy, reconcile
-    from payments.shared.database import close_database, open_database
 
     await open_database(settings.database_url, pool_size=2)
     gateway = build_gateway(settings)

@@ -34,7 +34,7 @@ def add_webhooks_command(
 def _replay(args: argparse.Namespace) -> None:
     # Imported here so other commands do not pay for loading the ORM and models.
     from payments.gateway_events.inbox import SETTLED
-    from payments.shared.logs import configure_logging
+    from payments.platform.logs import configure_logging
 
     settings = command_settings()
     configure_logging(settings.log_level, settings.log_format)
@@ -54,7 +54,7 @@ def _replay(args: argparse.Namespace) -> None:
 async def _replay_stored(database_url: str, event_id: str | None) -> dict[str, "InboxStatus"]:
     from payments.gateway_events.inbox import failed_event_ids
     from payments.gateway_events.service import replay_events
-    from payments.shared.database import close_database, open_database
+    from payments.platform.database import close_database, open_database
 
     await open_database(database_url, pool_size=2)
     try:

@@ -6,8 +6,8 @@ import structlog
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
+from payments.platform.availability import as_outage
 from payments.shared.errors import PaymentsError, RateLimited
-from payments.shared.outages import as_outage
 
 log = structlog.get_logger(__name__)
 

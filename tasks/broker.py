@@ -12,9 +12,8 @@ from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import AsyncIO
 
 from payments.shared.settings import Settings
-from tasks.correlation import RequestIdMiddleware
 from tasks.in_process import InProcessBroker
-from tasks.middleware import PromptPolling, TortoiseMiddleware
+from tasks.middleware import PromptPolling, RequestIdMiddleware, TortoiseMiddleware
 from tasks.worker_metrics import worker_metrics_middleware
 
 REDIS_CONNECT_TIMEOUT_SECONDS = 1.0

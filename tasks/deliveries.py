@@ -9,8 +9,8 @@ from payments.outbox.batch import deliver_batch
 from payments.outbox.consumer_http import ConsumerClients
 from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.relay import prune_delivered
+from tasks.actor_runtime import actor_runtime
 from tasks.broker import current_broker, send_off_loop
-from tasks.runtime import actor_runtime
 
 log = structlog.get_logger(__name__)
 

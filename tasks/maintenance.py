@@ -6,8 +6,8 @@ import structlog
 from payments.cancellations.expiry import cancel_lapsed_authorizations
 from payments.idempotency.keys import purge_expired_keys
 from payments.reconciliation.service import ReconcilePolicy, reconcile
+from tasks.actor_runtime import actor_runtime
 from tasks.broker import current_broker
-from tasks.runtime import actor_runtime
 
 log = structlog.get_logger(__name__)
 

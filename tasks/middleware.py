@@ -1,12 +1,14 @@
-"""Per-worker set-up: the database opened on the worker's event loop, and its queue polling."""
+"""Per-worker set-up: the database on the worker's event loop, queue polling, request ids."""
 
 from typing import Any
 
 import dramatiq
+import structlog
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
-from payments.shared.database import close_database, open_database
+from payments.platform.database import close_database, open_database
+from payments.shared.correlation import MESSAGE_OPTION, bind_request_id, current_request_id
 
 
 class TortoiseMiddleware(Middleware):
@@ -43,6 +45,37 @@ class PromptPolling(Middleware):
     def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
         # Read by the consumer threads the worker starts right after this hook.
         worker.worker_timeout = self.poll_ms
+
+
+class RequestIdMiddleware(Middleware):
+    """A message remembers the request that caused it, so one id links API and worker logs.
+
+    Messages sent by an actor inherit the id of the message it is running, so a chain
+    (retries, follow-up messages) keeps the first request's id.
+    """
+
+    def before_enqueue(self, broker: dramatiq.Broker, message: Any, delay: int | None) -> None:
+        request_id = current_request_id()
+        if request_id is not None:
+            message.options.setdefault(MESSAGE_OPTION, request_id)
+
+    def before_process_message(self, broker: dramatiq.Broker, message: Any) -> None:
+        # Worker threads are reused: start each message from a clean log context.
+        structlog.contextvars.clear_contextvars()
+        bind_request_id(message.options.get(MESSAGE_OPTION))
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: Any,
+        *,
+        result: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        structlog.contextvars.clear_contextvars()
+        bind_request_id(None)
+
+    after_skip_message = after_process_message
 
 
 def _loop_thread() -> Any:

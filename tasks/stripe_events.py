@@ -9,8 +9,8 @@ from dramatiq.common import compute_backoff
 from payments.gateway_events.inbox import park_event, prune_events, stranded_event_ids
 from payments.gateway_events.recovery import recover_missed_events
 from payments.gateway_events.service import PaymentNotYetKnown, process_stored_event
+from tasks.actor_runtime import actor_runtime
 from tasks.broker import current_broker, send_off_loop
-from tasks.runtime import actor_runtime
 
 log = structlog.get_logger(__name__)
 

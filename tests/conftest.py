@@ -13,7 +13,7 @@ import pytest
 
 from app.factory import create_app
 from payments.gateways.simulated.gateway import SimulatedGateway
-from payments.shared.database import apply_migrations, close_database, open_database
+from payments.platform.database import apply_migrations, close_database, open_database
 from payments.shared.settings import Settings, load_settings
 from tests.processes import WorkerProcess
 from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, serve

@@ -8,9 +8,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from payments.gateway_events.inbox import parse_event, store_event
+from payments.platform.availability import as_outage
 from payments.runtime import Runtime
 from payments.shared.metrics import WEBHOOKS_RECEIVED
-from payments.shared.outages import as_outage
 from webhooks.body import BodyTooLarge, read_bounded_body
 from webhooks.verification import signature_is_valid
 

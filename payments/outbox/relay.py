@@ -105,7 +105,7 @@ class Relay:
                     self._heal()
                 # A task per beat: whatever a failed beat leaves in its context (such as
                 # the dead transaction Tortoise's own engine left when BEGIN failed, see
-                # payments/shared/postgres_engine.py) dies with it, not with the worker.
+                # payments/platform/postgres_engine.py) dies with it, not with the worker.
                 await asyncio.create_task(self.beat())
             except Exception as exc:
                 log.warning("relay_beat_failed", error=repr(exc))

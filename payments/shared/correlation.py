@@ -1,7 +1,7 @@
 """The request (correlation) id of the work in progress, for logs, queued messages and events.
 
 The API binds one per HTTP request (the client's `X-Request-ID` when well formed, else a
-new one); the Dramatiq middleware in `tasks/correlation.py` copies it into every message
+new one); the Dramatiq middleware in `tasks/middleware.py` copies it into every message
 enqueued meanwhile (option `request_id`) and binds it again while a worker runs that
 message. Code that sends something outward reads `current_request_id()` and passes it on
 as the `X-Request-ID` header (`REQUEST_ID_HEADER`); outside any request it is None.

@@ -21,7 +21,7 @@ EXAMPLE_SECRET = "secret.example.yaml"
 
 
 def _constant(module: str, name: str) -> float:
-    """A module-level number read from source (tasks.relay may not be imported before a broker)."""
+    """A module-level number read from source (actor modules wait for a broker before import)."""
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin is not None
     for node in ast.parse(Path(spec.origin).read_text()).body:
@@ -118,7 +118,7 @@ def test_api_probes_use_the_health_endpoints() -> None:
 def test_termination_grace_outlasts_each_drain() -> None:
     """The worker's grace exceeds its actor and relay drain; the API's, uvicorn's plus preStop."""
     worker = _pod_specs()["payments-worker"]
-    relay_stop = _constant("tasks.relay", "STOP_TIMEOUT_SECONDS")
+    relay_stop = _constant("tasks.outbox_relay", "STOP_TIMEOUT_SECONDS")
     assert worker["terminationGracePeriodSeconds"] > SHUTDOWN_TIMEOUT_MS / 1000 + relay_stop
     api = _pod_specs()["payments-api"]
     (container,) = api["containers"]

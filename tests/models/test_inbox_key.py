@@ -15,7 +15,7 @@ from tests.conftest import POSTGRES_ADMIN_URL
 _MIGRATE = (
     "import asyncio, sys\n"
     "from tortoise.migrations.api import migrate\n"
-    "from payments.shared.database import tortoise_config\n"
+    "from payments.platform.database import tortoise_config\n"
     "asyncio.run(migrate(config=tortoise_config(sys.argv[1]), target=sys.argv[2] or None))\n"
 )
 _STORED = (

@@ -20,7 +20,7 @@ from models.outbox import OutboxDelivery, OutboxEvent
 from payments.outbox.batch import deliver_batch
 from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.relay import sweep_stranded
-from payments.shared.database import apply_migrations, close_database, open_database
+from payments.platform.database import apply_migrations, close_database, open_database
 from tests.support import serve
 
 pytestmark = pytest.mark.usefixtures("database")

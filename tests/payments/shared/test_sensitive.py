@@ -10,10 +10,10 @@ import pytest
 import structlog
 
 from models.ids import new_payment_id
+from payments.platform.logs import configure_logging, redact
 from payments.shared.correlation import accept_request_id, bind_payment_id, bind_request_id
 from payments.shared.errors import ValidationFailed
 from payments.shared.input_rules import check_identifier
-from payments.shared.logs import configure_logging, redact
 from payments.shared.sensitive import contains_card_number
 
 # Stripe's test card numbers, one or more per brand, with the grouping each is printed in.

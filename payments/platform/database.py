@@ -32,7 +32,7 @@ def _connection(database_url: str, pool_size: int) -> str | dict[str, Any]:
     connection = expand_db_url(_with_pool(database_url, pool_size))
     # Tortoise's asyncpg engine, but a transaction whose BEGIN fails (the server dropped
     # the connection) gives its connection back and leaves the task's context clean.
-    connection["engine"] = "payments.shared.postgres_engine"
+    connection["engine"] = "payments.platform.postgres_engine"
     connection["credentials"]["reset"] = _keep_session
     return connection
 

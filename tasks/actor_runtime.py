@@ -13,5 +13,7 @@ def set_actor_runtime(runtime: Runtime) -> None:
 def actor_runtime() -> Runtime:
     """The Runtime actors use; a worker or app that forgot to set it fails loudly."""
     if _runtime is None:
-        raise RuntimeError("tasks.runtime.set_actor_runtime(...) was not called in this process")
+        raise RuntimeError(
+            "tasks.actor_runtime.set_actor_runtime(...) was not called in this process"
+        )
     return _runtime

@@ -1,6 +1,6 @@
 """The log redactor masks customers' personal data (emails, names) as well as secrets."""
 
-from payments.shared.logs import _redacted, redact
+from payments.platform.logs import _redacted, redact
 
 
 def test_emails_in_free_text_are_masked():

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 from tortoise import connections
 
-from payments.shared.database import close_database, open_database
+from payments.platform.database import close_database, open_database
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import pytest
 import redis.exceptions
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 
+from payments.platform.availability import as_outage
 from payments.shared.errors import ServiceUnavailable
-from payments.shared.outages import as_outage
 
 
 def _raised_from(error: BaseException, cause: BaseException) -> BaseException:

@@ -15,10 +15,10 @@ from payments.gateway_events.backlog import observe_webhook_backlog
 from payments.live.publisher import redis_publisher
 from payments.outbox.relay import Publish, Relay, RelayJobs
 from payments.shared.settings import Settings
+from tasks.actor_runtime import actor_runtime
 from tasks.broker import current_broker
 from tasks.deliveries import close_http_client, enqueue_deliveries
 from tasks.in_process import InProcessBroker
-from tasks.runtime import actor_runtime
 from tasks.schedule import Scheduler
 from tasks.stripe_events import resend_unapplied_stripe_events
 

@@ -1,0 +1,1 @@
+"""The process platform app/ and tasks/ wire up: database, logging, store availability."""
