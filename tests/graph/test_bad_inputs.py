@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import httpx
@@ -9,7 +10,9 @@ import pytest
 import websockets
 
 from models.customer import Customer
+from models.payment import Payment
 from payments.shared.auth import ALL_SCOPES
+from tests.graph.charging import charge
 from tests.graph.customer_calls import DOCUMENTS, new_customer
 from tests.graph.live.client import PAYMENT_UPDATED, PAYMENTS_UPDATED, live_client
 from tests.support import error_codes, graphql, new_subject, token
@@ -207,3 +210,23 @@ async def test_a_malformed_protocol_message_closes_with_4400(server, message):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(client.ws.recv(), 10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("orderId", "order-\u0000-1"),
+        ("orderId", "o" * 5_000),
+        ("paymentMethodId", "pm_\ud800"),
+        ("paymentMethodId", "p" * 300),
+    ],
+)
+async def test_a_refused_charge_leaves_its_key_free_for_the_corrected_request(http, field, value):
+    """Bad input writes no payment and neither locks nor spends the key: the fix goes through."""
+    owner, key = new_subject(), uuid.uuid4().hex
+    refused = await charge(http, owner, key, **{field: value})
+    assert refused["payment"] is None
+    assert "VALIDATION_ERROR" in [error["code"] for error in refused["errors"]], refused
+    assert await Payment.filter(customer_id=owner).count() == 0
+    corrected = await charge(http, owner, key)
+    assert corrected["errors"] == [] and corrected["payment"]["status"] == "SUCCEEDED"
