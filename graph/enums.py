@@ -8,12 +8,16 @@ from models.enums import (
     CancellationReason,
     CaptureMethod,
     EventSource,
+    NextActionType,
+    PaymentMethodType,
     PaymentStatus,
     RefundReason,
     RefundStatus,
 )
 
 for _stored in (
+    PaymentMethodType,
+    NextActionType,
     PaymentStatus,
     RefundStatus,
     RefundReason,
@@ -27,7 +31,9 @@ __all__ = [
     "CancellationReason",
     "CaptureMethod",
     "EventSource",
+    "NextActionType",
     "PaymentErrorCode",
+    "PaymentMethodType",
     "PaymentStatus",
     "RefundReason",
     "RefundStatus",
@@ -48,6 +54,7 @@ class PaymentErrorCode(Enum):
     PAYMENT_NOT_CAPTURABLE = "PAYMENT_NOT_CAPTURABLE"
     PAYMENT_NOT_CANCELABLE = "PAYMENT_NOT_CANCELABLE"
     PAYMENT_NOT_CONFIRMABLE = "PAYMENT_NOT_CONFIRMABLE"
+    PAYMENT_METHOD_TYPE_UNSUPPORTED = "PAYMENT_METHOD_TYPE_UNSUPPORTED"
     CUSTOMER_EXISTS = "CUSTOMER_EXISTS"
     CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"
     PAYMENT_METHOD_NOT_FOUND = "PAYMENT_METHOD_NOT_FOUND"

@@ -42,6 +42,22 @@ class CancellationReason(StrEnum):
     EXPIRED = "EXPIRED"
 
 
+class PaymentMethodType(StrEnum):
+    """The rail that moves the money: a card (Stripe or simulated), PayPal, a bank transfer."""
+
+    CARD = "CARD"
+    PAYPAL = "PAYPAL"
+    BANK_TRANSFER = "BANK_TRANSFER"
+
+
+class NextActionType(StrEnum):
+    """What the customer has to do before the payment can go on."""
+
+    USE_CLIENT_SECRET = "USE_CLIENT_SECRET"
+    REDIRECT_TO_URL = "REDIRECT_TO_URL"
+    BANK_TRANSFER_INSTRUCTIONS = "BANK_TRANSFER_INSTRUCTIONS"
+
+
 class PaymentFlow(StrEnum):
     """How a payment was made: it decides where a decline leaves it."""
 

@@ -10,6 +10,7 @@ from models.enums import (
     CaptureMethod,
     EventSource,
     PaymentFlow,
+    PaymentMethodType,
     PaymentStatus,
     PendingOperation,
     RefundReason,
@@ -31,6 +32,13 @@ class Payment(Model):
     # "" until a payment made by createPaymentIntent is confirmed with a method.
     payment_method_id = fields.CharField(max_length=255)
     flow = fields.CharEnumField(PaymentFlow, max_length=10, default=PaymentFlow.CHARGE)
+    payment_method_type = fields.CharEnumField(
+        PaymentMethodType, max_length=20, default=PaymentMethodType.CARD
+    )
+    # Money a bank transfer has brought in so far (the other rails: see amount_captured).
+    amount_received = fields.BigIntField(default=0)
+    # What the customer has to do next (a redirect, bank instructions); owner-only.
+    next_action: Any = fields.JSONField(null=True)
     capture_method = fields.CharEnumField(
         CaptureMethod, max_length=10, default=CaptureMethod.AUTOMATIC
     )

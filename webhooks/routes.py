@@ -31,11 +31,11 @@ def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], Awaitable[No
             return _rejected("too_large", 413)
         if not signature_is_valid(body, request.headers.get("stripe-signature"), secrets):
             return _rejected("bad_signature", 400)
-        event = parse_event(body)
+        event = parse_event("stripe", body)
         if event is None:
             return _rejected("invalid_event", 400)
         try:
-            row_id = await store_event(body, event)
+            row_id = await store_event("stripe", body, event)
         except Exception as exc:
             if as_outage(exc) is None:
                 raise
@@ -44,7 +44,7 @@ def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], Awaitable[No
             return _rejected("unavailable", 503)
         if row_id is not None:
             await _enqueue(enqueue, row_id)
-        WEBHOOKS_RECEIVED.labels(event["type"], "stored" if row_id else "duplicate").inc()
+        WEBHOOKS_RECEIVED.labels(event.type, "stored" if row_id else "duplicate").inc()
         return JSONResponse({"received": True})
 
     return Route("/webhooks/stripe", receive, methods=["POST"])

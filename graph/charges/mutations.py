@@ -4,7 +4,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graph.context import Info
-from graph.enums import CaptureMethod
+from graph.enums import CaptureMethod, PaymentMethodType
 from graph.payload import PaymentPayload, payment_answer
 from payments.charges import service as charges
 from payments.charges.rules import ChargeInput
@@ -20,6 +20,7 @@ class ChargePaymentInput:
     description: str | None = None
     metadata: JSON | None = None
     capture_method: CaptureMethod | None = CaptureMethod.AUTOMATIC
+    payment_method_type: PaymentMethodType | None = PaymentMethodType.CARD
 
 
 @strawberry.type
@@ -42,6 +43,7 @@ class ChargeMutations:
             description=input.description,
             metadata=input.metadata,  # type: ignore[arg-type]  # validated as an object
             capture_method=input.capture_method or CaptureMethod.AUTOMATIC,
+            payment_method_type=input.payment_method_type or PaymentMethodType.CARD,
         )
         return await payment_answer(
             info,

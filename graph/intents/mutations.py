@@ -4,7 +4,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from graph.context import Info
-from graph.enums import CaptureMethod
+from graph.enums import CaptureMethod, PaymentMethodType
 from graph.payload import PaymentError, PaymentPayload, payload_errors, payment_answer
 from graph.payments.types import Payment
 from payments.intents import service as intents
@@ -21,6 +21,9 @@ class CreatePaymentIntentInput:
     capture_method: CaptureMethod | None = CaptureMethod.AUTOMATIC
     description: str | None = None
     metadata: JSON | None = None
+    payment_method_type: PaymentMethodType | None = PaymentMethodType.CARD
+    return_url: str | None = None
+    cancel_url: str | None = None
 
 
 @strawberry.type
@@ -34,7 +37,7 @@ class CreatePaymentIntentPayload:
 @strawberry.input
 class ConfirmPaymentInput:
     payment_id: strawberry.ID
-    payment_method_id: str
+    payment_method_id: str | None = None
     return_url: str | None = None
 
 
@@ -57,6 +60,9 @@ class IntentMutations:
             capture_method=input.capture_method or CaptureMethod.AUTOMATIC,
             description=input.description,
             metadata=input.metadata,  # type: ignore[arg-type]  # validated as an object
+            payment_method_type=input.payment_method_type or PaymentMethodType.CARD,
+            return_url=input.return_url,
+            cancel_url=input.cancel_url,
         )
         principal = await info.context.principal()
         try:

@@ -24,7 +24,11 @@ strawberry.enum(DeliveryStatus)
 @strawberry.type
 class WebhookEvent:
     id: strawberry.ID
-    stripe_event_id: str
+    provider: str
+    provider_event_id: str
+    stripe_event_id: str = strawberry.field(
+        deprecation_reason="Use providerEventId (equal to it for Stripe events)."
+    )
     type: str
     status: InboxStatus
     attempts: int
@@ -36,6 +40,8 @@ class WebhookEvent:
     def from_model(cls, row: StoredEvent) -> "WebhookEvent":
         return cls(
             id=strawberry.ID(str(row.id)),
+            provider=row.provider,
+            provider_event_id=row.event_id,
             stripe_event_id=row.event_id,
             type=row.type,
             status=row.status,
@@ -98,6 +104,7 @@ def connection(page: Page[M], node: Callable[[M], T]) -> Connection[T]:
 class WebhookEventFilter:
     status: list[InboxStatus] | None = None
     type: str | None = None
+    provider: str | None = None
     stripe_event_id: str | None = None
     received_after: datetime | None = None
     received_before: datetime | None = None
@@ -106,6 +113,7 @@ class WebhookEventFilter:
         return operations.WebhookEventFilter(
             statuses=tuple(self.status or ()),
             type=self.type,
+            provider=self.provider,
             stripe_event_id=self.stripe_event_id,
             received_after=self.received_after,
             received_before=self.received_before,

@@ -1,13 +1,21 @@
 """The Payment type, its history events and its Relay connection."""
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from graph.connections import Node, PageInfo
 from graph.context import Info
-from graph.enums import CancellationReason, CaptureMethod, EventSource, PaymentStatus
+from graph.enums import (
+    CancellationReason,
+    CaptureMethod,
+    EventSource,
+    NextActionType,
+    PaymentMethodType,
+    PaymentStatus,
+)
 from graph.refunds.types import Refund
 from models import payment as stored
 from payments.outbox.versions import PaymentVersion
@@ -19,6 +27,53 @@ class PaymentEvent:
     status: PaymentStatus
     source: EventSource
     occurred_at: datetime
+
+
+@strawberry.type
+class BankAddress:
+    type: str
+    iban: str | None = None
+    bic: str | None = None
+    account_number: str | None = None
+    routing_number: str | None = None
+    sort_code: str | None = None
+    account_holder_name: str | None = None
+    bank_name: str | None = None
+    country: str | None = None
+
+
+@strawberry.type
+class BankTransferInstructions:
+    reference: str
+    currency: str
+    amount_remaining: int
+    hosted_instructions_url: str | None
+    addresses: list[BankAddress]
+
+
+@strawberry.type
+class NextAction:
+    type: NextActionType
+    redirect_url: str | None = None
+    bank_transfer: BankTransferInstructions | None = None
+
+    @classmethod
+    def from_stored(cls, stored_action: dict[str, Any]) -> "NextAction":
+        """The payment's stored next action (a gateway's `NextAction`, as JSON)."""
+        transfer = stored_action.get("bank_transfer")
+        return cls(
+            type=NextActionType(stored_action["type"]),
+            redirect_url=stored_action.get("redirect_url"),
+            bank_transfer=None
+            if transfer is None
+            else BankTransferInstructions(
+                reference=transfer["reference"],
+                currency=transfer["currency"],
+                amount_remaining=transfer["amount_remaining"],
+                hosted_instructions_url=transfer.get("hosted_instructions_url"),
+                addresses=[BankAddress(**address) for address in transfer["addresses"]],
+            ),
+        )
 
 
 @strawberry.type
@@ -47,7 +102,11 @@ class Payment(Node):
     version: int
     created_at: datetime
     updated_at: datetime
+    provider: str
+    payment_method_type: PaymentMethodType
+    amount_received: int
     _client_secret: strawberry.Private[str | None]
+    _next_action: strawberry.Private[dict[str, Any] | None]
     # A live push: the payment as of its version, whose state leaves the secret out.
     _as_of: strawberry.Private[PaymentVersion | None] = None
 
@@ -60,6 +119,18 @@ class Payment(Node):
             return self._client_secret
         # The same at every version, so read from the row (only when asked for).
         return await info.context.loaders.client_secrets.load(str(self.id))
+
+    @strawberry.field(description="What the customer has to do next; only for the owner.")
+    def next_action(self, info: Info) -> NextAction | None:
+        principal = info.context.known_principal
+        if not (principal and principal.sub == self.customer_id):
+            return None
+        if self.status is not PaymentStatus.REQUIRES_ACTION:
+            return None
+        if self._next_action is not None:
+            return NextAction.from_stored(self._next_action)
+        # A card's authentication (3-D Secure) is done in the browser with the client secret.
+        return NextAction(type=NextActionType.USE_CLIENT_SECRET)
 
     @strawberry.field
     async def refunds(self, info: Info) -> list[Refund]:
@@ -114,7 +185,14 @@ class Payment(Node):
             version=payment.version,
             created_at=payment.created_at,
             updated_at=payment.updated_at,
+            provider=payment.gateway,
+            payment_method_type=payment.payment_method_type,
+            # A bank transfer's money arrives in parts; on the other rails it is what was captured.
+            amount_received=payment.amount_received
+            if payment.payment_method_type is PaymentMethodType.BANK_TRANSFER
+            else payment.amount_captured,
             _client_secret=payment.client_secret,
+            _next_action=payment.next_action,
         )
 
 

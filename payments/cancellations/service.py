@@ -48,7 +48,7 @@ def _cancel_call(reason: CancellationReason | None, config: ServiceConfig) -> Pa
         return []
 
     async def call(payment: Payment) -> ChargeResult:
-        result = await config.gateway.cancel(
+        result = await config.gateway_for(payment.payment_method_type).cancel(
             CancelRequest(
                 payment_id=payment.id,
                 provider_payment_id=payment.provider_payment_id or "",

@@ -48,7 +48,7 @@ def _capture_call(capture_input: CaptureInput, config: ServiceConfig) -> Payment
         return ["amount_capture_pending"]
 
     async def call(payment: Payment) -> ChargeResult:
-        return await config.gateway.capture(
+        return await config.gateway_for(payment.payment_method_type).capture(
             CaptureRequest(
                 payment_id=payment.id,
                 provider_payment_id=payment.provider_payment_id or "",

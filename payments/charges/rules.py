@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from models.enums import CaptureMethod
+from models.enums import CaptureMethod, PaymentMethodType
 from payments.shared.errors import PaymentErrors, PaymentsError, ValidationFailed
 from payments.shared.input_rules import (
     MAX_ID_LENGTH,
@@ -32,6 +32,7 @@ class ChargeInput:
     description: str | None = None
     metadata: dict[str, Any] | None = None
     capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
+    payment_method_type: PaymentMethodType = PaymentMethodType.CARD
 
 
 class OrderFields(Protocol):

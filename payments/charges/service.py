@@ -8,7 +8,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models.enums import CaptureMethod, EventSource, Operation, PaymentStatus
+from models.enums import CaptureMethod, EventSource, Operation, PaymentMethodType, PaymentStatus
 from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments.charges.rules import ChargeInput, validate_charge
@@ -28,6 +28,7 @@ from payments.service_config import ServiceConfig
 from payments.shared import metrics
 from payments.shared.auth import Principal, Scope
 from payments.shared.correlation import bind_payment_id
+from payments.shared.errors import PaymentMethodTypeUnsupported
 from payments.shared.rows import select_one
 
 # Builds the gateway call of a new payment, given the payment as committed (PENDING).
@@ -47,6 +48,11 @@ async def charge(
     """
     principal.require(Scope.WRITE)
     check_key(idempotency_key)
+    if charge_input.payment_method_type is not PaymentMethodType.CARD:
+        # PayPal needs the buyer's approval first: createPaymentIntent.
+        raise PaymentMethodTypeUnsupported(
+            f"chargePayment takes no {charge_input.payment_method_type.value} payments."
+        )
     owner = charge_input.customer_id if principal.is_admin else principal.sub
     charge_input = validate_charge(
         ChargeInput(**{**asdict(charge_input), "customer_id": owner or principal.sub}),
@@ -101,6 +107,8 @@ class KeyedColumns:
     operation: Operation
     idempotency_key: str
     columns: dict[str, Any]
+    # The gateway the payment goes to; None: the card gateway.
+    gateway: str | None = None
 
 
 async def create_once(
@@ -125,7 +133,7 @@ async def create_once(
     )
 
     async def hold(key: IdempotencyKey) -> Payment:
-        payment = await _payment_for(key, request.columns, config, prepare)
+        payment = await _payment_for(key, request, config, prepare)
         bind_payment_id(payment.id)
         return payment
 
@@ -140,11 +148,23 @@ async def create_once(
     return await run_keyed(claim, steps)
 
 
+# Defaults left out of fingerprints, so keys stored before these inputs existed still match.
+_UNFINGERPRINTED_DEFAULTS: dict[str, Any] = {
+    "capture_method": CaptureMethod.AUTOMATIC,
+    "payment_method_type": PaymentMethodType.CARD,
+    "return_url": None,
+    "cancel_url": None,
+}
+
+
 def _fingerprint(columns: dict[str, Any]) -> str:
-    # The default capture method is left out, so keys stored before it existed still match.
-    if columns.get("capture_method") is CaptureMethod.AUTOMATIC:
-        columns = {name: value for name, value in columns.items() if name != "capture_method"}
-    return fingerprint(columns)
+    return fingerprint(
+        {
+            name: value
+            for name, value in columns.items()
+            if name not in _UNFINGERPRINTED_DEFAULTS or value != _UNFINGERPRINTED_DEFAULTS[name]
+        }
+    )
 
 
 async def _replay(key: IdempotencyKey) -> Payment:
@@ -155,17 +175,19 @@ async def _replay(key: IdempotencyKey) -> Payment:
 
 async def _payment_for(
     key: IdempotencyKey,
-    columns: dict[str, Any],
+    request: KeyedColumns,
     config: ServiceConfig,
     prepare: PrepareColumns | None,
 ) -> Payment:
     """The key's payment: created now with the key, or the one a crashed request left."""
     if key.resource_id is not None:
         return await Payment.get(id=key.resource_id)
+    columns = request.columns
     if prepare is not None:
         columns = await prepare(key, columns)
+    gateway = request.gateway or config.gateway.name
     payment = await create_payment(
-        {**columns, "status": PaymentStatus.PENDING, "gateway": config.gateway.name},
+        {**columns, "status": PaymentStatus.PENDING, "gateway": gateway},
         KeyColumns(key, {}),
     )
     key.resource_id = payment.id

@@ -1,8 +1,7 @@
-"""The inbox of verified Stripe events: stored once by (provider, event id), with bookkeeping."""
+"""The inbox of verified provider events: stored once by (provider, event id), with bookkeeping."""
 
-import json
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
@@ -10,6 +9,8 @@ from tortoise.fields import CharField
 
 from models.enums import InboxStatus
 from models.inbox import WebhookEvent
+from payments.gateways.base import EventEnvelope
+from payments.gateways.events import READERS
 from payments.shared.errors import NotFound
 from payments.shared.input_rules import is_storable, storable
 from payments.shared.rows import insert_once
@@ -19,10 +20,6 @@ SETTLED = frozenset({InboxStatus.PROCESSED, InboxStatus.IGNORED})
 NEEDS_ATTENTION = (InboxStatus.FAILED, InboxStatus.PARKED)
 _EVENT_ID_LENGTH = cast("CharField[str]", WebhookEvent._meta.fields_map["event_id"]).max_length
 _EVENT_TYPE_LENGTH = cast("CharField[str]", WebhookEvent._meta.fields_map["type"]).max_length
-# Seconds since 1970 that PostgreSQL and Python's datetime both hold (years 1 to 9999).
-_EARLIEST_CREATED, _LATEST_CREATED = -62_135_596_800, 253_402_300_799
-# The provider whose events the route stores and the CLI replays by id (the column's default).
-_STRIPE = "stripe"
 _INSERTED_COLUMNS = (
     "provider",
     "event_id",
@@ -35,54 +32,39 @@ _INSERTED_COLUMNS = (
 )
 
 
-def parse_event(body: bytes) -> dict[str, Any] | None:
-    """The verified body as an event we can store: a JSON object with a usable id and type.
+def parse_event(provider: str, body: bytes) -> EventEnvelope | None:
+    """A verified body's envelope, read by `provider`'s room, if the inbox can store it.
 
-    None for anything else, so that the route answers 400 and Stripe stops resending it.
+    None for anything else, so that the route answers 400 and the provider stops resending it.
     """
-    try:
-        event = json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
+    envelope = READERS[provider].envelope(body)
+    if envelope is None:
         return None
-    if not isinstance(event, dict):
-        return None
-    valid = (
-        _storable_text(event.get("id"), _EVENT_ID_LENGTH)
-        and _storable_text(event.get("type"), _EVENT_TYPE_LENGTH)
-        and _usable_timestamp(event.get("created"))
+    fits = _storable_text(envelope.event_id, _EVENT_ID_LENGTH) and _storable_text(
+        envelope.type, _EVENT_TYPE_LENGTH
     )
-    return event if valid else None
+    return envelope if fits else None
 
 
-def _storable_text(value: Any, max_length: int) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= max_length and is_storable(value)
+def _storable_text(value: str, max_length: int) -> bool:
+    return 0 < len(value) <= max_length and is_storable(value)
 
 
-def _usable_timestamp(created: Any) -> bool:
-    if not isinstance(created, int):
-        return True  # stored without a time; Stripe always sends one
-    return _EARLIEST_CREATED <= created <= _LATEST_CREATED
-
-
-async def store_event(raw_body: bytes, event: dict[str, Any]) -> int | None:
-    """Store a verified event once by its Stripe id; the new row's id, or None for a duplicate.
+async def store_event(provider: str, raw_body: bytes, envelope: EventEnvelope) -> int | None:
+    """Store a verified event once by (provider, event id); the new row's id, or None if known.
 
     The unique (provider, event_id) and ON CONFLICT DO NOTHING make concurrent deliveries
     of one event race-free: exactly one of them gets a row id back and enqueues it.
     """
-    created = event.get("created")
     row = WebhookEvent(
-        event_id=event["id"],
-        type=event["type"],
+        provider=provider,
+        event_id=envelope.event_id,
+        type=envelope.type,
         payload=raw_body.decode(),
-        provider_created_at=_timestamp(created) if isinstance(created, int) else None,
+        provider_created_at=envelope.created_at,
         received_at=datetime.now(UTC),
     )
     return await insert_once(row, _INSERTED_COLUMNS, ("provider", "event_id"))
-
-
-def _timestamp(unix: int) -> datetime:
-    return datetime.fromtimestamp(unix, UTC)
 
 
 async def lock_event(row_id: int, connection: BaseDBAsyncClient) -> WebhookEvent | None:
@@ -118,21 +100,21 @@ async def park_event(row_id: int) -> None:
     await WebhookEvent.filter(id=row_id).update(status=InboxStatus.PARKED)
 
 
-async def replay_event(event_id: str) -> int:
-    """Re-open a stored event by its Stripe id for processing; returns its row id.
+async def replay_event(event_id: str, provider: str = "stripe") -> int:
+    """Re-open a stored event by its provider's id for processing; returns its row id.
 
     Raises NotFound when no event with that id is stored.
     """
-    row = await WebhookEvent.get_or_none(provider=_STRIPE, event_id=event_id)
+    row = await WebhookEvent.get_or_none(provider=provider, event_id=event_id)
     if row is None:
-        raise NotFound(f"Stripe event {event_id}")
+        raise NotFound(f"{provider} event {event_id}")
     await WebhookEvent.filter(id=row.id).update(status=InboxStatus.RECEIVED, attempts=0)
     return int(row.id)
 
 
-async def failed_event_ids() -> list[str]:
-    """Stripe ids of events that failed or were parked, oldest first."""
-    rows = WebhookEvent.filter(provider=_STRIPE, status__in=NEEDS_ATTENTION)
+async def failed_event_ids(provider: str = "stripe") -> list[str]:
+    """The provider's ids of its events that failed or were parked, oldest first."""
+    rows = WebhookEvent.filter(provider=provider, status__in=NEEDS_ATTENTION)
     rows = rows.order_by("received_at", "id")
     return [row.event_id for row in await rows.only("id", "event_id")]
 

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 from models.enums import (
     CancellationReason,
     CaptureMethod,
+    NextActionType,
+    PaymentMethodType,
     PaymentStatus,
     RefundReason,
     RefundStatus,
@@ -32,7 +34,7 @@ class ChargeRequest:
 
 @dataclass(frozen=True)
 class IntentRequest:
-    """An unconfirmed payment the customer's browser (Stripe.js) will confirm."""
+    """A payment the customer completes: in the browser (Stripe.js), at PayPal, or at their bank."""
 
     payment_id: str
     amount: int
@@ -41,13 +43,20 @@ class IntentRequest:
     description: str | None
     capture_method: CaptureMethod
     idempotency_key: str
+    payment_method_type: PaymentMethodType = PaymentMethodType.CARD
+    # Where the provider sends the buyer back after approving or canceling (PayPal).
+    return_url: str | None = None
+    cancel_url: str | None = None
+    # The provider's customer whose balance a bank transfer funds.
+    provider_customer_id: str | None = None
 
 
 @dataclass(frozen=True)
 class ConfirmRequest:
     payment_id: str
     provider_payment_id: str
-    payment_method_id: str
+    # None where the rail needs none (PayPal: the buyer chose at PayPal).
+    payment_method_id: str | None
     return_url: str | None
     amount: int
     currency: str
@@ -73,6 +82,41 @@ class CancelRequest:
 
 
 @dataclass(frozen=True)
+class BankAddress:
+    """One financial address a bank transfer can be sent to (IBAN, sort code, ABA, ...)."""
+
+    type: str
+    iban: str | None = None
+    bic: str | None = None
+    account_number: str | None = None
+    routing_number: str | None = None
+    sort_code: str | None = None
+    account_holder_name: str | None = None
+    bank_name: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class BankTransferInstructions:
+    """What the customer needs to pay by bank transfer, and how much is still to come."""
+
+    reference: str
+    currency: str
+    amount_remaining: int
+    hosted_instructions_url: str | None
+    addresses: tuple[BankAddress, ...]
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the customer has to do before the payment can go on."""
+
+    type: NextActionType
+    redirect_url: str | None = None
+    bank_transfer: BankTransferInstructions | None = None
+
+
+@dataclass(frozen=True)
 class ChargeResult:
     provider_payment_id: str
     status: PaymentStatus
@@ -87,6 +131,9 @@ class ChargeResult:
     capture_before: datetime | None = None
     canceled_at: datetime | None = None
     cancellation_reason: CancellationReason | None = None
+    next_action: NextAction | None = None
+    # Money a bank transfer has brought in so far (None: not said).
+    amount_received: int | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +191,17 @@ class DisputeOpened:
 
 
 ReportedChange = PaymentMoved | RefundsReported | DisputeOpened
+
+
+@dataclass(frozen=True)
+class EventEnvelope:
+    """What the inbox keeps of a verified provider event besides its body."""
+
+    event_id: str
+    # The provider's name for the event.
+    type: str
+    # When the provider says the event happened; None where it does not say.
+    created_at: datetime | None
 
 
 @dataclass(frozen=True)

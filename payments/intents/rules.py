@@ -4,7 +4,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from models.enums import CaptureMethod
+from models.enums import CaptureMethod, PaymentMethodType
 from payments.charges.rules import check_payment_method, collect_order_errors
 from payments.payment_calls.rules import check_payment_reference
 from payments.shared.errors import PaymentErrors, PaymentsError, ValidationFailed
@@ -23,12 +23,17 @@ class IntentInput:
     capture_method: CaptureMethod = CaptureMethod.AUTOMATIC
     description: str | None = None
     metadata: dict[str, Any] | None = None
+    payment_method_type: PaymentMethodType = PaymentMethodType.CARD
+    # Where PayPal sends the buyer back; sent to the provider, not kept on the payment.
+    return_url: str | None = None
+    cancel_url: str | None = None
 
 
 @dataclass(frozen=True)
 class ConfirmInput:
     payment_id: str
-    payment_method_id: str
+    # None where the rail needs none (PayPal); a card payment needs one.
+    payment_method_id: str | None
     return_url: str | None = None
 
 
@@ -36,6 +41,12 @@ def validate_intent(intent: IntentInput, limits: AmountLimits) -> IntentInput:
     """The normalised input (upper-case currency), or PaymentErrors listing every problem."""
     errors: list[PaymentsError] = []
     currency = collect_order_errors(errors, intent, limits)
+    for name, url in (("returnUrl", intent.return_url), ("cancelUrl", intent.cancel_url)):
+        if url is not None:
+            try:
+                _check_url(url, name)
+            except ValidationFailed as error:
+                errors.append(error)
     if errors:
         raise PaymentErrors(errors)
     return replace(intent, currency=currency or intent.currency)
@@ -43,14 +54,15 @@ def validate_intent(intent: IntentInput, limits: AmountLimits) -> IntentInput:
 
 def validate_confirm(confirm: ConfirmInput) -> None:
     """ValidationFailed for a bad method or return URL; NotFound for an impossible id."""
-    check_payment_method(confirm.payment_method_id)
+    if confirm.payment_method_id is not None:
+        check_payment_method(confirm.payment_method_id)
     if confirm.return_url is not None:
-        _check_return_url(confirm.return_url)
+        _check_url(confirm.return_url, "returnUrl")
     check_payment_reference(confirm.payment_id)
 
 
-def _check_return_url(value: str) -> None:
-    check_text(value, "returnUrl", MAX_RETURN_URL_LENGTH)
+def _check_url(value: str, field: str) -> None:
+    check_text(value, field, MAX_RETURN_URL_LENGTH)
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise ValidationFailed("returnUrl must be an absolute http(s) URL.", field="returnUrl")
+        raise ValidationFailed(f"{field} must be an absolute http(s) URL.", field=field)

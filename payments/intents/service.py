@@ -1,8 +1,10 @@
 """createPaymentIntent and confirmPayment: a payment the customer confirms, then its outcome."""
 
 from dataclasses import asdict
+from typing import Any
 
-from models.enums import Operation, PaymentFlow, PendingOperation
+from models.enums import Operation, PaymentFlow, PaymentMethodType, PendingOperation
+from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments.charges.service import KeyedColumns, create_once
 from payments.gateways.base import ChargeResult, ConfirmRequest, IntentRequest
@@ -12,7 +14,9 @@ from payments.lifecycle.state_machine import CONFIRMABLE
 from payments.payment_calls.service import PaymentCall, run_call
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope
-from payments.shared.errors import PaymentNotConfirmable
+from payments.shared.errors import PaymentNotConfirmable, ValidationFailed
+
+_URLS = frozenset({"return_url", "cancel_url"})
 
 
 async def create_intent(
@@ -30,10 +34,11 @@ async def create_intent(
         IntentInput(**{**asdict(intent_input), "customer_id": owner or principal.sub}),
         config.limits,
     )
+    gateway = config.gateway_for(intent_input.payment_method_type)
     columns = {**asdict(intent_input), "flow": PaymentFlow.INTENT, "payment_method_id": ""}
 
     async def call(payment: Payment) -> ChargeResult:
-        return await config.gateway.create_intent(
+        return await gateway.create_intent(
             IntentRequest(
                 payment_id=payment.id,
                 amount=payment.amount,
@@ -42,11 +47,19 @@ async def create_intent(
                 description=payment.description,
                 capture_method=payment.capture_method,
                 idempotency_key=f"intent-{payment.id}",
+                payment_method_type=payment.payment_method_type,
+                return_url=intent_input.return_url,
+                cancel_url=intent_input.cancel_url,
+                provider_customer_id=payment.provider_customer_id,
             )
         )
 
-    request = KeyedColumns(Operation.CREATE_INTENT, idempotency_key, columns)
-    return await create_once(principal, request, call, config)
+    async def without_urls(key: IdempotencyKey, columns: dict[str, Any]) -> dict[str, Any]:
+        # Fingerprinted, so a retry must repeat them, but only the provider keeps them.
+        return {name: value for name, value in columns.items() if name not in _URLS}
+
+    request = KeyedColumns(Operation.CREATE_INTENT, idempotency_key, columns, gateway.name)
+    return await create_once(principal, request, call, config, without_urls)
 
 
 async def confirm(
@@ -74,17 +87,22 @@ def _confirmation(confirm_input: ConfirmInput, config: ServiceConfig) -> Payment
             raise PaymentNotConfirmable(
                 f"A {payment.status.value} payment cannot be confirmed.", field="paymentId"
             )
-        payment.payment_method_id = confirm_input.payment_method_id
+        if confirm_input.payment_method_id is not None:
+            payment.payment_method_id = confirm_input.payment_method_id
+        elif payment.payment_method_type is PaymentMethodType.CARD:
+            raise ValidationFailed(
+                "paymentMethodId is required to confirm a card payment.", field="paymentMethodId"
+            )
         # Each attempt has its own gateway key: a retry after a decline is a new attempt.
         payment.confirmation_attempts += 1
         return ["payment_method_id", "confirmation_attempts"]
 
     async def call(payment: Payment) -> ChargeResult:
-        return await config.gateway.confirm(
+        return await config.gateway_for(payment.payment_method_type).confirm(
             ConfirmRequest(
                 payment_id=payment.id,
                 provider_payment_id=payment.provider_payment_id or "",
-                payment_method_id=payment.payment_method_id,
+                payment_method_id=payment.payment_method_id or None,
                 return_url=confirm_input.return_url,
                 amount=payment.amount,
                 currency=payment.currency,

@@ -23,6 +23,7 @@ from payments.shared.rows import could_match
 class WebhookEventFilter:
     statuses: Sequence[InboxStatus] = ()
     type: str | None = None
+    provider: str | None = None
     stripe_event_id: str | None = None
     received_after: datetime | None = None
     received_before: datetime | None = None
@@ -41,7 +42,7 @@ class DeliveryFilter:
 async def list_webhook_events(
     principal: Principal, first: int, after: str | None, filters: WebhookEventFilter
 ) -> Page[WebhookEvent]:
-    """Stored Stripe events, newest first, for an admin; Forbidden for anyone else."""
+    """Stored provider events, newest first, for an admin; Forbidden for anyone else."""
     principal.require(Scope.READ, Scope.ADMIN)
     query = WebhookEvent.filter(**_event_conditions(filters))
     return await page_by_id(query, "webhook_event", first, after)
@@ -57,7 +58,8 @@ def _equal_to(model: type[Model], texts: dict[str, str | None]) -> dict[str, obj
 
 def _event_conditions(filters: WebhookEventFilter) -> dict[str, object]:
     conditions = _equal_to(
-        WebhookEvent, {"type": filters.type, "event_id": filters.stripe_event_id}
+        WebhookEvent,
+        {"type": filters.type, "provider": filters.provider, "event_id": filters.stripe_event_id},
     )
     if filters.statuses:
         conditions["status__in"] = list(filters.statuses)

@@ -125,7 +125,7 @@ async def _call_gateway(refund_row: Refund, config: ServiceConfig) -> RefundResu
         reason=refund_row.reason,
         idempotency_key=f"refund-{refund_row.id}",
     )
-    return await config.gateway.refund(request)
+    return await config.gateway_for(payment.payment_method_type).refund(request)
 
 
 async def _commit(

@@ -67,6 +67,15 @@ class PaymentNotConfirmable(PaymentsError):
     code = "PAYMENT_NOT_CONFIRMABLE"
 
 
+class PaymentMethodTypeUnsupported(PaymentsError):
+    """The rail cannot take this payment (its method type, currency or capture method)."""
+
+    code = "PAYMENT_METHOD_TYPE_UNSUPPORTED"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="paymentMethodType")
+
+
 class RefundExceedsAvailable(PaymentsError):
     code = "REFUND_EXCEEDS_AVAILABLE"
 

@@ -10,6 +10,7 @@ import pytest
 
 from models.inbox import WebhookEvent
 from payments.gateway_events.inbox import store_event
+from payments.gateways.base import EventEnvelope
 from tests.conftest import POSTGRES_ADMIN_URL
 
 _MIGRATE = (
@@ -62,10 +63,9 @@ async def test_migration_keeps_stored_events_and_keys_them_by_provider(database_
 async def test_one_event_id_is_stored_once_per_provider(database_url):
     """store_event ignores a pair delivered again, but not the same id from another provider."""
     event_id = f"evt_{uuid.uuid4().hex[:12]}"
-    event = {"id": event_id, "type": "charge.refunded", "created": 1_700_000_000}
-    assert await store_event(b"{}", event) is not None
-    assert await store_event(b"{}", event) is None
-    await WebhookEvent.filter(event_id=event_id).update(provider="paypal")
-    assert await store_event(b"{}", event) is not None
+    event = EventEnvelope(event_id, "charge.refunded", None)
+    assert await store_event("stripe", b"{}", event) is not None
+    assert await store_event("stripe", b"{}", event) is None
+    assert await store_event("paypal", b"{}", event) is not None
     assert await WebhookEvent.filter(event_id=event_id).count() == 2
     await WebhookEvent.filter(event_id=event_id).delete()  # no orphans for other tests' sweeps

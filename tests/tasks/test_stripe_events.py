@@ -19,6 +19,7 @@ from tests.support import new_subject
 from tests.webhooks.factories import (
     body_of,
     charged,
+    envelope_of,
     event,
     eventually,
     intent,
@@ -98,7 +99,7 @@ async def test_event_is_retried_with_backoff_then_parked(server):
     from tasks.stripe_events import MAX_ATTEMPTS, process_stripe_event
 
     orphan = event("payment_intent.succeeded", intent(new_id("pi")))
-    row_id = await store_event(body_of(orphan), orphan)
+    row_id = await store_event("stripe", body_of(orphan), envelope_of(orphan))
     await WebhookEvent.filter(id=row_id).update(attempts=MAX_ATTEMPTS - 2)
     actor = inspect.unwrap(process_stripe_event.fn)
     with pytest.raises(dramatiq.Retry) as retry:
@@ -117,7 +118,7 @@ async def test_stranded_events_are_requeued_and_old_settled_ones_pruned(server, 
         event("customer.created", {"id": new_id("cus")}) for _ in range(3)
     )
     for stripe_event in (stranded, retried, expired):
-        await store_event(body_of(stripe_event), stripe_event)
+        await store_event("stripe", body_of(stripe_event), envelope_of(stripe_event))
     long_ago = datetime.now(UTC) - timedelta(days=400)
     await WebhookEvent.filter(event_id__in=[stranded["id"], retried["id"], expired["id"]]).update(
         received_at=long_ago
@@ -142,7 +143,7 @@ async def test_cli_replays_a_parked_event_and_the_failed_ones(settings, database
     await Payment.filter(id=payment.id).update(provider_payment_id=None)
     pi = new_id("pi")
     early = event("payment_intent.succeeded", intent(pi))
-    row_id = await store_event(body_of(early), early)
+    row_id = await store_event("stripe", body_of(early), envelope_of(early))
     await WebhookEvent.filter(id=row_id).update(status=InboxStatus.PARKED)
     env = settings_env(settings)
     still_missing = _replay(env, early["id"])

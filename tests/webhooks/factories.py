@@ -20,8 +20,15 @@ from payments.charges.rules import ChargeInput
 from payments.charges.service import charge
 from payments.gateway_events.inbox import store_event
 from payments.gateway_events.service import process_stored_event
-from payments.gateways.base import ChargeRequest, ChargeResult, RefundRequest, RefundResult
+from payments.gateways.base import (
+    ChargeRequest,
+    ChargeResult,
+    EventEnvelope,
+    RefundRequest,
+    RefundResult,
+)
 from payments.gateways.simulated.gateway import SimulatedGateway
+from payments.gateways.stripe.updates import read_stripe_envelope
 from payments.refunds.rules import RefundInput
 from payments.refunds.service import refund
 from payments.service_config import ServiceConfig
@@ -119,6 +126,13 @@ def body_of(stripe_event: dict[str, Any]) -> bytes:
     return json.dumps(stripe_event).encode()
 
 
+def envelope_of(stripe_event: dict[str, Any]) -> EventEnvelope:
+    """What the inbox keeps of the event, read as the Stripe route reads it."""
+    envelope = read_stripe_envelope(body_of(stripe_event))
+    assert envelope is not None, stripe_event
+    return envelope
+
+
 def signed_headers(
     body: bytes, secret: str = TEST_WEBHOOK_SECRET, timestamp: int | None = None
 ) -> dict[str, str]:
@@ -198,7 +212,7 @@ async def refunded_via_api(payment: Payment, amount: int, gateway: PinnedGateway
 
 async def deliver(stripe_event: dict[str, Any]) -> InboxStatus:
     """Store a Stripe event as the webhook route does and process it at once, in-process."""
-    row_id = await store_event(body_of(stripe_event), stripe_event)
+    row_id = await store_event("stripe", body_of(stripe_event), envelope_of(stripe_event))
     assert row_id is not None
     return await process_stored_event(row_id)
 

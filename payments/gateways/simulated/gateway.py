@@ -141,7 +141,7 @@ class SimulatedGateway:
                 self._open(provider_id, request)
             if request.return_url is not None:
                 self.return_urls[provider_id] = request.return_url
-            self._pay(provider_id, request.payment_method_id, request.payment_id)
+            self._pay(provider_id, request.payment_method_id or "", request.payment_id)
             paid = self.replies[request.idempotency_key] = self.charges[provider_id]
             if paid.status is PaymentStatus.FAILED:
                 # As on Stripe, a declined intent waits for another method.

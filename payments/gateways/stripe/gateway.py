@@ -115,10 +115,9 @@ class StripeGateway:
 
     async def confirm(self, request: ConfirmRequest) -> ChargeResult:
         """Confirm with a payment method server-side; a decline comes back as FAILED."""
-        params: PaymentIntentConfirmParams = {
-            "payment_method": request.payment_method_id,
-            "expand": ["latest_charge"],
-        }
+        params: PaymentIntentConfirmParams = {"expand": ["latest_charge"]}
+        if request.payment_method_id is not None:
+            params["payment_method"] = request.payment_method_id
         if request.return_url:
             params["return_url"] = request.return_url
         return await _paid(

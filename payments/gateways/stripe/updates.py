@@ -7,6 +7,7 @@ from typing import Any
 from models.enums import PaymentStatus, RefundReason
 from payments.gateways.base import (
     DisputeOpened,
+    EventEnvelope,
     GatewayUpdate,
     PaymentMoved,
     RefundsReported,
@@ -29,6 +30,31 @@ HANDLED_EVENT_TYPES = frozenset(
     {*_INTENT_STATUSES, *_REFUND_EVENTS, "charge.captured", "charge.refunded"}
     | {"charge.dispute.created"}
 )
+
+
+# Seconds since 1970 that PostgreSQL and Python's datetime both hold (years 1 to 9999).
+_EARLIEST_CREATED, _LATEST_CREATED = -62_135_596_800, 253_402_300_799
+
+
+def read_stripe_envelope(body: bytes) -> EventEnvelope | None:
+    """A verified body's id, type and time; None unless it is a JSON object with them usable.
+
+    None answers 400, so that Stripe stops resending what can never be stored.
+    """
+    try:
+        event = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # RecursionError: nested past Python's stack
+        return None
+    if not isinstance(event, dict):
+        return None
+    event_id, event_type, created = event.get("id"), event.get("type"), event.get("created")
+    if not (isinstance(event_id, str) and isinstance(event_type, str)):
+        return None
+    if not isinstance(created, int):
+        return EventEnvelope(event_id, event_type, None)  # Stripe always sends one
+    if not _EARLIEST_CREATED <= created <= _LATEST_CREATED:
+        return None
+    return EventEnvelope(event_id, event_type, datetime.fromtimestamp(created, UTC))
 
 
 def read_stripe_event(payload: str) -> GatewayUpdate:

@@ -8,7 +8,7 @@ from models.enums import InboxStatus
 from models.inbox import WebhookEvent
 from payments.gateway_events.backlog import observe_webhook_backlog, webhook_backlog
 from payments.gateway_events.inbox import store_event
-from tests.webhooks.factories import body_of, event, intent, new_id
+from tests.webhooks.factories import body_of, envelope_of, event, intent, new_id
 
 
 async def test_backlog_counts_received_events_and_ages_the_oldest(database_url: str) -> None:
@@ -16,8 +16,8 @@ async def test_backlog_counts_received_events_and_ages_the_oldest(database_url: 
     before, _ = await webhook_backlog()
     waiting = event("payment_intent.succeeded", intent(new_id("pi")))
     done = event("payment_intent.succeeded", intent(new_id("pi")))
-    waiting_id = await store_event(body_of(waiting), waiting)
-    done_id = await store_event(body_of(done), done)
+    waiting_id = await store_event("stripe", body_of(waiting), envelope_of(waiting))
+    done_id = await store_event("stripe", body_of(done), envelope_of(done))
     old = datetime.now(UTC) - timedelta(minutes=10)
     await WebhookEvent.filter(id=waiting_id).update(received_at=old)
     await WebhookEvent.filter(id=done_id).update(status=InboxStatus.PROCESSED)

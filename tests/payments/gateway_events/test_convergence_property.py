@@ -26,6 +26,7 @@ from tests.webhooks.factories import (
     charge_object,
     charged,
     dispute_object,
+    envelope_of,
     event,
     intent,
     new_id,
@@ -207,7 +208,7 @@ scenarios = st.one_of(
 
 async def _deliver(stripe_event: dict[str, Any]) -> None:
     """What one delivery leads to: stored once, and this copy's message processes the row."""
-    row_id = await store_event(body_of(stripe_event), stripe_event)
+    row_id = await store_event("stripe", body_of(stripe_event), envelope_of(stripe_event))
     if row_id is None:
         # A redelivered message of the stored row (Dramatiq is at-least-once).
         row_id = (await WebhookEvent.get(event_id=stripe_event["id"])).id

@@ -22,6 +22,7 @@ from tests.webhooks.factories import (
     charged,
     deliver,
     dispute_object,
+    envelope_of,
     event,
     intent,
     new_id,
@@ -140,7 +141,7 @@ async def test_payment_found_by_metadata_adopts_the_intent_id(database_url):
 async def test_unknown_payment_raises_and_counts_attempts(database_url):
     """No matching payment: PaymentNotYetKnown with the attempt count; the event stays open."""
     stray = event("payment_intent.succeeded", intent(new_id("pi")))
-    row_id = await store_event(body_of(stray), stray)
+    row_id = await store_event("stripe", body_of(stray), envelope_of(stray))
     assert row_id is not None
     for attempt in (1, 2):
         with pytest.raises(PaymentNotYetKnown) as raised:
@@ -270,7 +271,7 @@ async def test_replay_reapplies_a_parked_event_once_its_payment_exists(database_
     await Payment.filter(id=payment.id).update(provider_payment_id=None)
     pi = new_id("pi")
     early = event("payment_intent.succeeded", intent(pi))
-    row_id = await store_event(body_of(early), early)
+    row_id = await store_event("stripe", body_of(early), envelope_of(early))
     with pytest.raises(PaymentNotYetKnown):
         await process_stored_event(row_id)
     assert await replay_events([early["id"]]) == {early["id"]: InboxStatus.PARKED}
@@ -286,7 +287,7 @@ async def test_prune_deletes_only_old_settled_events(database_url):
     old, recent, parked = (event("customer.created", intent(new_id("pi"))) for _ in range(3))
     await deliver(old)
     await deliver(recent)
-    await store_event(body_of(parked), parked)
+    await store_event("stripe", body_of(parked), envelope_of(parked))
     long_ago = datetime.now(UTC) - timedelta(days=40)
     await WebhookEvent.filter(event_id__in=[old["id"], parked["id"]]).update(received_at=long_ago)
     await WebhookEvent.filter(event_id=parked["id"]).update(status=InboxStatus.PARKED)
