@@ -118,7 +118,7 @@ def _worker(args: argparse.Namespace) -> None:
     from tasks.worker_metrics import worker_metrics_environment
 
     settings = load_settings()
-    with worker_metrics_environment(settings):
+    with worker_metrics_environment(settings.worker_metrics_host, settings.worker_metrics_port):
         run_worker(settings, processes=args.processes, threads=args.threads)
 
 

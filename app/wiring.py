@@ -1,8 +1,11 @@
 """Builds a process's Runtime from settings: the gateway, the token verifier and Redis."""
 
+from datetime import timedelta
+
 from redis.asyncio import Redis
 
 from payments.gateways.base import Gateway
+from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.runtime import Runtime
 from payments.shared.auth import TokenVerifier
 from payments.shared.settings import GatewayName, Settings
@@ -34,6 +37,14 @@ def build_gateway(settings: Settings) -> Gateway:
 
         assert settings.stripe_api_key is not None
         return StripeGateway(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
-    from payments.gateways.simulated.gateway import SimulatedGateway
+    return simulated_gateway(settings)
 
-    return SimulatedGateway.from_settings(settings)
+
+def simulated_gateway(settings: Settings) -> SimulatedGateway:
+    """The simulated gateway, given only the SIMULATED_* values and the webhook secret."""
+    return SimulatedGateway(
+        webhook_secret=settings.webhook_secrets[0],
+        webhook_url=settings.simulated_webhook_url,
+        webhook_delay_seconds=settings.simulated_webhook_delay_ms / 1000,
+        authorization_ttl=timedelta(seconds=settings.simulated_authorization_ttl_seconds),
+    )

@@ -18,7 +18,7 @@ from graph.charges.mutations import ChargeMutations
 from graph.customers.mutations import CustomerMutations
 from graph.customers.queries import CustomerQueries
 from graph.customers.types import Customer, PaymentMethod
-from graph.errors import shape_errors
+from graph.error_shaping import shape_errors
 from graph.intents.mutations import IntentMutations
 from graph.live.subscriptions import LiveSubscriptions
 from graph.operations.mutations import OperationsMutations

@@ -22,9 +22,12 @@ class Runtime:
     redis: Redis | None = None
     services: ServiceConfig = field(init=False)
     rate_limiter: RateLimiter = field(init=False)
+    # How long settled gateway events stay in the inbox (WEBHOOK_RETENTION_DAYS).
+    webhook_retention: timedelta = field(init=False)
 
     def __post_init__(self) -> None:
         self.services = build_service_config(self.settings, self.gateway)
+        self.webhook_retention = timedelta(days=self.settings.webhook_retention_days)
         self.rate_limiter = RateLimiter(
             self.settings.rate_limit_default,
             self.settings.rate_limit_charge,

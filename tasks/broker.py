@@ -58,8 +58,9 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
             TortoiseMiddleware(settings.database_url, settings.database_pool_size)
         )
         broker.add_middleware(PromptPolling(POLL_MS))
-        if settings.worker_metrics_port is not None:
-            broker.add_middleware(worker_metrics_middleware(settings))
+        port = settings.worker_metrics_port
+        if port is not None:
+            broker.add_middleware(worker_metrics_middleware(settings.worker_metrics_host, port))
     broker.add_middleware(RequestIdMiddleware())
     dramatiq.set_broker(broker)
     for module in ACTOR_MODULES:

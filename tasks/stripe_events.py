@@ -81,6 +81,5 @@ async def recover_missed_stripe_events() -> None:
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)
 async def prune_webhook_events() -> None:
     """Delete settled Stripe events older than WEBHOOK_RETENTION_DAYS."""
-    days = actor_runtime().settings.webhook_retention_days
-    pruned = await prune_events(timedelta(days=days))
+    pruned = await prune_events(actor_runtime().webhook_retention)
     log.info("webhook_events_pruned", count=pruned)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from app.factory import create_app
+from app.wiring import simulated_gateway
 from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.platform.database import apply_migrations, close_database, open_database
 from payments.shared.settings import Settings, load_settings
@@ -67,7 +68,7 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def gateway(settings: Settings) -> SimulatedGateway:
-    return SimulatedGateway.from_settings(settings)
+    return simulated_gateway(settings)
 
 
 @pytest.fixture(scope="session")

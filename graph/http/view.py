@@ -13,7 +13,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from graph.context import Context
-from graph.errors import refused_before_execution
+from graph.error_shaping import refused_before_execution
 from graph.graphiql.page import graphiql_page
 from graph.http.anonymous_budget import client_address
 from graph.http.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type

@@ -57,7 +57,7 @@ class CachedDocuments(SchemaExtension):
         yield
 
     def on_validate(self) -> Iterator[None]:
-        # Shared by every request with this text: graph/errors.py shapes them in place, and
+        # Shared by every request with this text: graph/error_shaping.py shapes them in place, and
         # the same way each time, as it did Strawberry's cached validation errors.
         self.execution_context.pre_execution_errors = list(self.prepared.errors)
         yield

@@ -21,9 +21,9 @@ from payments.idempotency.keys import (
     completion_values,
     fingerprint,
 )
-from payments.lifecycle.outcomes import outcome_fields
-from payments.lifecycle.repository import KeyColumns, create_payment, move_if_unchanged
-from payments.lifecycle.transitions import Change, apply_change, lock_payment
+from payments.lifecycle.answer_fields import outcome_fields
+from payments.lifecycle.repository import KeyColumns, create_payment
+from payments.lifecycle.transitions import Change, apply_change, lock_payment, move_if_unchanged
 from payments.service_config import ServiceConfig
 from payments.shared import metrics
 from payments.shared.auth import Principal, Scope

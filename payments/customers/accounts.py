@@ -5,10 +5,10 @@ import hashlib
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.customer import Customer
+from payments.customers.repository import find_customer, set_provider_customer_id
 from payments.service_config import ServiceConfig
 from payments.shared.errors import CustomerNotFound
 from payments.shared.input_rules import could_be_id
-from payments.shared.rows import select_one, update_where
 
 
 def gateway_key(purpose: str, *our_ids: str) -> str:
@@ -18,7 +18,7 @@ def gateway_key(purpose: str, *our_ids: str) -> str:
 
 async def existing_customer(customer_id: str) -> Customer:
     """The customer, or CustomerNotFound (also for ids no row could have)."""
-    customer = await select_one(Customer, id=customer_id) if could_be_id(customer_id) else None
+    customer = await find_customer(customer_id) if could_be_id(customer_id) else None
     if customer is None:
         raise CustomerNotFound()
     return customer
@@ -26,7 +26,7 @@ async def existing_customer(customer_id: str) -> Customer:
 
 async def lock_customer(customer_id: str, connection: BaseDBAsyncClient) -> Customer:
     """The customer's row, locked until the transaction ends: it serialises default changes."""
-    customer = await select_one(Customer, connection, for_update=True, id=customer_id)
+    customer = await find_customer(customer_id, connection, lock=True)
     if customer is None:
         raise CustomerNotFound()
     return customer
@@ -43,7 +43,7 @@ async def with_gateway_customer(customer: Customer, config: ServiceConfig) -> Cu
     provider_id = await config.gateway.customers.create_customer(
         customer.id, gateway_key("customer", customer.id)
     )
-    await update_where(Customer, {"provider_customer_id": provider_id}, id=customer.id)
+    await set_provider_customer_id(customer.id, provider_id)
     customer.provider_customer_id = provider_id
     return customer
 

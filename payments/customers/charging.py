@@ -2,9 +2,8 @@
 
 from dataclasses import dataclass
 
-from models.customer import Customer
 from models.idempotency import IdempotencyKey
-from payments.customers.repository import default_method_ids, saved_method_ids
+from payments.customers.repository import default_method_ids, find_customer, saved_method_ids
 from payments.idempotency.keys import store_error
 from payments.shared.errors import (
     CustomerNotFound,
@@ -12,7 +11,6 @@ from payments.shared.errors import (
     PaymentMethodNotFound,
     PaymentsError,
 )
-from payments.shared.rows import select_one
 
 # Saved methods are ours when their id starts so; any other id is the gateway's own.
 SAVED_PREFIX = "cpm_"
@@ -43,7 +41,7 @@ async def charge_target(
 async def _target(customer_id: str, payment_method_id: str | None) -> ChargeTarget:
     if payment_method_id is None:
         rows = await default_method_ids(customer_id)
-        if not rows and await select_one(Customer, id=customer_id) is None:
+        if not rows and await find_customer(customer_id) is None:
             raise CustomerNotFound()
         if not rows:
             raise NoDefaultPaymentMethod()

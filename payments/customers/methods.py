@@ -17,6 +17,13 @@ from payments.customers.accounts import (
     with_gateway_customer,
 )
 from payments.customers.defaults import make_default, promote_newest, sync_default
+from payments.customers.repository import (
+    default_method,
+    delete_method,
+    find_method,
+    insert_method,
+    method_by_provider_id,
+)
 from payments.customers.rules import check_method_id, owner_of
 from payments.gateways.base import SavedMethod
 from payments.idempotency.keyed_call import KeyClaim, KeyedCall, hold_key, run_keyed
@@ -31,7 +38,6 @@ from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import CustomerNotFound, PaymentMethodNotFound
 from payments.shared.input_rules import could_be_id
-from payments.shared.rows import select_one
 
 # The customer with its gateway twin, and the method the gateway attached to it.
 Attached = tuple[Customer, SavedMethod]
@@ -67,7 +73,8 @@ async def attach(
     )
 
     async def replay(key: IdempotencyKey) -> tuple[PaymentMethod | None, Customer]:
-        return await PaymentMethod.get_or_none(id=key.resource_id), await existing_customer(owner)
+        method = await find_method(key.resource_id) if key.resource_id else None
+        return method, await existing_customer(owner)
 
     async def commit(
         key: IdempotencyKey, held: IdempotencyKey, attached: Attached | None
@@ -101,7 +108,7 @@ async def _attach_at_gateway(owner: str, payment_method_id: str, config: Service
 
 
 async def _refuse_foreign(owner: str, provider_method_id: str) -> None:
-    method = await select_one(PaymentMethod, provider_payment_method_id=provider_method_id)
+    method = await method_by_provider_id(provider_method_id)
     if method is not None and method.customer_id != owner:
         raise PaymentMethodNotFound()
 
@@ -115,7 +122,7 @@ async def _save(
             await lock_customer(customer.id, connection)
             method = await _row_for(customer.id, saved, connection)
             moved = False
-            if set_as_default or not await _has_default(customer.id, connection):
+            if set_as_default or await default_method(customer.id, connection) is None:
                 moved = await make_default(method, connection)
             await complete_key(key, connection, resource_id=method.id)
     except (PaymentMethodNotFound, IntegrityError):
@@ -127,21 +134,12 @@ async def _save(
 async def _row_for(
     customer_id: str, saved: SavedMethod, connection: BaseDBAsyncClient
 ) -> PaymentMethod:
-    found = await select_one(
-        PaymentMethod, connection, provider_payment_method_id=saved.provider_payment_method_id
-    )
+    found = await method_by_provider_id(saved.provider_payment_method_id, connection)
     if found is None:
-        return await PaymentMethod.create(
-            customer_id=customer_id, **asdict(saved), using_db=connection
-        )
+        return await insert_method(customer_id, saved, connection)
     if found.customer_id != customer_id:
         raise PaymentMethodNotFound()
     return found
-
-
-async def _has_default(customer_id: str, connection: BaseDBAsyncClient) -> bool:
-    query = PaymentMethod.filter(customer_id=customer_id, is_default=True)
-    return await query.using_db(connection).exists()
 
 
 async def set_default(
@@ -171,9 +169,9 @@ async def detach(principal: Principal, command: MethodInput, config: ServiceConf
     await config.gateway.customers.detach_payment_method(method.provider_payment_method_id)
     async with in_transaction() as connection:
         customer = await lock_customer(owner, connection)
-        current = await select_one(PaymentMethod, connection, id=method.id)
+        current = await find_method(method.id, connection)
         if current is not None:
-            await current.delete(using_db=connection)
+            await delete_method(current, connection)
             if current.is_default:
                 await promote_newest(owner, connection)
     if current is not None and current.is_default:
@@ -185,11 +183,7 @@ async def _owned(
     owner: str, method_id: str, connection: BaseDBAsyncClient | None = None
 ) -> PaymentMethod:
     """The owner's saved method by our id, or PaymentMethodNotFound (also another's)."""
-    method = (
-        await select_one(PaymentMethod, connection, id=method_id)
-        if could_be_id(method_id)
-        else None
-    )
+    method = await find_method(method_id, connection) if could_be_id(method_id) else None
     if method is None or method.customer_id != owner:
         raise PaymentMethodNotFound()
     return method

@@ -9,6 +9,13 @@ from models.customer import Customer, PaymentMethod
 from models.enums import Operation
 from models.idempotency import IdempotencyKey
 from payments.customers.accounts import existing_customer, with_gateway_customer
+from payments.customers.repository import (
+    customer_by_email,
+    find_customer,
+    insert_customer,
+    methods_of,
+    save_customer,
+)
 from payments.customers.rules import (
     MAX_EMAIL_LENGTH,
     CustomerInput,
@@ -16,17 +23,21 @@ from payments.customers.rules import (
     validate_customer,
 )
 from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed
-from payments.idempotency.keys import check_key, complete_alone, fingerprint, store_error
+from payments.idempotency.keys import (
+    check_key,
+    complete_alone,
+    fingerprint,
+    name_resource,
+    store_error,
+)
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import CustomerExists
 from payments.shared.input_rules import could_be_id, is_storable
-from payments.shared.rows import fetch_rows, select_one
 
 # Our customer ids are up to 255 characters, more than a key's resource_id holds: the key
 # records that it created the customer, whose id is in the fingerprinted input.
 CREATED = "customer"
-_BY_EMAIL = "SELECT * FROM customers WHERE lower(email) = lower($1)"
 
 
 async def create_customer(
@@ -71,15 +82,10 @@ async def _customer_for(
         return await existing_customer(command.customer_id)
     try:
         async with in_transaction() as connection:
-            customer = await Customer.create(
-                id=command.customer_id,
-                email=command.email,
-                name=command.name,
-                gateway=config.gateway.name,
-                using_db=connection,
+            customer = await insert_customer(
+                command.customer_id, command.email, command.name, config.gateway.name, connection
             )
-            key.resource_id = CREATED
-            await key.save(using_db=connection, update_fields=["resource_id"])
+            await name_resource(key, CREATED, connection)
     except IntegrityError:
         # The unique id or lower(email) index decided: another request has that customer.
         await store_error(key, CustomerExists())
@@ -98,10 +104,8 @@ async def update_customer(principal: Principal, command: CustomerInput) -> Custo
         for name, value in (("email", command.email), ("name", command.name))
         if value is not None
     }
-    for name, value in changes.items():
-        setattr(customer, name, value)
     try:
-        await customer.save(update_fields=[*changes, "updated_at"])
+        await save_customer(customer, changes)
     except IntegrityError:
         raise CustomerExists() from None
     return customer
@@ -112,7 +116,7 @@ async def get_customer(principal: Principal, customer_id: str) -> Customer | Non
     principal.require(Scope.READ)
     if not could_be_id(customer_id) or not principal.may_see(customer_id):
         return None
-    return await select_one(Customer, id=customer_id)
+    return await find_customer(customer_id)
 
 
 async def find_by_email(principal: Principal, email: str) -> Customer | None:
@@ -120,10 +124,9 @@ async def find_by_email(principal: Principal, email: str) -> Customer | None:
     principal.require(Scope.READ, Scope.ADMIN)
     if not is_storable(email) or len(email) > MAX_EMAIL_LENGTH:
         return None
-    rows = await fetch_rows(_BY_EMAIL, [email])
-    return Customer._init_from_db(**rows[0]) if rows else None
+    return await customer_by_email(email)
 
 
 async def payment_methods(customer_id: str) -> list[PaymentMethod]:
     """A customer's saved methods, most recently attached first."""
-    return await PaymentMethod.filter(customer_id=customer_id).order_by("-created_at", "-id")
+    return await methods_of(customer_id)

@@ -12,6 +12,15 @@ from tortoise.transactions import in_transaction
 
 from models.enums import Operation
 from models.idempotency import IdempotencyKey
+from payments.idempotency.repository import (
+    delete_expired,
+    find_key,
+    insert_key,
+    reload_key,
+    relock_expired,
+    save_columns,
+    unlock,
+)
 from payments.shared import metrics
 from payments.shared.errors import (
     IdempotencyKeyInUse,
@@ -21,19 +30,8 @@ from payments.shared.errors import (
     ValidationFailed,
 )
 from payments.shared.input_rules import check_text
-from payments.shared.rows import insert_once, select_one
 
 MAX_KEY_LENGTH = 255
-_CLAIMED_COLUMNS = (
-    "principal",
-    "operation",
-    "key",
-    "fingerprint",
-    "locked_until",
-    "created_at",
-    "expires_at",
-)
-_UNIQUE_COLUMNS = ("principal", "operation", "key")
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ async def claim_key(
         created_at=now,
         expires_at=now + policy.ttl,
     )
-    row_id = await insert_once(record, _CLAIMED_COLUMNS, _UNIQUE_COLUMNS)
+    row_id = await insert_key(record)
     if row_id is None:
         return await _existing(principal, operation, key, input_fingerprint, policy)
     record.id = row_id
@@ -92,8 +90,7 @@ async def claim_key(
 async def _existing(
     principal: str, operation: Operation, key: str, input_fingerprint: str, policy: KeyPolicy
 ) -> IdempotencyKey:
-    digest = _digest(key)
-    record = await select_one(IdempotencyKey, principal=principal, operation=operation, key=digest)
+    record = await find_key(principal, operation, _digest(key))
     if record is None:
         # Purged as expired since our insert found it: a retry claims the key anew.
         raise IdempotencyKeyInUse()
@@ -107,23 +104,18 @@ async def _existing(
         metrics.IDEMPOTENCY.labels(operation.value, "in_use").inc()
         raise IdempotencyKeyInUse()
     metrics.IDEMPOTENCY.labels(operation.value, "resumed").inc()
-    return await IdempotencyKey.get(id=record.id)
+    return await reload_key(record.id)
 
 
 async def _take_over_expired_lock(record: IdempotencyKey, policy: KeyPolicy) -> bool:
     """Atomically take a key whose owner died (lock expired); False if someone holds it."""
     now = datetime.now(UTC)
-    taken = await IdempotencyKey.filter(
-        id=record.id, completed_at__isnull=True, locked_until__lt=now
-    ).update(locked_until=now + policy.lock_timeout)
-    return taken == 1
+    return await relock_expired(record.id, now, now + policy.lock_timeout)
 
 
 async def release_key(record: IdempotencyKey) -> None:
     """Let a same-key retry resume at once (the outcome is unknown, e.g. gateway down)."""
-    await IdempotencyKey.filter(id=record.id, completed_at__isnull=True).update(
-        locked_until=datetime.now(UTC) - timedelta(seconds=1)
-    )
+    await unlock(record.id, datetime.now(UTC) - timedelta(seconds=1))
 
 
 async def complete_key(
@@ -134,11 +126,8 @@ async def complete_key(
     error: PaymentsError | None = None,
 ) -> None:
     """Store the outcome (in the caller's transaction) so retries replay it."""
-    record.resource_id = resource_id or record.resource_id
-    completion = completion_values(error)
-    for name, value in completion.items():
-        setattr(record, name, value)
-    await record.save(using_db=connection, update_fields=["resource_id", *completion])
+    completion = {"resource_id": resource_id or record.resource_id, **completion_values(error)}
+    await save_columns(record, connection, completion)
 
 
 def completion_values(error: PaymentsError | None = None) -> dict[str, Any]:
@@ -177,11 +166,17 @@ async def reserve_for_key(
             rejection = error
             await complete_key(record, connection, error=error)
         else:
-            record.resource_id = resource_id(reserved)
-            await record.save(using_db=connection, update_fields=["resource_id"])
+            await name_resource(record, resource_id(reserved), connection)
     if rejection is not None:
         raise rejection
     return reserved
+
+
+async def name_resource(
+    record: IdempotencyKey, resource_id: str, connection: BaseDBAsyncClient
+) -> None:
+    """Name on the open key what its request created, in the transaction that created it."""
+    await save_columns(record, connection, {"resource_id": resource_id})
 
 
 async def complete_alone(record: IdempotencyKey, error: PaymentsError | None = None) -> None:
@@ -206,4 +201,4 @@ def raise_stored_error(record: IdempotencyKey) -> None:
 async def purge_expired_keys(now: datetime | None = None) -> int:
     """Delete keys past their retention; returns how many went."""
     cutoff = now or datetime.now(UTC)
-    return await IdempotencyKey.filter(expires_at__lt=cutoff).delete()
+    return await delete_expired(cutoff)

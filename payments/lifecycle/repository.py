@@ -1,7 +1,6 @@
-"""The payments table's one-statement writes: a payment created, or moved fenced on its version."""
+"""The payments table's status writes: a payment created, moved fenced on its version, or not."""
 
-import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -10,17 +9,10 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models.enums import EventSource
+from models.enums import EventSource, PaymentStatus
 from models.idempotency import IdempotencyKey
-from models.payment import Payment, Refund
-from payments.lifecycle.transitions import (
-    Change,
-    applies,
-    make_move,
-    planned,
-    record_creation,
-)
-from payments.outbox.events import outbox_event
+from models.payment import Payment, PaymentStatusHistory, Refund
+from payments.outbox.events import outbox_event, write_outbox_event
 from payments.outbox.versions import REFUND_FIELDS, REFUND_ORDER, REFUNDS
 from payments.shared import metrics
 
@@ -85,39 +77,96 @@ SELECT count(*) AS moved FROM moved"""
 _MOVE_FIXED_PARAMETERS = 13
 
 
-async def move_if_unchanged(
-    payment: Payment, change: Change, connection: BaseDBAsyncClient, key: KeyColumns | None = None
-) -> Payment | None:
-    """Apply `change` to a payment read without a lock, if its row is still as read.
+async def write_move(
+    read: Payment,
+    moved: Payment,
+    columns: Sequence[str],
+    connection: BaseDBAsyncClient,
+    *,
+    source: EventSource,
+    provider_event_id: str | None = None,
+    key: KeyColumns | None = None,
+) -> bool:
+    """Write an allowed move with its history row, outbox event and the key's update; count it.
 
-    Returns the moved payment: status, version and fields set, its history row, outbox
-    event and the key's update made by one statement (in the caller's transaction, if
-    any). Returns None, having written nothing, when the row moved since it was read (a
-    webhook got there first), when the move is not a plain allowed one, or on SQLite (no
-    data-modifying WITH); the caller then locks the row and lets `apply_change` decide
-    anew.
+    `moved`'s `columns` are written over the row only while it is still as `read`: False,
+    having written nothing, when it moved since. One statement on PostgreSQL; SQLite (no
+    data-modifying WITH) takes the ORM's writes, under the caller's row lock (one writer).
     """
-    if connection.capabilities.dialect != "postgres":
-        return None
-    target, updates = planned(payment, change)
-    if not applies(payment, target, change, updates):
-        return None
-    now = datetime.now(UTC)
-    moved = copy.copy(payment)
-    make_move(moved, target, change, updates)
-    moved.updated_at = now
-    columns = tuple(
-        dict.fromkeys((*updates, "status", "version", "updated_at", "gateway_event_at"))
+    written = True
+    if connection.capabilities.dialect == "postgres":
+        written = await _move_in_one_statement(
+            read, moved, (*columns, "updated_at"), connection, source, provider_event_id, key
+        )
+    else:
+        await moved.save(using_db=connection)
+        await _record(moved, connection, source, provider_event_id, from_status=read.status)
+        await write_outbox_event(moved, connection)
+        if key is not None:
+            await key.save(connection, moved.id)
+    if written:
+        metrics.PAYMENTS.labels(moved.status.value, moved.currency).inc()
+    return written
+
+
+async def record_ignored(
+    payment: Payment,
+    target: PaymentStatus,
+    connection: BaseDBAsyncClient,
+    *,
+    source: EventSource,
+    provider_event_id: str | None = None,
+) -> None:
+    """The history row of a move the payment did not make (already past it, stale, repeated)."""
+    await PaymentStatusHistory.create(
+        payment_id=payment.id,
+        from_status=payment.status,
+        status=target,
+        source=source,
+        version=payment.version,
+        provider_event_id=provider_event_id,
+        applied=False,
+        using_db=connection,
     )
+
+
+async def _record(
+    payment: Payment,
+    connection: BaseDBAsyncClient,
+    source: EventSource,
+    provider_event_id: str | None = None,
+    from_status: PaymentStatus | None = None,
+) -> None:
+    await PaymentStatusHistory.create(
+        payment_id=payment.id,
+        from_status=from_status,
+        status=payment.status,
+        source=source,
+        version=payment.version,
+        provider_event_id=provider_event_id,
+        using_db=connection,
+    )
+
+
+async def _move_in_one_statement(
+    read: Payment,
+    moved: Payment,
+    columns: tuple[str, ...],
+    connection: BaseDBAsyncClient,
+    source: EventSource,
+    provider_event_id: str | None,
+    key: KeyColumns | None,
+) -> bool:
+    moved.updated_at = now = datetime.now(UTC)
     event = outbox_event(moved, None)  # the statement adds the refunds it sees
     values = [
-        payment.id,
-        payment.version,
-        payment.status.value,
-        target.value,
-        change.source.value,
+        read.id,
+        read.version,
+        read.status.value,
+        moved.status.value,
+        source.value,
         moved.version,
-        change.provider_event_id,
+        provider_event_id,
         now,
         event.id,
         event.type,
@@ -131,10 +180,7 @@ async def move_if_unchanged(
         step, key_values = key.step(len(values) + 1, "moved")
         values += key_values
     _, rows = await connection.execute_query(_move_sql(columns, step), values)
-    if not rows[0]["moved"]:
-        return None
-    metrics.PAYMENTS.labels(target.value, moved.currency).inc()
-    return moved
+    return bool(rows[0]["moved"])
 
 
 @cache
@@ -193,7 +239,7 @@ async def create_payment(columns: dict[str, Any], key: KeyColumns) -> Payment:
     if connection.capabilities.dialect != "postgres":
         async with in_transaction() as transaction:
             await payment.save(using_db=transaction, force_create=True)
-            await record_creation(payment, transaction)
+            await _record(payment, transaction, EventSource.API)
             await key.save(transaction, payment.id)
         return payment
     payment.created_at = payment.updated_at = now = datetime.now(UTC)

@@ -1,5 +1,6 @@
-"""Applies a status change: version, history row and outbox event in the caller's transaction."""
+"""Decides a status change and applies it: version, history row and outbox event, in one write."""
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -8,15 +9,15 @@ import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.enums import EventSource, PaymentStatus
-from models.payment import Payment, PaymentStatusHistory
+from models.payment import Payment
 from payments.lifecycle.amounts import implied_fields
+from payments.lifecycle.repository import KeyColumns, record_ignored, write_move
 from payments.lifecycle.state_machine import (
     REOPENABLE,
     can_move,
     captures_after_terminal,
     target_for,
 )
-from payments.outbox.events import write_outbox_event
 from payments.shared import metrics
 from payments.shared.rows import select_one
 
@@ -43,32 +44,78 @@ async def lock_payment(payment_id: str, connection: BaseDBAsyncClient) -> Paymen
 async def apply_change(payment: Payment, change: Change, connection: BaseDBAsyncClient) -> bool:
     """Apply `change` to a locked payment if the state machine allows it.
 
-    An allowed move bumps `version`, writes a history row and one outbox event. A
-    move the payment is already past, a stale event or a repeat that changes nothing
-    is recorded (history row, not applied) and ignored.
+    An allowed move bumps `version`, writes a history row and one outbox event. It writes
+    only the columns the move sets: a caller's other changes to `payment` go in the
+    change's fields or their own save. A move the payment is already past, a stale event
+    or a repeat that changes nothing is recorded (history row, not applied) and ignored.
     """
-    target, updates = planned(payment, change)
-    if not applies(payment, target, change, updates):
-        await _record(payment, target, change, connection, applied=False)
+    target, updates = _planned(payment, change)
+    if not _applies(payment, target, change, updates):
+        await record_ignored(
+            payment,
+            target,
+            connection,
+            source=change.source,
+            provider_event_id=change.provider_event_id,
+        )
         if captures_after_terminal(payment.status, target):
             _alert_captured_after_terminal(payment, change)
         return False
-    previous = payment.status
-    make_move(payment, target, change, updates)
-    await payment.save(using_db=connection)
-    await _record(payment, target, change, connection, applied=True, previous=previous)
-    await write_outbox_event(payment, connection)
-    metrics.PAYMENTS.labels(target.value, payment.currency).inc()
+    written = await _move(copy.copy(payment), payment, (target, updates), change, connection)
+    assert written  # the row is locked: nothing moved it since it was read
     return True
 
 
-def planned(payment: Payment, change: Change) -> tuple[PaymentStatus, dict[str, Any]]:
+async def move_if_unchanged(
+    payment: Payment, change: Change, connection: BaseDBAsyncClient, key: KeyColumns | None = None
+) -> Payment | None:
+    """Apply `change` to a payment read without a lock, if its row is still as read.
+
+    Returns the moved payment: status, version and fields set, its history row, outbox
+    event and the key's update made by one statement (in the caller's transaction, if
+    any). Returns None, having written nothing, when the row moved since it was read (a
+    webhook got there first), when the move is not a plain allowed one, or on SQLite (no
+    data-modifying WITH, so no fence without the lock); the caller then locks the row and
+    lets `apply_change` decide anew.
+    """
+    if connection.capabilities.dialect != "postgres":
+        return None
+    target, updates = _planned(payment, change)
+    if not _applies(payment, target, change, updates):
+        return None
+    moved = copy.copy(payment)
+    written = await _move(payment, moved, (target, updates), change, connection, key)
+    return moved if written else None
+
+
+async def _move(
+    read: Payment,
+    moved: Payment,
+    plan: tuple[PaymentStatus, dict[str, Any]],
+    change: Change,
+    connection: BaseDBAsyncClient,
+    key: KeyColumns | None = None,
+) -> bool:
+    """Make the planned move on `moved` and write it over the row while it is as `read`."""
+    columns = _make_move(moved, *plan, change)
+    return await write_move(
+        read,
+        moved,
+        columns,
+        connection,
+        source=change.source,
+        provider_event_id=change.provider_event_id,
+        key=key,
+    )
+
+
+def _planned(payment: Payment, change: Change) -> tuple[PaymentStatus, dict[str, Any]]:
     """The status `change` moves the payment to and the fields that move sets."""
     target = target_for(payment.flow, change.target)
     return target, {**implied_fields(payment, target), **change.fields}
 
 
-def applies(
+def _applies(
     payment: Payment, target: PaymentStatus, change: Change, updates: dict[str, Any]
 ) -> bool:
     """Whether the state machine lets `payment`, as it is, make this move."""
@@ -81,13 +128,12 @@ def applies(
     return not (target in REOPENABLE and last and occurred and occurred < last)
 
 
-def make_move(
-    payment: Payment, target: PaymentStatus, change: Change, updates: dict[str, Any]
-) -> None:
+def _make_move(
+    payment: Payment, target: PaymentStatus, updates: dict[str, Any], change: Change
+) -> tuple[str, ...]:
     """Set on `payment` what an allowed move writes: its fields, event time, status, version.
 
-    Shared by the locked path here and the one-statement path (lifecycle/repository.py),
-    which differ only in the statement that writes the result.
+    Returns the names of the columns it set.
     """
     for name, value in updates.items():
         setattr(payment, name, value)
@@ -95,6 +141,7 @@ def make_move(
         payment.gateway_event_at = change.occurred_at
     payment.status = target
     payment.version += 1
+    return tuple(dict.fromkeys((*updates, "status", "version", "gateway_event_at")))
 
 
 def _alert_captured_after_terminal(payment: Payment, change: Change) -> None:
@@ -108,36 +155,4 @@ def _alert_captured_after_terminal(payment: Payment, change: Change) -> None:
         reported=change.target.value,
         source=change.source.value,
         provider_event_id=change.provider_event_id,
-    )
-
-
-async def _record(
-    payment: Payment,
-    target: PaymentStatus,
-    change: Change,
-    connection: BaseDBAsyncClient,
-    *,
-    applied: bool,
-    previous: PaymentStatus | None = None,
-) -> None:
-    await PaymentStatusHistory.create(
-        payment_id=payment.id,
-        from_status=previous if applied else payment.status,
-        status=target,
-        source=change.source,
-        version=payment.version,
-        provider_event_id=change.provider_event_id,
-        applied=applied,
-        using_db=connection,
-    )
-
-
-async def record_creation(payment: Payment, connection: BaseDBAsyncClient) -> None:
-    """The first history row of a payment (PENDING, version 1); no event goes out for it."""
-    await PaymentStatusHistory.create(
-        payment_id=payment.id,
-        status=payment.status,
-        source=EventSource.API,
-        version=payment.version,
-        using_db=connection,
     )

@@ -23,7 +23,7 @@ from payments.idempotency.keys import (
     fingerprint,
     reserve_for_key,
 )
-from payments.lifecycle.outcomes import outcome_fields
+from payments.lifecycle.answer_fields import outcome_fields
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope

@@ -9,7 +9,7 @@ from tortoise.transactions import in_transaction
 from models.enums import EventSource, PaymentStatus, RefundStatus
 from models.payment import Payment, Refund
 from payments.gateways.base import ChargeResult, Gateway, RefundResult
-from payments.lifecycle.outcomes import outcome_fields
+from payments.lifecycle.answer_fields import outcome_fields
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.refunds.service import commit_refund_outcome
 from payments.shared.errors import GatewayUnavailable, NotFound

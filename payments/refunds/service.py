@@ -184,4 +184,6 @@ async def _settle(
         return
     refunded = payment.amount_refunded + refund_row.amount
     target = status_after_refunds(payment.amount_captured, refunded)
-    await apply_change(payment, Change(target, source, {"amount_refunded": refunded}), connection)
+    # The pending amount it no longer holds is written with the move.
+    fields = {"amount_refunded": refunded, "amount_refund_pending": payment.amount_refund_pending}
+    await apply_change(payment, Change(target, source, fields), connection)

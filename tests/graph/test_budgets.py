@@ -13,8 +13,8 @@ import redis.asyncio as redis
 import websockets
 
 from app.factory import create_app
+from app.wiring import simulated_gateway
 from models.payment import Payment
-from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.shared.settings import Settings
 from tests.conftest import REDIS_URL, make_settings
 from tests.graph.charging import CHARGE, charge_input
@@ -34,7 +34,7 @@ async def _served(database_url: str, **budgets: str) -> AsyncIterator[tuple[str,
     own addresses (the namespace, unique per session, parts runs).
     """
     settings = make_settings(database_url, **budgets)
-    gateway = SimulatedGateway.from_settings(settings)
+    gateway = simulated_gateway(settings)
     async with serve(create_app(settings, gateway=gateway, owns_database=False)) as url:
         yield url, settings
 

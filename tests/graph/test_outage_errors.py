@@ -4,7 +4,7 @@ import asyncpg
 import redis.exceptions
 from graphql import GraphQLError
 
-from graph.errors import MASKED_MESSAGE, shape_errors
+from graph.error_shaping import MASKED_MESSAGE, shape_errors
 from payments.shared.errors import ServiceUnavailable
 
 

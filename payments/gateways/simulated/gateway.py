@@ -38,7 +38,6 @@ from payments.shared.errors import (
     PaymentNotCapturable,
     RefundExceedsAvailable,
 )
-from payments.shared.settings import Settings
 from payments.shared.signatures import stripe_signature_header
 
 log = structlog.get_logger(__name__)
@@ -98,15 +97,6 @@ class SimulatedGateway:
     # Where the authentication page sends the browser back to, by intent (confirm's returnUrl).
     return_urls: dict[str, str] = field(default_factory=dict)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "SimulatedGateway":
-        return cls(
-            webhook_secret=settings.webhook_secrets[0],
-            webhook_url=settings.simulated_webhook_url,
-            webhook_delay_seconds=settings.simulated_webhook_delay_ms / 1000,
-            authorization_ttl=timedelta(seconds=settings.simulated_authorization_ttl_seconds),
-        )
 
     @property
     def charge_count(self) -> int:

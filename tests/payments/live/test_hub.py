@@ -7,8 +7,7 @@ from tortoise import connections
 from models.enums import EventSource, PaymentStatus, RefundStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment, Refund
-from payments.lifecycle.repository import move_if_unchanged
-from payments.lifecycle.transitions import Change
+from payments.lifecycle.transitions import Change, move_if_unchanged
 from payments.live.hub import Hub
 from payments.live.notices import Notice, decode, encode, notices_of
 from payments.live.subscription import Subscription
