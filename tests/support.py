@@ -58,9 +58,13 @@ def new_subject() -> str:
 
 
 def token(
-    sub: str, scope: str = CUSTOMER_SCOPES, ttl: int = 600, secret: str = TEST_JWT_SECRET
+    sub: str, scope: str = CUSTOMER_SCOPES, ttl: int = 6 * 3600, secret: str = TEST_JWT_SECRET
 ) -> str:
-    """A customer's token by default; pass `scope=ALL_SCOPES` for an admin (BFF) token."""
+    """A customer's token by default; pass `scope=ALL_SCOPES` for an admin (BFF) token.
+
+    Valid for the whole run: module-level tokens are made at collection, and a suite on a
+    loaded machine can take longer than a short lifetime.
+    """
     return issue_token(secret, sub, scope, ttl)
 
 
