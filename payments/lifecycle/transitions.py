@@ -16,7 +16,7 @@ from payments.lifecycle.state_machine import (
     captures_after_terminal,
     target_for,
 )
-from payments.outbox.events import write_outbox_event
+from payments.outbox.events import EventAbout, write_outbox_event
 from payments.shared import metrics
 from payments.shared.rows import select_one
 
@@ -130,6 +130,33 @@ async def _record(
         applied=applied,
         using_db=connection,
     )
+
+
+async def announce_beside_status(
+    payment: Payment,
+    about: EventAbout,
+    source: EventSource,
+    connection: BaseDBAsyncClient,
+    provider_event_id: str | None = None,
+) -> None:
+    """A change of a locked payment that keeps its status (a dispute moved), made a version.
+
+    The caller has set the changed columns; this bumps `version` and writes them with a
+    history row (noted with the event's type) and the outbox event `about` describes.
+    """
+    payment.version += 1
+    await payment.save(using_db=connection)
+    await PaymentStatusHistory.create(
+        payment_id=payment.id,
+        from_status=payment.status,
+        status=payment.status,
+        source=source,
+        version=payment.version,
+        provider_event_id=provider_event_id,
+        note=about.type,
+        using_db=connection,
+    )
+    await write_outbox_event(payment, connection, about)
 
 
 async def record_creation(payment: Payment, connection: BaseDBAsyncClient) -> None:
