@@ -69,7 +69,9 @@ async def apply_report(
             provider_payment_id=payment.provider_payment_id,
             **new_columns(report),
         )
-        await _announce(payment, dispute, "created", connection, source, provider_event_id)
+        # First seen closed (its earlier reports lost or late): the news is that it closed.
+        change = "created" if dispute.is_open else "closed"
+        await _announce(payment, dispute, change, connection, source, provider_event_id)
         return dispute
     was_open, adopted = stored.is_open, stored.payment_id is None
     changes = changed_columns(stored, report)
@@ -81,9 +83,8 @@ async def apply_report(
     if changes:
         await repository.update(stored, changes, connection)
     if adopted or set(changes) - {"reported_at"}:
-        change = (
-            "created" if adopted else "closed" if was_open and not stored.is_open else "updated"
-        )
+        closed = (adopted or was_open) and not stored.is_open
+        change = "closed" if closed else "created" if adopted else "updated"
         await _announce(payment, stored, change, connection, source, provider_event_id)
     return stored
 
