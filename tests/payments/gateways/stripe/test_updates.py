@@ -4,6 +4,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+import stripe
+
 from models.enums import (
     CancellationReason,
     DisputeStatus,
@@ -13,6 +16,8 @@ from models.enums import (
 )
 from payments.gateways.base import DisputeReported, PaymentMoved, RefundsReported, ReportedRefund
 from payments.gateways.events import read_event
+from payments.gateways.stripe.disputes import StripeDisputes
+from payments.shared.errors import ValidationFailed
 from tests.fakes.stripe_examples import example
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -132,3 +137,13 @@ def test_no_module_outside_a_provider_room_names_stripe_event_types():
         if any(name in path.read_text() for name in ('"payment_intent.', '"charge.', '"refund.'))
     ]
     assert spelled == []
+
+
+def test_evidence_past_stripes_text_limit_is_refused_before_anything_is_sent():
+    """Stripe takes 150,000 characters of text evidence in all; more is VALIDATION_ERROR."""
+    disputes = StripeDisputes(stripe.StripeClient("sk_test_unused"))
+    half = {"uncategorized_text": "x" * 75_000, "product_description": "y" * 75_000}
+    assert disputes.evidence_fields(half) == half
+    with pytest.raises(ValidationFailed) as refused:
+        disputes.evidence_fields({**half, "customer_name": "z"})
+    assert refused.value.field == "evidence"
