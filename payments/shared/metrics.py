@@ -59,6 +59,7 @@ DISPUTES = Counter(
 DISPUTES_UNMATCHED = Gauge(
     "payments_disputes_unmatched",
     "Disputes no payment of ours matches, as the reconciler last counted them.",
+    multiprocess_mode="livemax",
 )
 REFUNDS = Counter("payments_refunds_total", "Refunds by final status.", ["status"])
 DELIVERIES = Counter(
