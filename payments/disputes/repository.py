@@ -2,10 +2,10 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
 
 from models.dispute import Dispute
 from models.enums import DisputeStatus
@@ -35,6 +35,19 @@ async def get(dispute_id: str) -> Dispute | None:
 
 async def create(connection: BaseDBAsyncClient, **columns: Any) -> Dispute:
     return await Dispute.create(using_db=connection, **columns)
+
+
+async def create_once(connection: BaseDBAsyncClient, **columns: Any) -> Dispute | None:
+    """Insert the provider's dispute, or None when a concurrent transaction inserted it.
+
+    For disputes without a payment, whose row lock serialises nothing: the unique index
+    decides, and a savepoint keeps the caller's transaction usable after the conflict.
+    """
+    try:
+        async with connection._in_transaction() as savepoint:
+            return await Dispute.create(using_db=savepoint, **columns)
+    except IntegrityError:
+        return None
 
 
 async def update(dispute: Dispute, columns: dict[str, Any], connection: BaseDBAsyncClient) -> None:
@@ -70,7 +83,3 @@ async def page(
 async def unmatched(limit: int) -> list[Dispute]:
     """Disputes no payment of ours matched yet, oldest first."""
     return await Dispute.filter(payment_id__isnull=True).order_by("created_at").limit(limit)
-
-
-async def unmatched_since(moment: datetime) -> int:
-    return await Dispute.filter(payment_id__isnull=True, created_at__lt=moment).count()

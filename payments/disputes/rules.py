@@ -42,10 +42,11 @@ def new_columns(report: DisputeReported) -> dict[str, Any]:
 
 
 def changed_columns(stored: Dispute, report: DisputeReported) -> dict[str, Any]:
-    """What `report` changes of `stored` that consumers must hear of; {} for a stale report.
+    """What `report` changes of `stored`; {} for a stale or repeated report.
 
-    A closed dispute's state is final; otherwise the newest report wins. Funds withdrawn
-    or reinstated are facts that stay true whatever order their reports arrive in.
+    A closed dispute's state is final; otherwise the newest report wins, and its time is
+    kept (`reported_at`, news to no one) to judge later ones. Funds withdrawn or
+    reinstated are facts that stay true whatever order their reports arrive in.
     """
     wanted: dict[str, Any] = {
         "funds_withdrawn": stored.funds_withdrawn or report.funds_withdrawn,
@@ -56,7 +57,14 @@ def changed_columns(stored: Dispute, report: DisputeReported) -> dict[str, Any]:
         wanted.update(_state(report))
         if report.closed:
             wanted["closed_at"] = report.reported_at
+        if as_utc(report.reported_at) > as_utc(stored.reported_at):
+            wanted["reported_at"] = report.reported_at
     return {name: value for name, value in wanted.items() if getattr(stored, name) != value}
+
+
+def is_news(changes: dict[str, Any]) -> bool:
+    """Whether changes made by `changed_columns` are something consumers must hear of."""
+    return bool(set(changes) - {"reported_at"})
 
 
 def supersedes(stored: Dispute, report: DisputeReported) -> bool:
@@ -67,13 +75,6 @@ def supersedes(stored: Dispute, report: DisputeReported) -> bool:
         return True
     reported = (as_utc(report.reported_at), _PROGRESS[report.status])
     return reported >= (as_utc(stored.reported_at), _PROGRESS[stored.status])
-
-
-def newer_time(stored: Dispute, report: DisputeReported) -> datetime | None:
-    """The report's time when it is newer than the stored one (kept to order later reports)."""
-    if supersedes(stored, report) and as_utc(report.reported_at) > as_utc(stored.reported_at):
-        return report.reported_at
-    return None
 
 
 def as_report(dispute: Dispute) -> DisputeReported:

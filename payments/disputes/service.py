@@ -19,8 +19,8 @@ from payments.disputes.rules import (
     EvidenceInput,
     as_report,
     changed_columns,
+    is_news,
     new_columns,
-    newer_time,
     snapshot,
 )
 from payments.gateways.base import DisputeGateway, DisputeReported
@@ -75,14 +75,12 @@ async def apply_report(
         return dispute
     was_open, adopted = stored.is_open, stored.payment_id is None
     changes = changed_columns(stored, report)
-    later = newer_time(stored, report)
-    if later is not None:
-        changes["reported_at"] = later
+    news = adopted or is_news(changes)
     if adopted:
         changes["payment_id"] = payment.id
     if changes:
         await repository.update(stored, changes, connection)
-    if adopted or set(changes) - {"reported_at"}:
+    if news:
         closed = (adopted or was_open) and not stored.is_open
         change = "closed" if closed else "created" if adopted else "updated"
         await _announce(payment, stored, change, connection, source, provider_event_id)
@@ -102,18 +100,21 @@ async def keep_unmatched(
     """
     stored = await repository.find_locked(provider, report.provider_dispute_id, connection)
     if stored is None:
-        await repository.create(
+        created = await repository.create_once(
             connection,
             payment_id=None,
             provider=provider,
             provider_payment_id=provider_payment_id,
             **new_columns(report),
         )
-    else:
+        # None: a concurrent report of it kept it first (committed by now).
+        stored = (
+            None
+            if created
+            else await repository.find_locked(provider, report.provider_dispute_id, connection)
+        )
+    if stored is not None:
         changes = changed_columns(stored, report)
-        later = newer_time(stored, report)
-        if later is not None:
-            changes["reported_at"] = later
         if changes:
             await repository.update(stored, changes, connection)
     log.warning(

@@ -57,12 +57,14 @@ def _lifecycle(provider_payment_id: str, won: bool) -> Events:
     return events
 
 
-async def _deliver(stripe_event: dict[str, Any]) -> None:
+async def _deliver(stripe_event: dict[str, Any]) -> InboxStatus:
     # Stored once by id as the route does; each copy is then processed (a redelivered message).
     row_id = await store_event("stripe", body_of(stripe_event), envelope_of(stripe_event))
     if row_id is None:
         row_id = await _row_of(stripe_event["id"])
-    assert await process_stored_event(row_id) is InboxStatus.PROCESSED
+    status = await process_stored_event(row_id)
+    assert status is InboxStatus.PROCESSED
+    return status
 
 
 async def _row_of(event_id: str) -> int:
