@@ -16,10 +16,12 @@ from tests.graph.disputing import (
     disputes_of,
     submit_evidence,
 )
-from tests.support import graphql, new_subject, serve
+from tests.graph.live.client import live_client
+from tests.support import graphql, new_subject, serve, token
 from tests.tasks.fanout_support import Receiver, Stack, fanout_stack
 from tests.webhooks.factories import eventually, post_event
 
+LIVE_CHANGES = "subscription { paymentsUpdated { id version disputed } }"
 EVIDENCE = {
     "product_description": "Annual plan, delivered by e-mail.",
     "customer_email_address": "buyer@example.com",
@@ -67,8 +69,14 @@ async def test_one_dispute_won_with_evidence_one_accepted_and_lost_reach_orders_
     async with serve(fake.app()) as stripe_url:
         env = {"GATEWAY": "stripe", "STRIPE_API_KEY": "sk_test_d", "STRIPE_API_BASE": stripe_url}
         async with fanout_stack(**env) as stack:
-            async with httpx.AsyncClient(base_url=stack.api, timeout=30) as http:
-                won, lost = await _play_both(stack, fake, http)
+            owner = new_subject()
+            async with (
+                httpx.AsyncClient(base_url=stack.api, timeout=30) as http,
+                live_client(stack.api, token(owner)) as live,
+            ):
+                await live.subscribe(LIVE_CHANGES)
+                won, lost = await _play_both(stack, fake, http, owner)
+                pushed = await live.pushes(until=3)
 
             async def delivered() -> bool:
                 events = _events_by_payment(stack.order)
@@ -95,13 +103,20 @@ async def test_one_dispute_won_with_evidence_one_accepted_and_lost_reach_orders_
         last = received[-1]["data"]["dispute"]
         assert (last["status"], last["fundsWithdrawn"]) == (outcome, True)
         assert last["fundsReinstated"] is (outcome == "WON")
+        # The owner's live feed: every version once, in order, disputed while one is open.
+        live = [(p["version"], p["disputed"]) for p in pushed if p["id"] == payment["id"]]
+        assert [version for version, _ in live] == versions
+        closing = types.index("dispute.closed")
+        assert [disputed for _, disputed in live] == [
+            0 < index < closing for index in range(len(types))
+        ]
 
 
 async def _play_both(
-    stack: Stack, fake: FakeStripe, http: httpx.AsyncClient
+    stack: Stack, fake: FakeStripe, http: httpx.AsyncClient, sub: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Opens, answers and settles both disputes; the payments as they end."""
-    forward, sub = _forwarder(fake, http), new_subject()
+    forward = _forwarder(fake, http)
     first = await stack.charge(http, sub, orderId="o-dispute-won")
     second = await stack.charge(http, sub, orderId="o-dispute-lost")
     assert (first["status"], second["status"]) == ("SUCCEEDED", "SUCCEEDED")
