@@ -9,7 +9,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from models.dispute import Dispute
 from models.payment import PaymentStatusHistory, Refund
-from payments.disputes.service import disputes_by_payment
+from payments.disputes.reads import disputes_by_payment
 from payments.live.hub import Hub
 from payments.reads.service import (
     client_secrets_by_payment,

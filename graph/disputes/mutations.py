@@ -11,7 +11,7 @@ from graph.payload import PaymentError, payload_errors
 from graph.payments.types import Payment
 from models import dispute as stored_dispute
 from models import payment as stored_payment
-from payments.disputes import service as disputes
+from payments.disputes import answers as disputes
 from payments.disputes.rules import EvidenceInput
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal

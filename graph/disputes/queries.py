@@ -5,7 +5,7 @@ import strawberry
 from graph.context import Info
 from graph.disputes.types import DisputeConnection
 from graph.enums import DisputeStatus
-from payments.disputes import service as disputes
+from payments.disputes import reads as disputes
 
 
 @strawberry.input

@@ -7,7 +7,7 @@ import strawberry
 from graph.connections import Node, PageInfo
 from graph.enums import DisputeStatus
 from models import dispute as stored
-from payments.disputes import service as disputes
+from payments.disputes import reads as disputes
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from graph.disputes.types import Dispute
 from graph.enums import PaymentStatus
 from graph.payments.types import Payment, PaymentConnection
 from graph.refunds.types import Refund
-from payments.disputes import service as disputes
+from payments.disputes import reads as disputes
 from payments.reads import service as reads
 
 
