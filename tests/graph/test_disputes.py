@@ -22,7 +22,7 @@ from tests.graph.disputing import (
     submit_evidence,
 )
 from tests.support import error_codes, graphql, new_subject, serve, token
-from tests.webhooks.factories import deliver
+from tests.webhooks.factories import deliver, dispute_object, event
 
 
 @dataclass
@@ -216,3 +216,34 @@ async def test_an_unknown_dispute_id_is_not_found(stripe):
         assert [(e["code"], e["field"]) for e in errors] == [("NOT_FOUND", "disputeId")]
     assert stripe.dispute_requests() == before
     assert await Dispute.filter(id="dsp_missing").count() == 0
+
+
+@pytest.mark.parametrize("fault", ["before_commit", "after_commit"])
+async def test_an_outage_answering_a_dispute_is_retried_with_the_same_stripe_key(stripe, fault):
+    """GATEWAY_UNAVAILABLE, then the same-key retry finishes it with the key Stripe saw first."""
+    _, dispute = await stripe.disputed()
+    stripe.fake.fail_next(f"/v1/disputes/{dispute['providerDisputeId']}", fault)
+    key, evidence = uuid.uuid4().hex, {"receipt": "file_receipt"}
+    down = await submit_evidence(stripe.http, dispute["id"], evidence, key=key)
+    up = await submit_evidence(stripe.http, dispute["id"], evidence, key=key)
+    errors = down["data"]["submitDisputeEvidence"]["errors"]
+    assert [e["code"] for e in errors] == ["GATEWAY_UNAVAILABLE"]
+    assert up["data"]["submitDisputeEvidence"]["dispute"]["status"] == "UNDER_REVIEW"
+    sent = [k for path, k in stripe.dispute_requests() if dispute["providerDisputeId"] in path]
+    assert len(sent) == 2 and sent[0] == sent[1]
+    at_stripe = stripe.fake.disputes.disputes[dispute["providerDisputeId"]]
+    assert at_stripe["evidence_details"]["submission_count"] == 1
+
+
+async def test_the_simulated_gateway_answers_disputes_too(http):
+    """A dispute of a simulated payment (a Stripe-shaped webhook) is answered in-process."""
+    sub = new_subject()
+    payment = (await charge(http, sub))["payment"]
+    opened = dispute_object(payment["providerPaymentId"], payment["amount"])
+    opened["status"] = "needs_response"
+    await deliver(event("charge.dispute.created", opened))
+    (dispute,) = await disputes_of(http, payment["id"])
+    answered = await submit_evidence(http, dispute["id"], {"anything": "goes here"})
+    assert answered["data"]["submitDisputeEvidence"]["dispute"]["status"] == "UNDER_REVIEW"
+    conceded = (await accept(http, dispute["id"]))["data"]["acceptDispute"]
+    assert (conceded["dispute"]["status"], conceded["payment"]["disputed"]) == ("LOST", False)
