@@ -7,7 +7,9 @@ import structlog
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from models.dispute import Dispute
 from models.payment import PaymentStatusHistory, Refund
+from payments.disputes.reads import disputes_by_payment
 from payments.live.hub import Hub
 from payments.reads.service import (
     client_secrets_by_payment,
@@ -30,6 +32,9 @@ class Loaders:
     )
     client_secrets: DataLoader[str, str | None] = field(
         default_factory=lambda: DataLoader(load_fn=client_secrets_by_payment)
+    )
+    disputes: DataLoader[str, list[Dispute]] = field(
+        default_factory=lambda: DataLoader(load_fn=disputes_by_payment)
     )
 
 

@@ -7,6 +7,7 @@ import strawberry
 from models.enums import (
     CancellationReason,
     CaptureMethod,
+    DisputeStatus,
     EventSource,
     NextActionType,
     PaymentMethodType,
@@ -24,12 +25,14 @@ for _stored in (
     EventSource,
     CaptureMethod,
     CancellationReason,
+    DisputeStatus,
 ):
     strawberry.enum(_stored)
 
 __all__ = [
     "CancellationReason",
     "CaptureMethod",
+    "DisputeStatus",
     "EventSource",
     "NextActionType",
     "PaymentErrorCode",
@@ -59,3 +62,4 @@ class PaymentErrorCode(Enum):
     CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"
     PAYMENT_METHOD_NOT_FOUND = "PAYMENT_METHOD_NOT_FOUND"
     NO_DEFAULT_PAYMENT_METHOD = "NO_DEFAULT_PAYMENT_METHOD"
+    DISPUTE_NOT_OPEN = "DISPUTE_NOT_OPEN"

@@ -18,6 +18,9 @@ from graph.charges.mutations import ChargeMutations
 from graph.customers.mutations import CustomerMutations
 from graph.customers.queries import CustomerQueries
 from graph.customers.types import Customer, PaymentMethod
+from graph.disputes.mutations import DisputeMutations
+from graph.disputes.queries import DisputeQueries
+from graph.disputes.types import Dispute
 from graph.error_shaping import shape_errors
 from graph.intents.mutations import IntentMutations
 from graph.live.subscriptions import LiveSubscriptions
@@ -34,7 +37,8 @@ from graph.statistics.queries import StatisticsQueries
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
 Query = merge_types(
-    "Query", (PaymentQueries, CustomerQueries, StatisticsQueries, OperationsQueries)
+    "Query",
+    (PaymentQueries, CustomerQueries, StatisticsQueries, OperationsQueries, DisputeQueries),
 )
 Mutation = merge_types(
     "Mutation",
@@ -46,6 +50,7 @@ Mutation = merge_types(
         CancellationMutations,
         CustomerMutations,
         OperationsMutations,
+        DisputeMutations,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscriptions,))
@@ -125,7 +130,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Payment, Refund, Customer, PaymentMethod],
+        types=[Payment, Refund, Customer, PaymentMethod, Dispute],
         extensions=[
             OperationGate,
             *limits.extensions(),

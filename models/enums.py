@@ -93,6 +93,26 @@ class Operation(StrEnum):
     CREATE_CUSTOMER = "create_customer"
     SETUP_INTENT = "setup_intent"
     ATTACH_PAYMENT_METHOD = "attach_method"
+    SUBMIT_DISPUTE_EVIDENCE = "dispute_evidence"
+    ACCEPT_DISPUTE = "accept_dispute"
+
+
+class DisputeStatus(StrEnum):
+    """A dispute's state; WARNING_* are inquiries, which move no money unless escalated."""
+
+    WARNING_NEEDS_RESPONSE = "WARNING_NEEDS_RESPONSE"
+    WARNING_UNDER_REVIEW = "WARNING_UNDER_REVIEW"
+    WARNING_CLOSED = "WARNING_CLOSED"
+    NEEDS_RESPONSE = "NEEDS_RESPONSE"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    WON = "WON"
+    LOST = "LOST"
+
+
+# Closed for good: a provider moves a dispute out of these never again.
+CLOSED_DISPUTE_STATUSES = frozenset(
+    {DisputeStatus.WARNING_CLOSED, DisputeStatus.WON, DisputeStatus.LOST}
+)
 
 
 class DeliveryStatus(StrEnum):

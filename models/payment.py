@@ -1,6 +1,6 @@
 """Payments, their refunds and their status history."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -17,6 +17,9 @@ from models.enums import (
     RefundStatus,
 )
 from models.ids import ID_LENGTH, new_payment_id, new_refund_id
+
+if TYPE_CHECKING:
+    from models.dispute import Dispute
 
 
 class Payment(Model):
@@ -67,12 +70,17 @@ class Payment(Model):
     provider_payment_id = fields.CharField(max_length=255, null=True, unique=True)
     card_brand = fields.CharField(max_length=30, null=True)
     card_last4 = fields.CharField(max_length=4, null=True)
+    # When a dispute first opened; refunds stay refused from then on.
     disputed_at = fields.DatetimeField(null=True)
+    # Whether one of its disputes is open now, and the money all of them dispute.
+    disputed = fields.BooleanField(default=False)
+    amount_disputed = fields.BigIntField(default=0)
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     refunds: fields.ReverseRelation["Refund"]
+    disputes: fields.ReverseRelation["Dispute"]
     history: fields.ReverseRelation["PaymentStatusHistory"]
 
     class Meta:

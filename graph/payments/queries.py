@@ -6,9 +6,11 @@ import strawberry
 
 from graph.connections import Node
 from graph.context import Info
+from graph.disputes.types import Dispute
 from graph.enums import PaymentStatus
 from graph.payments.types import Payment, PaymentConnection
 from graph.refunds.types import Refund
+from payments.disputes import reads as disputes
 from payments.reads import service as reads
 
 
@@ -51,9 +53,12 @@ class PaymentQueries:
         page = await reads.list_payments(principal, page_size, after, domain_filter)
         return PaymentConnection.from_page(page)
 
-    @strawberry.field(description="A payment or refund by its id, or null.")
+    @strawberry.field(description="A payment, refund or dispute by its id, or null.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         principal = await info.context.principal()
+        if str(id).startswith("dsp_"):
+            dispute = await disputes.get_dispute(principal, str(id))
+            return Dispute.from_model(dispute) if dispute else None
         if str(id).startswith("rfd_"):
             refund = await reads.get_refund(principal, str(id))
             return Refund.from_model(refund) if refund else None

@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 
 from graph.connections import Node, PageInfo
 from graph.context import Info
+from graph.disputes.types import Dispute
 from graph.enums import (
     CancellationReason,
     CaptureMethod,
@@ -98,7 +99,9 @@ class Payment(Node):
     metadata: JSON | None
     card_brand: str | None
     card_last4: str | None
+    # Whether one of its disputes is open now (refunds stay refused once one opened).
     disputed: bool
+    amount_disputed: int
     version: int
     created_at: datetime
     updated_at: datetime
@@ -139,6 +142,11 @@ class Payment(Node):
         else:
             rows = await info.context.loaders.refunds.load(str(self.id))
         return [Refund.from_model(row) for row in rows]
+
+    @strawberry.field(description="Its disputes, oldest first, as they are now.")
+    async def disputes(self, info: Info) -> list[Dispute]:
+        rows = await info.context.loaders.disputes.load(str(self.id))
+        return [Dispute.from_model(row) for row in rows]
 
     @strawberry.field
     async def events(self, info: Info) -> list[PaymentEvent]:
@@ -181,7 +189,8 @@ class Payment(Node):
             metadata=payment.metadata,
             card_brand=payment.card_brand,
             card_last4=payment.card_last4,
-            disputed=payment.disputed_at is not None,
+            disputed=payment.disputed,
+            amount_disputed=payment.amount_disputed,
             version=payment.version,
             created_at=payment.created_at,
             updated_at=payment.updated_at,

@@ -21,6 +21,9 @@ class CurrencyStats:
     amount_captured: Long
     amount_refunded: Long
     net: Long
+    # Money its payments' disputes dispute (open, won or lost), and how many were disputed.
+    amount_disputed: Long
+    disputed_count: int
 
 
 @strawberry.type
@@ -29,6 +32,10 @@ class PaymentStats:
     succeeded_count: int
     failed_count: int
     success_rate: float | None
+    disputed_count: int
+    dispute_rate: float | None = strawberry.field(
+        description="Disputed payments over succeeded ones; card networks act above about 1%."
+    )
     by_currency: list[CurrencyStats]
     by_status: list[StatusStats]
 
@@ -39,6 +46,8 @@ class PaymentStats:
             succeeded_count=stats.succeeded_count,
             failed_count=stats.failed_count,
             success_rate=stats.success_rate,
+            disputed_count=stats.disputed_count,
+            dispute_rate=stats.dispute_rate,
             by_currency=[
                 CurrencyStats(
                     currency=c.currency,
@@ -46,6 +55,8 @@ class PaymentStats:
                     amount_captured=Long(c.amount_captured),
                     amount_refunded=Long(c.amount_refunded),
                     net=Long(c.net),
+                    amount_disputed=Long(c.amount_disputed),
+                    disputed_count=c.disputed_count,
                 )
                 for c in stats.by_currency
             ],

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 from models.enums import EventSource, InboxStatus, PaymentStatus
 from models.ids import ID_LENGTH
 from models.payment import Payment
+from payments.disputes.service import apply_report, keep_unmatched
 from payments.gateway_events.inbox import (
     SETTLED,
     finish_event,
@@ -19,11 +20,10 @@ from payments.gateway_events.inbox import (
 )
 from payments.gateway_events.inbox import replay_event as reopen_event
 from payments.gateways.base import (
-    DisputeOpened,
+    DisputeReported,
     GatewayUpdate,
     PaymentMoved,
     RefundsReported,
-    ReportedChange,
 )
 from payments.gateways.events import read_event
 from payments.lifecycle.state_machine import CAPTURED, REFUNDABLE, status_after_refunds
@@ -114,7 +114,10 @@ async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxSt
         return row.status
     update = read_event(row.provider, row.payload)
     status = InboxStatus.IGNORED
-    if update.change is not None:
+    if isinstance(update.change, DisputeReported):
+        await _dispute_reported(update, update.change, row.provider, connection)
+        status = InboxStatus.PROCESSED
+    elif update.change is not None:
         payment = await _locked_payment(update, connection)
         await _apply(update, update.change, payment, connection)
         status = InboxStatus.PROCESSED
@@ -125,12 +128,35 @@ async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxSt
     return status
 
 
+async def _dispute_reported(
+    update: GatewayUpdate, report: DisputeReported, provider: str, connection: BaseDBAsyncClient
+) -> None:
+    # A dispute comes days after its payment: one we do not know is kept, never retried.
+    payment = await _found_payment(update, connection)
+    if payment is None:
+        await keep_unmatched(provider, _usable_provider_id(update), report, connection)
+        return
+    await _ensure_captured(update, payment, connection)
+    await apply_report(payment, provider, report, connection, EventSource.WEBHOOK, update.event_id)
+
+
 async def _locked_payment(update: GatewayUpdate, connection: BaseDBAsyncClient) -> Payment:
-    """The update's payment, locked; it adopts the provider's id when found by our id."""
+    """The update's payment, locked; raises PaymentNotYetKnown when none matches yet."""
+    payment = await _found_payment(update, connection)
+    if payment is None:
+        raise PaymentNotYetKnown(update.event_id, _usable_provider_id(update) or update.payment_id)
+    return payment
+
+
+def _usable_provider_id(update: GatewayUpdate) -> str | None:
     # An id no row could hold (NUL, absurd length) is no reference: never sent to the database.
     provider_id = update.provider_payment_id
-    provider_id = provider_id if provider_id is not None and could_be_id(provider_id) else None
-    our_id = update.payment_id
+    return provider_id if provider_id is not None and could_be_id(provider_id) else None
+
+
+async def _found_payment(update: GatewayUpdate, connection: BaseDBAsyncClient) -> Payment | None:
+    """The update's payment, locked, or None; it adopts the provider's id when found by ours."""
+    provider_id, our_id = _usable_provider_id(update), update.payment_id
     found = None
     if provider_id is not None:
         found = await Payment.get_or_none(provider_payment_id=provider_id, using_db=connection)
@@ -138,7 +164,7 @@ async def _locked_payment(update: GatewayUpdate, connection: BaseDBAsyncClient) 
         found = await Payment.get_or_none(id=our_id, using_db=connection)
     payment = await lock_payment(found.id, connection) if found else None
     if payment is None:
-        raise PaymentNotYetKnown(update.event_id, provider_id or our_id)
+        return None
     bind_payment_id(payment.id)
     if payment.provider_payment_id is None and provider_id is not None:
         payment.provider_payment_id = provider_id
@@ -148,7 +174,7 @@ async def _locked_payment(update: GatewayUpdate, connection: BaseDBAsyncClient) 
 
 async def _apply(
     update: GatewayUpdate,
-    change: ReportedChange,
+    change: PaymentMoved | RefundsReported,
     payment: Payment,
     connection: BaseDBAsyncClient,
 ) -> None:
@@ -156,11 +182,7 @@ async def _apply(
         await _payment_moved(update, change, payment, connection)
         return
     await _ensure_captured(update, payment, connection)
-    if isinstance(change, RefundsReported):
-        await _refunds_reported(update, change, payment, connection)
-    elif isinstance(change, DisputeOpened) and payment.disputed_at is None:
-        payment.disputed_at = update.occurred_at
-        await payment.save(using_db=connection, update_fields=["disputed_at", "updated_at"])
+    await _refunds_reported(update, change, payment, connection)
 
 
 async def _payment_moved(

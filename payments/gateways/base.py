@@ -5,8 +5,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from models.enums import (
+    CLOSED_DISPUTE_STATUSES,
     CancellationReason,
     CaptureMethod,
+    DisputeStatus,
     NextActionType,
     PaymentMethodType,
     PaymentStatus,
@@ -186,11 +188,32 @@ class RefundsReported:
 
 
 @dataclass(frozen=True)
-class DisputeOpened:
-    """The provider reports a dispute opened against the payment."""
+class DisputeReported:
+    """A dispute of the payment as the provider reports it at `reported_at`.
+
+    Reports arrive duplicated and in any order: the domain keeps the newest (by
+    `reported_at`, then by how far the status has come) and never moves back.
+    """
+
+    provider_dispute_id: str
+    amount: int
+    # Upper-case ISO 4217, as payments keep it.
+    currency: str
+    # The provider's reason code (Stripe: `fraudulent`, `general`, ...).
+    reason: str
+    status: DisputeStatus
+    evidence_due_by: datetime | None
+    reported_at: datetime
+    # Money taken from the merchant for the dispute, and given back (a dispute won).
+    funds_withdrawn: bool = False
+    funds_reinstated: bool = False
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_DISPUTE_STATUSES
 
 
-ReportedChange = PaymentMoved | RefundsReported | DisputeOpened
+ReportedChange = PaymentMoved | RefundsReported | DisputeReported
 
 
 @dataclass(frozen=True)
@@ -259,6 +282,32 @@ class CustomerGateway(Protocol):
         ...
 
 
+class DisputeGateway(Protocol):
+    """Answering disputes at the provider; each call returns the dispute as it is then.
+
+    Calls are safe to retry with their key; an unreachable provider raises
+    `GatewayUnavailable`, a dispute the provider will no longer change raises
+    `DisputeNotOpen`.
+    """
+
+    def evidence_fields(self, evidence: object) -> Json:
+        """`evidence` as the provider's evidence fields; ValidationFailed unless it is one."""
+        ...
+
+    async def submit_evidence(
+        self, dispute: DisputeReported, evidence: Json, submit: bool, idempotency_key: str
+    ) -> DisputeReported:
+        """Stage the evidence, or with `submit` send it to the card network for good.
+
+        `dispute` is the dispute as we keep it; the answer is the provider's, as of now.
+        """
+        ...
+
+    async def accept(self, dispute: DisputeReported, idempotency_key: str) -> DisputeReported:
+        """Concede the dispute: it closes as lost (an inquiry as closed)."""
+        ...
+
+
 class Gateway(Protocol):
     """A payment provider. Declines are results; only unknown outcomes raise.
 
@@ -270,6 +319,9 @@ class Gateway(Protocol):
 
     @property
     def customers(self) -> CustomerGateway: ...
+
+    @property
+    def disputes(self) -> DisputeGateway: ...
 
     async def charge(self, request: ChargeRequest) -> ChargeResult: ...
 

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from models.enums import EventSource, PaymentStatus
 from models.idempotency import IdempotencyKey
 from models.payment import Payment, PaymentStatusHistory, Refund
-from payments.outbox.events import outbox_event, write_outbox_event
+from payments.outbox.events import EventAbout, outbox_event, write_outbox_event
 from payments.outbox.versions import REFUND_FIELDS, REFUND_ORDER, REFUNDS
 from payments.shared import metrics
 
@@ -130,12 +130,31 @@ async def record_ignored(
     )
 
 
+async def announce_beside_status(
+    payment: Payment,
+    about: EventAbout,
+    source: EventSource,
+    connection: BaseDBAsyncClient,
+    provider_event_id: str | None = None,
+) -> None:
+    """A change of a locked payment that keeps its status (a dispute moved), made a version.
+
+    The caller has set the changed columns; this bumps `version` and writes them with a
+    history row (noted with the event's type) and the outbox event `about` describes.
+    """
+    payment.version += 1
+    await payment.save(using_db=connection)
+    await _record(payment, connection, source, provider_event_id, payment.status, note=about.type)
+    await write_outbox_event(payment, connection, about)
+
+
 async def _record(
     payment: Payment,
     connection: BaseDBAsyncClient,
     source: EventSource,
     provider_event_id: str | None = None,
     from_status: PaymentStatus | None = None,
+    note: str | None = None,
 ) -> None:
     await PaymentStatusHistory.create(
         payment_id=payment.id,
@@ -144,6 +163,7 @@ async def _record(
         source=source,
         version=payment.version,
         provider_event_id=provider_event_id,
+        note=note,
         using_db=connection,
     )
 

@@ -8,6 +8,7 @@ from tortoise.transactions import in_transaction
 
 from models.enums import EventSource, PaymentStatus, RefundStatus
 from models.payment import Payment, Refund
+from payments.disputes.service import adopt_unmatched
 from payments.gateways.base import ChargeResult, Gateway, RefundResult
 from payments.lifecycle.answer_fields import outcome_fields
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
@@ -32,7 +33,8 @@ async def reconcile(gateway: Gateway, policy: ReconcilePolicy) -> int:
     """Settle stale PENDING payments and refunds, and poll payments whose webhook is overdue.
 
     Looks each up at the gateway by our own id and applies what the gateway says
-    with source RECONCILER. Returns how many rows changed.
+    with source RECONCILER. Disputes kept without a payment are attached to one that
+    now matches, or reported (logged and counted) again. Returns how many rows changed.
     """
     now = datetime.now(UTC)
     changed = 0
@@ -46,7 +48,8 @@ async def reconcile(gateway: Gateway, policy: ReconcilePolicy) -> int:
     refunds = Refund.filter(status=RefundStatus.PENDING, updated_at__lt=stale)
     for refund in await refunds.limit(BATCH_SIZE):
         changed += await _settle_refund(refund, gateway, abandon)
-    return changed
+    adopted, _ = await adopt_unmatched()
+    return changed + adopted
 
 
 async def _settle_payment(payment: Payment, gateway: Gateway, abandon_before: datetime) -> int:

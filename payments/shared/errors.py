@@ -67,6 +67,15 @@ class PaymentNotConfirmable(PaymentsError):
     code = "PAYMENT_NOT_CONFIRMABLE"
 
 
+class DisputeNotOpen(PaymentsError):
+    """The dispute is closed (won, lost, or an inquiry that ended): nothing can change it."""
+
+    code = "DISPUTE_NOT_OPEN"
+
+    def __init__(self) -> None:
+        super().__init__("The dispute is closed and can no longer be answered.", field="disputeId")
+
+
 class PaymentMethodTypeUnsupported(PaymentsError):
     """The rail cannot take this payment (its method type, currency or capture method)."""
 

@@ -50,6 +50,17 @@ IDEMPOTENCY = Counter(
     "Idempotency key claims by operation and outcome (new, replay, conflict, in_use).",
     ["operation", "outcome"],
 )
+DISPUTES = Counter(
+    "payments_disputes_total",
+    "Dispute changes applied (created, updated, closed), by currency; created over succeeded "
+    "payments is the dispute rate card networks watch.",
+    ["change", "currency"],
+)
+DISPUTES_UNMATCHED = Gauge(
+    "payments_disputes_unmatched",
+    "Disputes no payment of ours matches, as the reconciler last counted them.",
+    multiprocess_mode="livemax",
+)
 REFUNDS = Counter("payments_refunds_total", "Refunds by final status.", ["status"])
 DELIVERIES = Counter(
     "payments_event_deliveries_total",

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
 from models.enums import PaymentStatus
@@ -31,6 +32,9 @@ class CurrencyStats:
     count: int
     amount_captured: int
     amount_refunded: int
+    # Money under dispute (open, won or lost) and how many payments were disputed.
+    amount_disputed: int = 0
+    disputed_count: int = 0
 
     @property
     def net(self) -> int:
@@ -59,6 +63,15 @@ class PaymentStats:
         """The share of settled payments that succeeded; None when none settled."""
         settled = self.succeeded_count + self.failed_count
         return self.succeeded_count / settled if settled else None
+
+    @property
+    def disputed_count(self) -> int:
+        return sum(c.disputed_count for c in self.by_currency)
+
+    @property
+    def dispute_rate(self) -> float | None:
+        """Disputed payments over succeeded ones (card networks act above about 1%)."""
+        return self.disputed_count / self.succeeded_count if self.succeeded_count else None
 
 
 async def payment_stats(
@@ -89,9 +102,18 @@ async def _groups(start: datetime, end: datetime, owner: str | None) -> list[dic
         amount_sum=Sum("amount"),
         captured_sum=Sum("amount_captured"),
         refunded_sum=Sum("amount_refunded"),
+        disputed_sum=Sum("amount_disputed"),
+        disputed_count=Count("id", _filter=Q(amount_disputed__gt=0)),
     ).group_by("currency", "status")
     rows: list[dict[str, Any]] = await grouped.values(
-        "currency", "status", "count", "amount_sum", "captured_sum", "refunded_sum"
+        "currency",
+        "status",
+        "count",
+        "amount_sum",
+        "captured_sum",
+        "refunded_sum",
+        "disputed_sum",
+        "disputed_count",
     )
     return rows
 
@@ -109,6 +131,8 @@ def _summarize(groups: list[dict[str, Any]]) -> PaymentStats:
             currency.count + group["count"],
             currency.amount_captured + int(group["captured_sum"] or 0),
             currency.amount_refunded + int(group["refunded_sum"] or 0),
+            currency.amount_disputed + int(group["disputed_sum"] or 0),
+            currency.disputed_count + int(group["disputed_count"] or 0),
         )
     return PaymentStats(
         by_currency=sorted(by_currency.values(), key=lambda c: c.currency),

@@ -14,6 +14,8 @@ REQUIRED_PANELS = {
     "idempotency replays and conflicts",
     "gateway latency (p95)",
     "gateway errors and conflicts",
+    # Issue 30: card networks act on a dispute rate above about 1%.
+    "dispute rate",
 }
 
 

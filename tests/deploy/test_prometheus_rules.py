@@ -22,6 +22,7 @@ REQUIRED_ALERTS = {
     "OutboxEventsNotDelivered",
     "IdempotencyConflicts",
     "WebhookBacklog",
+    "DisputeRateHigh",
 }
 
 
@@ -48,8 +49,8 @@ def test_rules_unit_tests_pass() -> None:
     assert "SUCCESS" in result.stdout
 
 
-def test_unit_tests_cover_the_success_rate_and_dead_letter_alerts_firing() -> None:
-    """At least one case expects PaymentSuccessRateLow and EventDeliveriesDeadLettered to fire."""
+def test_unit_tests_cover_the_success_rate_dead_letter_and_dispute_alerts_firing() -> None:
+    """Cases expect PaymentSuccessRateLow, EventDeliveriesDeadLettered, DisputeRateHigh to fire."""
     cases = yaml.safe_load(ALERT_TESTS.read_text())["tests"]
     firing = {
         check["alertname"]
@@ -57,7 +58,7 @@ def test_unit_tests_cover_the_success_rate_and_dead_letter_alerts_firing() -> No
         for check in case.get("alert_rule_test", [])
         if check.get("exp_alerts")
     }
-    assert {"PaymentSuccessRateLow", "EventDeliveriesDeadLettered"} <= firing
+    assert {"PaymentSuccessRateLow", "EventDeliveriesDeadLettered", "DisputeRateHigh"} <= firing
 
 
 def test_every_alert_has_a_severity_a_summary_and_a_runbook() -> None:

@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from tests.fakes import stripe_lifecycle
 from tests.fakes.stripe_customers import CustomerLedger
+from tests.fakes.stripe_disputes import DisputeLedger
 from tests.fakes.stripe_ledger import Json, ParameterError, StripeFailure, StripeLedger
 
 Handler = Callable[[Request, Json], Json]
@@ -51,9 +52,11 @@ class FakeStripe:
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     customers: CustomerLedger = field(init=False)
+    disputes: DisputeLedger = field(init=False)
 
     def __post_init__(self) -> None:
         self.customers = CustomerLedger(self.ledger)
+        self.disputes = DisputeLedger(self.ledger)
 
     @property
     def intents(self) -> dict[str, Json]:
@@ -89,6 +92,7 @@ class FakeStripe:
             ("/v1/refunds", "GET", lambda _, p: ledger.list_refunds(p)),
             ("/v1/refunds/{id}", "GET", lambda r, _: ledger.retrieve_refund(r.path_params["id"])),
             *self._customer_routes(),
+            *self._dispute_routes(),
             ("/v1/events", "GET", lambda _, p: ledger.list_events(p)),
         ]
         return Starlette(
@@ -118,6 +122,14 @@ class FakeStripe:
                 lambda r, _: customers.detach(r.path_params["id"]),
             ),
             ("/v1/setup_intents", "POST", lambda _, p: customers.create_setup_intent(p)),
+        ]
+
+    def _dispute_routes(self) -> list[tuple[str, str, Handler]]:
+        disputes = self.disputes
+        return [
+            ("/v1/disputes/{id}", "GET", lambda r, _: disputes.retrieve(r.path_params["id"])),
+            ("/v1/disputes/{id}", "POST", lambda r, p: disputes.update(r.path_params["id"], p)),
+            ("/v1/disputes/{id}/close", "POST", lambda r, _: disputes.close(r.path_params["id"])),
         ]
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Any]:

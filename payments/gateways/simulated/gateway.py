@@ -22,6 +22,7 @@ from payments.gateways.base import (
     RefundResult,
 )
 from payments.gateways.simulated.customers import SimulatedCustomers
+from payments.gateways.simulated.disputes import SimulatedDisputes
 from payments.gateways.simulated.outcomes import (
     AUTHENTICATION_FAILED,
     DECLINED,
@@ -92,6 +93,7 @@ class SimulatedGateway:
     by_payment_id: dict[str, str] = field(default_factory=dict)
     by_refund_id: dict[str, str] = field(default_factory=dict)
     customers: SimulatedCustomers = field(default_factory=SimulatedCustomers)
+    disputes: SimulatedDisputes = field(default_factory=SimulatedDisputes)
     # "<intent>:<attempt>" -> whether the customer completed that 3-D Secure challenge.
     authentications: dict[str, bool] = field(default_factory=dict)
     # Where the authentication page sends the browser back to, by intent (confirm's returnUrl).

@@ -30,6 +30,7 @@ from payments.gateways.base import (
     RefundResult,
 )
 from payments.gateways.stripe.customers import StripeCustomers
+from payments.gateways.stripe.disputes import StripeDisputes
 from payments.gateways.stripe.errors import (
     declined,
     refused_capture,
@@ -80,6 +81,7 @@ class StripeGateway:
             http_client=self._http,
         )
         self.customers = StripeCustomers(self._client)
+        self.disputes = StripeDisputes(self._client)
 
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Create and confirm a PaymentIntent; a card decline comes back as FAILED."""

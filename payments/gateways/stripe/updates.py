@@ -6,7 +6,6 @@ from typing import Any
 
 from models.enums import PaymentStatus, RefundReason
 from payments.gateways.base import (
-    DisputeOpened,
     EventEnvelope,
     GatewayUpdate,
     PaymentMoved,
@@ -14,6 +13,7 @@ from payments.gateways.base import (
     ReportedChange,
     ReportedRefund,
 )
+from payments.gateways.stripe.disputes import read_dispute
 from payments.gateways.stripe.vocabulary import CANCELLATION_REASONS, refund_status
 
 _INTENT_STATUSES = {
@@ -25,10 +25,13 @@ _INTENT_STATUSES = {
     "payment_intent.canceled": PaymentStatus.CANCELED,
 }
 _REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed"})
+_DISPUTE_EVENTS = frozenset(
+    f"charge.dispute.{change}"
+    for change in ("created", "updated", "closed", "funds_withdrawn", "funds_reinstated")
+)
 # What is worth recovering from Stripe's Events list: any other type changes nothing.
 HANDLED_EVENT_TYPES = frozenset(
-    {*_INTENT_STATUSES, *_REFUND_EVENTS, "charge.captured", "charge.refunded"}
-    | {"charge.dispute.created"}
+    {*_INTENT_STATUSES, *_REFUND_EVENTS, *_DISPUTE_EVENTS, "charge.captured", "charge.refunded"}
 )
 
 
@@ -111,7 +114,8 @@ def _change(event_type: str, obj: dict[str, Any], occurred_at: datetime) -> Repo
         )
     if event_type in _REFUND_EVENTS:
         return RefundsReported((_refund(obj),))
-    return DisputeOpened() if event_type == "charge.dispute.created" else None
+    # Each dispute event carries the whole Dispute: the newest of them is its state.
+    return read_dispute(obj, occurred_at, event_type) if event_type in _DISPUTE_EVENTS else None
 
 
 def _intent_fields(

@@ -112,3 +112,30 @@ async def test_totals_past_32_bits_are_exact(http):
     total = 22 * 99_999_999
     assert stats["byCurrency"][0]["amountCaptured"] == stats["byCurrency"][0]["net"] == total
     assert stats["byStatus"] == [{"status": "SUCCEEDED", "count": 22, "amount": total}]
+
+
+DISPUTE_STATS = """query($from: DateTime!, $to: DateTime!, $customerId: String) {
+  paymentStats(from: $from, to: $to, customerId: $customerId) {
+    succeededCount disputedCount disputeRate
+    byCurrency { currency amountDisputed disputedCount }
+  }
+}"""
+
+
+async def test_stats_sum_disputed_amounts_per_currency_and_the_dispute_rate(http):
+    """Disputed money per currency, disputed payments, and their share of the succeeded ones."""
+    day, customer = _quiet_day(), new_subject()
+    await _payment(customer, day, PaymentStatus.SUCCEEDED, amount=1000, amount_disputed=1000)
+    await _payment(customer, day, PaymentStatus.SUCCEEDED, amount=2000, amount_disputed=500)
+    await _payment(customer, day, PaymentStatus.SUCCEEDED, amount=700)
+    await _payment(
+        customer, day, PaymentStatus.SUCCEEDED, amount=300, currency="EUR", amount_disputed=300
+    )
+    variables = {"from": day.isoformat(), "to": (day + timedelta(days=1)).isoformat()}
+    body = await graphql(http, DISPUTE_STATS, variables, bearer=token(customer))
+    stats = body["data"]["paymentStats"]
+    assert (stats["succeededCount"], stats["disputedCount"], stats["disputeRate"]) == (4, 3, 0.75)
+    assert stats["byCurrency"] == [
+        {"currency": "EUR", "amountDisputed": 300, "disputedCount": 1},
+        {"currency": "USD", "amountDisputed": 1500, "disputedCount": 2},
+    ]

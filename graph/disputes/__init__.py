@@ -1,0 +1,1 @@
+"""GraphQL of disputes: the Dispute type, the admin list, evidence and acceptance."""

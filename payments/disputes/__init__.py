@@ -1,0 +1,1 @@
+"""Disputes: records of chargebacks and inquiries, applied from provider reports, and answered."""
