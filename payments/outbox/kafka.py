@@ -228,11 +228,13 @@ class KafkaPublisher:
     async def _publish(self) -> int:
         if self._producer is None:
             self._producer = new_producer(self.settings.kafka_bootstrap_servers or "")
-        moved = await publish_pending(self._producer, self.settings.kafka_topic)
-        if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
-            metrics.KAFKA_OLDEST_AGE.set(await oldest_unpublished_age_seconds())
-            self._gauge_at = time.monotonic()
-        return moved
+        try:
+            return await publish_pending(self._producer, self.settings.kafka_topic)
+        finally:
+            # Also (above all) while the broker is down: the lag is what an alert watches.
+            if time.monotonic() - self._gauge_at >= GAUGE_EVERY_SECONDS:
+                self._gauge_at = time.monotonic()
+                metrics.KAFKA_OLDEST_AGE.set(await oldest_unpublished_age_seconds())
 
     async def _failed(self, stage: str, exc: Exception) -> float:
         log.warning("kafka_publish_failed", stage=stage, error=repr(exc))

@@ -6,12 +6,13 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable
 
+import httpx
 from confluent_kafka import Message
 from tortoise import connections
 
 from models.outbox import OutboxEvent
 from tests.graph.charging import charge
-from tests.support import new_subject
+from tests.support import free_port, new_subject
 from tests.tansu import Tansu, headers_of, read_topic
 from tests.tasks.fanout_support import Stack, charge_many, fanout_stack, wait_until
 
@@ -96,7 +97,9 @@ async def test_concurrent_payments_reach_the_topic_in_order_through_a_broker_out
     While down: HTTP deliveries keep their latency, Kafka holds back every event. After a
     restart on the same port (empty: memory storage): every event made meanwhile arrives.
     """
-    async with fanout_stack(KAFKA_BOOTSTRAP_SERVERS=tansu.bootstrap) as stack:
+    metrics_port = free_port()
+    env = {"KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap, "WORKER_METRICS_PORT": str(metrics_port)}
+    async with fanout_stack(**env) as stack:
         await charge_many(stack, 1)  # the worker is up and publishing before we measure
         await wait_until(lambda: bool(stack.order.delivered_ids()), "the worker to start")
         started = await stack.event_ids()
@@ -112,6 +115,8 @@ async def test_concurrent_payments_reach_the_topic_in_order_through_a_broker_out
         during = await stack.event_ids() - before - started
         await wait_until(lambda: stack.order.delivered_ids() >= during, "deliveries meanwhile")
         held_back = await _unpublished(stack)
+        # The worker's pass times out (10 s), is counted, and the lag is what it has grown to.
+        down = await _scrape_until(metrics_port, _FAILED, lambda value: value >= 1)
         await tansu.start()
         second = await read_topic(tansu.bootstrap, TOPIC, _covering(during), seconds=90)
         await _all_marked(stack)
@@ -119,6 +124,7 @@ async def test_concurrent_payments_reach_the_topic_in_order_through_a_broker_out
         outbox = await _versions_in_outbox(stack, during)
         baseline = await _delivery_seconds(stack, before)
         outage = await _delivery_seconds(stack, during)
+        up = await _scrape_until(metrics_port, _PUBLISHED, lambda value: value >= 1)
     http_bodies = {r["headers"]["webhook-id"]: r["body"] for r in stack.order.received}
     _check_records(first + second, http_bodies)
     assert (len(before), len(during)) == (40 + 2 * 20, 80 + 2 * 40)
@@ -130,6 +136,8 @@ async def test_concurrent_payments_reach_the_topic_in_order_through_a_broker_out
     assert {payment: sorted(set(v)) for payment, v in after.items()} == outbox
     assert sum(map(len, after.values())) >= len(during)
     assert all(versions == sorted(versions) for versions in after.values())
+    assert _sample(up, _PUBLISHED) >= 1 + len(before) + len(during)
+    assert _sample(down, "payments_kafka_oldest_unpublished_age_seconds") > 0
     median, worst = statistics.median(outage), max(outage)
     print(
         f"HTTP delivery after commit: median {statistics.median(baseline):.3f} s "
@@ -138,6 +146,29 @@ async def test_concurrent_payments_reach_the_topic_in_order_through_a_broker_out
     )
     # A publisher blocking the worker's loop would hold deliveries for its 10 s send timeout.
     assert worst < 5.0
+
+
+_PUBLISHED = "payments_kafka_events_published_total"
+_FAILED = 'payments_kafka_publish_failures_total{stage="broker"}'
+
+
+async def _scrape_until(port: int, name: str, wanted: Callable[[float], bool]) -> str:
+    """The worker's metrics once sample `name` is exported with a `wanted` value."""
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            exposition = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+            if f"\n{name} " in exposition and wanted(_sample(exposition, name)):
+                return exposition
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{name} never as wanted")
+
+
+def _sample(exposition: str, name: str) -> float:
+    """The value of one sample (name with its labels) of a Prometheus exposition."""
+    for line in exposition.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not exported")
 
 
 async def test_without_kafka_bootstrap_servers_nothing_is_published_or_held(http, worker):
