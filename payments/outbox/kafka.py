@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -59,6 +60,8 @@ def new_producer(
             "enable.idempotence": False,
             "message.timeout.ms": delivery_timeout_ms,
             "linger.ms": 5,
+            # librdkafka's own lines (a broker gone, back) as the service's JSON log lines.
+            "logger": logging.getLogger("librdkafka"),
         }
     )
 
