@@ -28,6 +28,8 @@ PUBLISH_BATCH = 500
 # Events the relay has not fanned out yet wait for it: Kafka never holds a row the relay
 # claims with SKIP LOCKED, so publishing can never delay an HTTP delivery.
 UNPUBLISHED = Q(kafka_published_at__isnull=True, relayed_at__isnull=False)
+# What a record is made of (not the live feed's `state`), and what holds it back.
+_SENT_FIELDS = ("id", "payment_id", "version", "type", "payload", "relayed_at")
 # A message the broker has not acknowledged by then fails (librdkafka's delivery report).
 DELIVERY_TIMEOUT_MS = 10_000
 RETRY_FIRST_SECONDS = 0.5
@@ -96,7 +98,7 @@ async def unpublished_runs(payments: int) -> list[list[OutboxEvent]]:
     if not payment_ids:
         return []
     pending = OutboxEvent.filter(kafka_published_at__isnull=True, payment_id__in=payment_ids)
-    events = await pending.order_by("payment_id", "version")
+    events = await pending.order_by("payment_id", "version").only(*_SENT_FIELDS)
     runs = []
     for _, versions in groupby(events, key=lambda event: event.payment_id):
         run = list(_while_relayed(versions))
@@ -226,7 +228,9 @@ class KafkaPublisher:
             await self._drop_connection()
             return await self._failed("database", exc)
         self._retry_in = 0.0
-        return 0.0 if moved == PUBLISH_BATCH else self.idle_seconds
+        # A batch's worth moved: more are likely waiting (a backlog after an outage sends
+        # no NOTIFY), so the next pass starts at once.
+        return 0.0 if moved >= PUBLISH_BATCH else self.idle_seconds
 
     async def _publish(self) -> int:
         if self._producer is None:
