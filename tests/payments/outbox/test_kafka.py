@@ -17,6 +17,7 @@ from payments.outbox.kafka import (
     send_runs,
     unpublished_runs,
 )
+from payments.outbox.relay import prune_delivered
 from tests.tansu import Tansu, headers_of, read_topic
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -132,3 +133,18 @@ async def test_events_acknowledged_but_not_marked_are_sent_again_in_order(tansu:
     await _publish_all(producer, topic)
     records = await read_topic(tansu.bootstrap, topic, _has(keys, 2 * len(events)))
     assert _versions_by_key(records, keys) == {key: [1, 2, 3, 1, 2, 3] for key in keys}
+
+
+async def test_pruning_keeps_what_kafka_has_not_acknowledged():
+    """Past retention, with Kafka on, an event goes only once published; without, as before."""
+    waiting, published = (event for (event,) in [await _payment_events(1) for _ in range(2)])
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    await OutboxEvent.filter(id__in=[waiting.id, published.id]).update(created_at=month_ago)
+    await OutboxEvent.filter(id=published.id).update(kafka_published_at=datetime.now(UTC))
+
+    await prune_delivered(timedelta(days=20), kafka=True)
+    assert await OutboxEvent.filter(id__in=[waiting.id, published.id]).values_list(
+        "id", flat=True
+    ) == [waiting.id]
+    await prune_delivered(timedelta(days=20))
+    assert not await OutboxEvent.exists(id=waiting.id)
