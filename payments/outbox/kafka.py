@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,7 @@ GAUGE_EVERY_SECONDS = 5.0
 # lock held by its connection): two would interleave one payment's versions on the topic.
 PUBLISHER_LOCK_KEY = 0x7061796B61666B61
 STANDBY_SECONDS = 2.0
+PUBLISHER_NAME = "payments kafka publisher"
 
 
 class EventsNotAcknowledged(Exception):
@@ -255,8 +257,12 @@ class KafkaPublisher:
             return True
         if self._connection is None or self._connection.is_closed():
             self._leading = False
-            # A connection of its own: the lock and the LISTEN live as long as it does.
-            self._connection = await asyncpg.connect(self.settings.database_url)
+            # A connection of its own: the lock and the LISTEN live as long as it does. Its
+            # name in pg_stat_activity says which process publishes.
+            self._connection = await asyncpg.connect(
+                self.settings.database_url,
+                server_settings={"application_name": f"{PUBLISHER_NAME} {os.getpid()}"},
+            )
             await self._connection.add_listener(OUTBOX_CHANNEL, lambda *_: self.wake.set())
         if not self._leading:
             lock = "SELECT pg_try_advisory_lock($1)"

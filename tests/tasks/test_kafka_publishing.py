@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import os
+import signal
 import statistics
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -12,6 +14,7 @@ from confluent_kafka import Message
 from tortoise import connections
 
 from models.outbox import OutboxEvent
+from payments.outbox.kafka import PUBLISHER_NAME
 from tests.graph.charging import charge
 from tests.processes import WorkerProcess
 from tests.support import free_port, new_subject
@@ -99,6 +102,7 @@ async def test_concurrent_payments_reach_the_topic_in_order_through_a_broker_out
     the topic, in version order per payment, with the HTTP body.
     While down: HTTP deliveries keep their latency, Kafka holds back every event. After a
     restart on the same port (empty: memory storage): every event made meanwhile arrives.
+    Then the publisher's process is SIGKILLed: another takes over, nothing after is lost.
     """
     ports = [free_port(), free_port()]
     env = {"KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap, "WORKER_METRICS_PORT": str(ports[0])}
@@ -128,6 +132,15 @@ async def test_concurrent_payments_reach_the_topic_in_order_through_a_broker_out
         baseline = await _delivery_seconds(stack, before)
         outage = await _delivery_seconds(stack, during)
         up = await _scrape_until(ports, _PUBLISHED, lambda value: value >= 1)
+
+        # The publisher's process killed: another takes the lock and publishes what follows.
+        killed = await _publisher_pid(stack)
+        os.kill(killed, signal.SIGKILL)
+        await charge_many(stack, 20, refund_every=2)
+        after_kill = await stack.event_ids() - during - before - started
+        third = await read_topic(tansu.bootstrap, TOPIC, _covering(after_kill), seconds=90)
+        outbox_after_kill = await _versions_in_outbox(stack, after_kill)
+        successor = await _publisher_pid(stack)
     http_bodies = {r["headers"]["webhook-id"]: r["body"] for r in stack.order.received}
     _check_records(first + second, http_bodies)
     assert (len(before), len(during)) == (40 + 2 * 20, 80 + 2 * 40)
@@ -141,6 +154,10 @@ async def test_concurrent_payments_reach_the_topic_in_order_through_a_broker_out
     assert all(versions == sorted(versions) for versions in after.values())
     assert _total(up, _PUBLISHED) >= 1 + len(before) + len(during)
     assert _total(down, "payments_kafka_oldest_unpublished_age_seconds") > 0
+    assert successor != killed
+    on_topic = _versions_on_topic(third, after_kill)
+    assert {payment: sorted(set(v)) for payment, v in on_topic.items()} == outbox_after_kill
+    assert all(versions == sorted(versions) for versions in on_topic.values())
     median, worst = statistics.median(outage), max(outage)
     print(
         f"HTTP delivery after commit: median {statistics.median(baseline):.3f} s "
@@ -151,8 +168,22 @@ async def test_concurrent_payments_reach_the_topic_in_order_through_a_broker_out
     assert worst < 5.0
 
 
+_PUBLISHER = """
+SELECT a.application_name FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
 _PUBLISHED = "payments_kafka_events_published_total"
 _FAILED = 'payments_kafka_publish_failures_total{stage="broker"}'
+
+
+async def _publisher_pid(stack: Stack) -> int:
+    """The process holding the publisher's lock, from its connection's application_name."""
+    for _ in range(100):
+        rows = await stack.query(_PUBLISHER)
+        if rows:
+            return int(rows[0]["application_name"].removeprefix(PUBLISHER_NAME))
+        await asyncio.sleep(0.1)
+    raise AssertionError("no process holds the publisher's lock")
 
 
 @asynccontextmanager
