@@ -50,6 +50,7 @@ def create_app(
     runtime = build_runtime(settings, gateway)
     broker = setup_broker(settings)
     # Actor modules can be imported only once the broker exists.
+    from tasks.kafka_publishing import kafka_publishing
     from tasks.outbox_relay import in_process_worker
     from tasks.stripe_events import enqueue_stripe_event
 
@@ -68,7 +69,10 @@ def create_app(
         try:
             async with live_feed(hub):
                 if isinstance(broker, InProcessBroker):
-                    async with in_process_worker(broker, settings, hub.dispatch_events):
+                    async with (
+                        in_process_worker(broker, settings, hub.dispatch_events),
+                        kafka_publishing(settings),
+                    ):
                         yield
                 else:
                     yield

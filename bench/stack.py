@@ -105,7 +105,7 @@ async def running_stack(
     async with AsyncExitStack() as stack:
         order = await stack.enter_async_context(receiver("order"))
         notify = await stack.enter_async_context(receiver("notification"))
-        database_url = await stack.enter_async_context(_database())
+        database_url = await stack.enter_async_context(scratch_database())
         env = _env(root, database_url, f"{order}/events", f"{notify}/events")
         await _run(bin_dir / "payments", "migrate", env=env)
         processes = {}
@@ -179,7 +179,8 @@ def _env(root: Path, database_url: str, order_url: str, notification_url: str) -
 
 
 @asynccontextmanager
-async def _database() -> AsyncIterator[str]:
+async def scratch_database() -> AsyncIterator[str]:
+    """A new, empty database on the benchmark's PostgreSQL, dropped on exit."""
     name = f"payments_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f'CREATE DATABASE "{name}"')

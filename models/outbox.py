@@ -23,6 +23,8 @@ class OutboxEvent(Model):
     relayed_at = fields.DatetimeField(null=True, db_index=True)
     # The request (or message) that caused the change: sent on as X-Request-ID.
     request_id = fields.CharField(max_length=128, null=True)
+    # Set once the broker acknowledged the event on KAFKA_TOPIC (payments/outbox/kafka.py).
+    kafka_published_at = fields.DatetimeField(null=True)
 
     deliveries: fields.ReverseRelation["OutboxDelivery"]
 

@@ -55,9 +55,10 @@ async def enqueue_deliveries(due: dict[str, list[int]]) -> None:
 
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=3)
 async def prune_outbox_events() -> None:
-    """Delete outbox events every consumer has, once older than OUTBOX_RETENTION_DAYS."""
-    days = actor_runtime().settings.outbox_retention_days
-    log.info("outbox_pruned", count=await prune_delivered(timedelta(days=days)))
+    """Delete outbox events every consumer and Kafka have, past OUTBOX_RETENTION_DAYS."""
+    settings = actor_runtime().settings
+    retention, kafka = timedelta(days=settings.outbox_retention_days), settings.kafka_enabled
+    log.info("outbox_pruned", count=await prune_delivered(retention, kafka))
 
 
 async def close_http_client() -> None:

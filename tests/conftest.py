@@ -18,6 +18,7 @@ from payments.platform.database import apply_migrations, close_database, open_da
 from payments.shared.settings import Settings, load_settings
 from tests.processes import WorkerProcess
 from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, serve
+from tests.tansu import Tansu, tansu_broker
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"
@@ -119,3 +120,10 @@ def reference_clients() -> Path:
         timeout=300,
     )
     return REFERENCE_CLIENTS
+
+
+@pytest.fixture
+async def tansu() -> AsyncIterator[Tansu]:
+    """A Kafka-protocol broker of this test's own (Tansu, in memory), killed afterwards."""
+    async with tansu_broker() as broker:
+        yield broker

@@ -305,15 +305,18 @@ async def list_deliveries(failed_only: bool = False, limit: int = 100) -> list[O
     return await query.order_by("-id").limit(limit)
 
 
-async def prune_delivered(older_than: timedelta) -> int:
+async def prune_delivered(older_than: timedelta, kafka: bool = False) -> int:
     """Delete events older than the retention that every consumer has confirmed.
 
-    Events with an open or dead delivery stay (a dead one can still be redriven).
+    Events with an open or dead delivery stay (a dead one can still be redriven), and
+    with `kafka` those the Kafka broker has not acknowledged.
     """
     undelivered = OutboxDelivery.exclude(status=DeliveryStatus.DELIVERED).values("event_id")
     done = OutboxEvent.filter(
         created_at__lt=datetime.now(UTC) - older_than, relayed_at__isnull=False
     ).exclude(id__in=Subquery(undelivered))
+    if kafka:
+        done = done.filter(kafka_published_at__isnull=False)
     pruned = 0
     while ids := await done.limit(PRUNE_BATCH).values_list("id", flat=True):
         pruned += await OutboxEvent.filter(id__in=ids).delete()

@@ -73,6 +73,20 @@ OUTBOX_OLDEST_AGE = Gauge(
     # livemax: a stopped worker's last reading must not stay the maximum forever.
     multiprocess_mode="livemax",
 )
+KAFKA_PUBLISHED = Counter(
+    "payments_kafka_events_published_total",
+    "Payment events the Kafka broker acknowledged on KAFKA_TOPIC.",
+)
+KAFKA_FAILURES = Counter(
+    "payments_kafka_publish_failures_total",
+    "Failed Kafka publishing passes, by what failed (broker, database).",
+    ["stage"],
+)
+KAFKA_OLDEST_AGE = Gauge(
+    "payments_kafka_oldest_unpublished_age_seconds",
+    "Age of the oldest payment event not yet acknowledged by the Kafka broker.",
+    multiprocess_mode="livemax",
+)
 # Set by the worker's relay (payments.webhook_backlog); livemax as for the outbox age.
 WEBHOOK_BACKLOG = Gauge(
     "payments_webhook_backlog_events",

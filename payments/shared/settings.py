@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     live_max_unauthenticated_per_address: int = Field(default=8, ge=1)
     live_keepalive_seconds: float = Field(default=15.0, gt=0)
     live_queue_size: int = Field(default=100, ge=1)
+    # Comma-separated host:port of Kafka brokers: every event is also published there.
+    kafka_bootstrap_servers: str | None = None
+    kafka_topic: str = Field(default="payments.events", min_length=1, max_length=249)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -143,6 +146,11 @@ class Settings(BaseSettings):
         if self.gateway is not None:
             return self.gateway
         return GatewayName.STRIPE if self.stripe_api_key else GatewayName.SIMULATED
+
+    @property
+    def kafka_enabled(self) -> bool:
+        """Whether events are also published to Kafka (KAFKA_BOOTSTRAP_SERVERS is set)."""
+        return bool(self.kafka_bootstrap_servers and self.kafka_bootstrap_servers.strip())
 
     @property
     def webhook_secrets(self) -> list[str]:

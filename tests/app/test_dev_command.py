@@ -1,6 +1,7 @@
 """`payments dev` from an empty directory: SQLite, in-process worker, simulated gateway."""
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from confluent_kafka import Message
 
 from tests.graph.charging import CHARGE, REFUND, charge_input
 from tests.graph.live.reference import (
@@ -21,6 +23,7 @@ from tests.graph.live.reference import (
 )
 from tests.processes import PAYMENTS
 from tests.support import free_port
+from tests.tansu import headers_of, read_topic
 
 # Few: the module's charges share `payments dev`'s per-minute charge budget.
 LIVE_RUNS = 3
@@ -34,10 +37,10 @@ async def dev_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 
 
 @asynccontextmanager
-async def running_dev(workdir: Path) -> AsyncIterator[tuple[str, str]]:
-    """`payments dev` in `workdir` with no configuration; yields its URL and printed token."""
+async def running_dev(workdir: Path, **settings: str) -> AsyncIterator[tuple[str, str]]:
+    """`payments dev` in `workdir` with only `settings` set; yields its URL and printed token."""
     port = free_port()
-    env = {"PATH": os.environ["PATH"], "HOME": str(workdir)}
+    env = {"PATH": os.environ["PATH"], "HOME": str(workdir), **settings}
     process = await asyncio.create_subprocess_exec(
         PAYMENTS,
         "dev",
@@ -107,6 +110,29 @@ async def test_dev_charges_declines_refunds_and_pages(dev_server):
     assert refunded["refundPayment"]["payment"]["amountRefunded"] == 3000
     assert refunded["refundPayment"]["payment"]["status"] == "PARTIALLY_REFUNDED"
     assert page["payments"]["pageInfo"]["hasNextPage"] is True
+
+
+async def test_dev_publishes_each_version_to_kafka_when_configured(tmp_path, tansu):
+    """With KAFKA_BOOTSTRAP_SERVERS, `payments dev` publishes a charge and its refund in order."""
+    async with running_dev(tmp_path, KAFKA_BOOTSTRAP_SERVERS=tansu.bootstrap) as (url, token):
+        charged = await _gql(url, token, CHARGE, {"input": charge_input(), "key": uuid.uuid4().hex})
+        payment_id = charged["chargePayment"]["payment"]["id"]
+        refund = {"input": {"paymentId": payment_id, "amount": 1000}, "key": uuid.uuid4().hex}
+        refunded = await _gql(url, token, REFUND, refund)
+        version = refunded["refundPayment"]["payment"]["version"]
+
+        def reached(records: list[Message]) -> bool:
+            return any(
+                record.key() == payment_id.encode()
+                and headers_of(record)["payment-version"] == str(version).encode()
+                for record in records
+            )
+
+        records = await read_topic(tansu.bootstrap, "payments.events", reached, seconds=30)
+    mine = [record for record in records if record.key() == payment_id.encode()]
+    versions = [int(headers_of(record)["payment-version"]) for record in mine]
+    assert versions == sorted(versions) and versions[-1] == version
+    assert json.loads(mine[-1].value() or b"")["type"] == "payment.partially_refunded"
 
 
 async def test_dev_pushes_every_version_of_back_to_back_changes(dev_server, reference_clients):

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL
 from tests.graph.charging import CHARGE, REFUND, charge_input
 from tests.processes import PAYMENTS, WorkerProcess, api_process
-from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, graphql, serve, token
+from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, graphql, new_subject, serve, token
 from tests.tasks.closing_consumer import closing_consumer
 
 OUTBOUND_SECRET = "whsec_" + base64.b64encode(b"fan-out-test-secret-0123456789").decode()
@@ -110,6 +110,22 @@ class Stack:
             return await connection.fetch(sql, *args)
         finally:
             await connection.close()
+
+
+async def charge_many(stack: Stack, count: int, refund_every: int = 0) -> None:
+    """Charge `count` payments (refunding some partially), 20 requests at a time."""
+    sub = new_subject()
+    limit = asyncio.Semaphore(20)
+
+    async def one(index: int) -> None:
+        async with limit:
+            payment = await stack.charge(client, sub, orderId=f"o-{index}")
+            if refund_every and index % refund_every == 0:
+                await stack.refund(client, sub, payment["id"], 100)
+                await stack.refund(client, sub, payment["id"], 200)
+
+    async with httpx.AsyncClient(base_url=stack.api, timeout=60) as client:
+        await asyncio.gather(*(one(i) for i in range(count)))
 
 
 async def wait_until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
