@@ -17,7 +17,7 @@ async def add_unpublished_index(apps: object, schema_editor: object) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0030_inbox_provider_key")]
+    dependencies = [("models", "0056_dispute_constraints")]
 
     operations = [
         ops.AddField(
