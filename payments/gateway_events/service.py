@@ -21,14 +21,17 @@ from payments.gateway_events.inbox import replay_event as reopen_event
 from payments.gateways.base import (
     DisputeOpened,
     GatewayUpdate,
+    PaymentApproved,
     PaymentMoved,
     RefundsReported,
     ReportedChange,
 )
 from payments.gateways.events import read_event
+from payments.intents.approval import capture_approved
 from payments.lifecycle.state_machine import CAPTURED, REFUNDABLE, status_after_refunds
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.refunds.gateway_sync import sync_refund
+from payments.service_config import ServiceConfig
 from payments.shared.correlation import bind_payment_id
 from payments.shared.errors import PaymentsError
 from payments.shared.input_rules import could_be_id
@@ -64,16 +67,21 @@ class EventConflict(PaymentsError):
     code = "GATEWAY_EVENT_CONFLICT"
 
 
-async def process_stored_event(row_id: int) -> InboxStatus:
+async def process_stored_event(row_id: int, config: ServiceConfig | None = None) -> InboxStatus:
     """Apply one stored event once, in one transaction holding the payment's row lock.
 
     Returns the event's status (PROCESSED, IGNORED for types we do not handle, FAILED
     for a conflict an operator must look at). Raises PaymentNotYetKnown, with the
     attempts so far, when no payment matches yet; other errors are recorded and re-raised.
+    A buyer's approval is captured through `config`'s rail after that transaction (no
+    lock is held across the provider's call), then the event is settled.
     """
     try:
         async with in_transaction() as connection:
-            return await _process_locked(row_id, connection)
+            outcome = await _process_locked(row_id, connection)
+        if isinstance(outcome, _Approval):
+            return await _capture_approval(row_id, outcome, config)
+        return outcome
     except PaymentNotYetKnown as error:
         error.attempts = await record_attempt(row_id, error.message, InboxStatus.RECEIVED)
         raise
@@ -103,7 +111,35 @@ async def replay_events(event_ids: Iterable[str]) -> dict[str, InboxStatus]:
     return outcomes
 
 
-async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxStatus:
+class _Approval:
+    """An approval to capture once the inbox transaction has ended."""
+
+    def __init__(self, payment_id: str, event_id: str) -> None:
+        self.payment_id = payment_id
+        self.event_id = event_id
+
+
+class ApprovalUnhandled(PaymentsError):
+    """An approval processed where no rail is wired (a replay from the CLI): the worker's job."""
+
+    code = "APPROVAL_UNHANDLED"
+
+
+async def _capture_approval(
+    row_id: int, approval: _Approval, config: ServiceConfig | None
+) -> InboxStatus:
+    if config is None:
+        raise ApprovalUnhandled(f"Approval {approval.event_id} needs the worker's gateway.")
+    await capture_approved(approval.payment_id, config, approval.event_id)
+    async with in_transaction() as connection:
+        row = await lock_event(row_id, connection)
+        if row is None or row.status in SETTLED:
+            return row.status if row is not None else InboxStatus.IGNORED
+        await finish_event(row, InboxStatus.PROCESSED, connection)
+    return InboxStatus.PROCESSED
+
+
+async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxStatus | _Approval:
     # The inbox row lock comes first, then the payment's: every path takes them in
     # this order, and a redelivered message waits here instead of applying twice.
     row = await lock_event(row_id, connection)
@@ -114,6 +150,9 @@ async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxSt
         return row.status
     update = read_event(row.provider, row.payload)
     status = InboxStatus.IGNORED
+    if isinstance(update.change, PaymentApproved):
+        payment = await _locked_payment(update, connection)
+        return _Approval(payment.id, update.event_id)
     if update.change is not None:
         payment = await _locked_payment(update, connection)
         await _apply(update, update.change, payment, connection)

@@ -190,7 +190,12 @@ class DisputeOpened:
     """The provider reports a dispute opened against the payment."""
 
 
-ReportedChange = PaymentMoved | RefundsReported | DisputeOpened
+@dataclass(frozen=True)
+class PaymentApproved:
+    """The buyer approved the payment at the provider: it can be captured (or held) now."""
+
+
+ReportedChange = PaymentMoved | RefundsReported | DisputeOpened | PaymentApproved
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,10 @@ class Gateway(Protocol):
 
     @property
     def customers(self) -> CustomerGateway: ...
+
+    def accepts(self, currency: str, capture_method: CaptureMethod) -> bool:
+        """Whether this rail takes `currency` with `capture_method` (checked before any write)."""
+        ...
 
     async def charge(self, request: ChargeRequest) -> ChargeResult: ...
 

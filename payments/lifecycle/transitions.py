@@ -64,7 +64,7 @@ async def apply_change(payment: Payment, change: Change, connection: BaseDBAsync
 
 def planned(payment: Payment, change: Change) -> tuple[PaymentStatus, dict[str, Any]]:
     """The status `change` moves the payment to and the fields that move sets."""
-    target = target_for(payment.flow, change.target)
+    target = target_for(payment.flow, change.target, payment.payment_method_type)
     return target, {**implied_fields(payment, target), **change.fields}
 
 
