@@ -47,6 +47,8 @@ class FakePayPal:
     token_ttl_seconds: int = 32_400
     tokens: dict[str, float] = field(default_factory=dict)
     tokens_issued: int = 0
+    # Calls refused with 401 (no, unknown or expired token).
+    refused: int = 0
     # PayPal-Request-Id -> what the first request made.
     request_ids: dict[str, Made] = field(default_factory=dict)
     # (method, path, PayPal-Request-Id) of every authenticated call.
@@ -141,7 +143,9 @@ class FakePayPal:
     def _authorized(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
         expires = self.tokens.get(header.removeprefix("Bearer "))
-        return header.startswith("Bearer ") and expires is not None and expires > time.time()
+        valid = header.startswith("Bearer ") and expires is not None and expires > time.time()
+        self.refused += not valid
+        return valid
 
     def _read(self, path: str, render: Callable[[str], Json]) -> Route:
         async def endpoint(request: Request) -> Response:
