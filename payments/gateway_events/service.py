@@ -1,6 +1,6 @@
 """Applies stored gateway events to payments and refunds through the same service transitions."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
@@ -67,20 +67,23 @@ class EventConflict(PaymentsError):
     code = "GATEWAY_EVENT_CONFLICT"
 
 
-async def process_stored_event(row_id: int, config: ServiceConfig | None = None) -> InboxStatus:
+async def process_stored_event(
+    row_id: int, rails: Callable[[], ServiceConfig] | None = None
+) -> InboxStatus:
     """Apply one stored event once, in one transaction holding the payment's row lock.
 
     Returns the event's status (PROCESSED, IGNORED for types we do not handle, FAILED
     for a conflict an operator must look at). Raises PaymentNotYetKnown, with the
     attempts so far, when no payment matches yet; other errors are recorded and re-raised.
-    A buyer's approval is captured through `config`'s rail after that transaction (no
-    lock is held across the provider's call), then the event is settled.
+    A buyer's approval is captured through the rail `rails()` gives (asked only then),
+    after that transaction (no lock is held across the provider's call); then the event
+    is settled.
     """
     try:
         async with in_transaction() as connection:
             outcome = await _process_locked(row_id, connection)
         if isinstance(outcome, _Approval):
-            return await _capture_approval(row_id, outcome, config)
+            return await _capture_approval(row_id, outcome, rails)
         return outcome
     except PaymentNotYetKnown as error:
         error.attempts = await record_attempt(row_id, error.message, InboxStatus.RECEIVED)
@@ -126,11 +129,11 @@ class ApprovalUnhandled(PaymentsError):
 
 
 async def _capture_approval(
-    row_id: int, approval: _Approval, config: ServiceConfig | None
+    row_id: int, approval: _Approval, rails: Callable[[], ServiceConfig] | None
 ) -> InboxStatus:
-    if config is None:
+    if rails is None:
         raise ApprovalUnhandled(f"Approval {approval.event_id} needs the worker's gateway.")
-    await capture_approved(approval.payment_id, config, approval.event_id)
+    await capture_approved(approval.payment_id, rails(), approval.event_id)
     async with in_transaction() as connection:
         row = await lock_event(row_id, connection)
         if row is None or row.status in SETTLED:

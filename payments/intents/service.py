@@ -117,4 +117,6 @@ def _confirmation(confirm_input: ConfirmInput, config: ServiceConfig) -> Payment
         reserve,
         call,
         refused=PaymentNotConfirmable,
+        # The worker capturing on CHECKOUT.ORDER.APPROVED: PayPal answers both the same.
+        joins=lambda payment: payment.payment_method_type is PaymentMethodType.PAYPAL,
     )

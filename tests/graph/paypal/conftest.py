@@ -41,7 +41,7 @@ class PayPalWorld:
         assert envelope is not None
         row_id = await store_event("paypal", body, envelope)
         assert row_id is not None
-        return await process_stored_event(row_id, self.worker)
+        return await process_stored_event(row_id, lambda: self.worker)
 
 
 def paypal_event(event_type: str, resource: dict[str, Any]) -> dict[str, Any]:

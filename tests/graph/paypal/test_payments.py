@@ -2,7 +2,8 @@
 
 import asyncio
 import uuid
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from models.enums import PaymentStatus
 from models.payment import Payment, PaymentStatusHistory
@@ -12,6 +13,7 @@ from tests.graph.lifecycle import LIFECYCLE_FIELDS, call
 from tests.graph.paypal.conftest import PayPalWorld
 from tests.support import graphql, new_subject, token
 
+T = TypeVar("T")
 RETURN_URL = "https://shop.example/paypal/return"
 
 
@@ -207,19 +209,33 @@ async def _applied_successes(payment_id: str) -> int:
     ).count()
 
 
+async def _after(seconds: float, awaitable: Awaitable[T]) -> T:
+    await asyncio.sleep(seconds)
+    return await awaitable
+
+
 async def test_confirm_and_the_approval_event_race_to_exactly_one_capture(paypal: PayPalWorld):
     """Against a slow PayPal, the BFF's confirm and the worker's event capture once, each time."""
     paypal.fake.slow("/capture", 0.2)
     sub = new_subject()
-    for _ in range(6):
+    for attempt in range(8):
         created = await _created(paypal, sub)
         order_id = created["providerPaymentId"]
         paypal.fake.ledger.approve(order_id)
         resource = paypal.fake.ledger.render_order(order_id, None)
-        await asyncio.gather(
-            _confirm(paypal, sub, created["id"]),
-            paypal.deliver("CHECKOUT.ORDER.APPROVED", resource),
+        # Each side gets a head start in turn, so both orders of arrival are raced.
+        head_start = 0.1 * (attempt % 3)
+        confirmed, _ = await asyncio.gather(
+            _after(head_start if attempt % 2 else 0, _confirm(paypal, sub, created["id"])),
+            _after(
+                0 if attempt % 2 else head_start,
+                paypal.deliver("CHECKOUT.ORDER.APPROVED", resource),
+            ),
         )
+        # Joined while the worker captured, or after it finished (nothing left to confirm).
+        assert confirmed["errors"] == [] or [e["code"] for e in confirmed["errors"]] == [
+            "PAYMENT_NOT_CONFIRMABLE"
+        ], confirmed
         row = await Payment.get(id=created["id"])
         assert row.status is PaymentStatus.SUCCEEDED
         assert row.pending_operation is None
