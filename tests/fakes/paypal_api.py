@@ -201,7 +201,9 @@ class FakePayPal:
                     },
                     500,
                 )
-            return JSONResponse(self._render(*made, prefer), 201)
+            # A void changes an existing authorization (200); the other writes make one (201).
+            status = 200 if request.url.path.endswith("/void") else 201
+            return JSONResponse(self._render(*made, prefer), status)
 
         return Route(path, endpoint, methods=[method])
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import pytest
 from redis.asyncio import Redis
 
-from models.enums import CaptureMethod, PaymentStatus
-from payments.gateways.base import IntentRequest
+from models.enums import CaptureMethod, PaymentStatus, RefundStatus
+from payments.gateways.base import IntentRequest, RefundRequest
 from payments.gateways.paypal.client import PayPalClient
 from payments.gateways.paypal.gateway import PayPalGateway
 from payments.gateways.paypal.tokens import REFRESH_MARGIN_SECONDS
-from payments.shared.errors import GatewayUnavailable
+from payments.shared.errors import GatewayUnavailable, NotFound
 from tests.conftest import REDIS_URL
 from tests.fakes.paypal_api import CLIENT_ID, CLIENT_SECRET, FakePayPal
 from tests.support import free_port, serve
@@ -109,3 +109,28 @@ async def test_a_server_error_or_no_connection_is_gateway_unavailable(processes:
         await unreachable.create_intent(_request())
     await unreachable.aclose()
     await redis.aclose()
+
+
+async def test_retrieve_and_find_refund_read_paypal_state_for_the_reconciler(
+    processes: TwoProcesses,
+):
+    """An order read back at each step: waiting, captured, refunded by our refund id."""
+    gateway, ledger = processes.first, processes.fake.ledger
+    request = _request()
+    created = await gateway.create_intent(request)
+    order_id = created.provider_payment_id
+    waiting = await gateway.retrieve_payment(order_id)
+    assert waiting.status is PaymentStatus.REQUIRES_ACTION
+    assert waiting.next_action is not None and order_id in (waiting.next_action.redirect_url or "")
+    ledger.approve(order_id)
+    ledger.capture_order(order_id, None)
+    captured = await gateway.retrieve_payment(order_id)
+    assert (captured.status, captured.amount_captured) == (PaymentStatus.SUCCEEDED, 1234)
+    refund = RefundRequest("ref_1", request.payment_id, order_id, 234, None, "refund-ref_1")
+    made = await gateway.refund(refund)
+    found = await gateway.find_refund("ref_1", order_id)
+    assert found == made
+    assert found.status is RefundStatus.SUCCEEDED
+    assert await gateway.find_refund("ref_2", order_id) is None
+    with pytest.raises(NotFound):
+        await gateway.retrieve_payment("NOSUCHORDER0000X")
