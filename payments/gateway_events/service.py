@@ -1,6 +1,7 @@
 """Applies stored gateway events to payments and refunds through the same service transitions."""
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -114,12 +115,12 @@ async def replay_events(event_ids: Iterable[str]) -> dict[str, InboxStatus]:
     return outcomes
 
 
+@dataclass(frozen=True)
 class _Approval:
     """An approval to capture once the inbox transaction has ended."""
 
-    def __init__(self, payment_id: str, event_id: str) -> None:
-        self.payment_id = payment_id
-        self.event_id = event_id
+    payment_id: str
+    event_id: str
 
 
 class ApprovalUnhandled(PaymentsError):

@@ -48,38 +48,38 @@ async def confirm_at_gateway(
     )
 
 
-async def capture_approved(payment_id: str, config: ServiceConfig, event_id: str) -> bool:
+async def capture_approved(payment_id: str, config: ServiceConfig, event_id: str) -> None:
     """Capture (or authorize) a payment whose approval the provider reported; once.
 
     Nothing happens to a payment no longer waiting for approval: captured already (by
-    confirmPayment), canceled (a late approval captures nothing) or failed. Returns
-    whether the provider was asked. Raises ApprovalDeferred while a cancellation is
-    under way, GatewayUnavailable when the outcome is unknown (the event is retried,
-    and the same request id replays it).
+    confirmPayment), canceled (a late approval captures nothing) or failed. Raises
+    ApprovalDeferred while a cancellation is under way, GatewayUnavailable when the
+    outcome is unknown (the event is retried, and the same request id replays it).
     """
     async with in_transaction() as connection:
         payment = await lock_payment(payment_id, connection)
         if payment is None or payment.status not in APPROVABLE:
-            return False
+            return
         if payment.pending_operation is PendingOperation.CANCEL:
             raise ApprovalDeferred(f"Payment {payment_id} is being canceled.")
         # A confirmPayment under way holds CONFIRM already: asking again only replays its
         # answer (same request id); holding it here keeps a cancellation out meanwhile.
-        if payment.pending_operation is None:
+        reserved_here = payment.pending_operation is None
+        if reserved_here:
             payment.pending_operation = PendingOperation.CONFIRM
             await payment.save(
                 using_db=connection, update_fields=["pending_operation", "updated_at"]
             )
     try:
         result = await confirm_at_gateway(payment, config)
-    except PaymentNotConfirmable:
-        # The provider says it is not approved (an event older than a reset): wait for another.
+    except Exception as error:
+        if reserved_here:
+            await _release(payment_id)
+        if not isinstance(error, PaymentNotConfirmable):
+            raise
+        # PayPal says it is not approved (an approval older than a reset): nothing to do.
         log.warning("approval_not_confirmable", payment_id=payment_id, event_id=event_id)
-        await _release(payment_id)
-        return True
-    except Exception:
-        await _release(payment_id)
-        raise
+        return
     async with in_transaction() as connection:
         locked = await lock_payment(payment_id, connection)
         assert locked is not None
@@ -87,7 +87,6 @@ async def capture_approved(payment_id: str, config: ServiceConfig, event_id: str
         change = Change(result.status, EventSource.WEBHOOK, fields, event_id)
         if not await apply_change(locked, change, connection):
             await _clear(locked, connection)
-    return True
 
 
 async def _release(payment_id: str) -> None:

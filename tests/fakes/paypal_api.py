@@ -44,6 +44,8 @@ class FakePayPal:
     """PayPal's behaviour where our money rules depend on it, kept in memory."""
 
     ledger: PayPalLedger = field(default_factory=PayPalLedger)
+    # The merchant's app; tests give each fake its own, so tokens cached in Redis stay apart.
+    client_id: str = CLIENT_ID
     token_ttl_seconds: int = 32_400
     tokens: dict[str, float] = field(default_factory=dict)
     tokens_issued: int = 0
@@ -115,7 +117,7 @@ class FakePayPal:
         return Starlette(routes=routes)
 
     async def _token(self, request: Request) -> Response:
-        expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        expected = base64.b64encode(f"{self.client_id}:{CLIENT_SECRET}".encode()).decode()
         if request.headers.get("authorization") != f"Basic {expected}":
             return JSONResponse(
                 {"error": "invalid_client", "error_description": "Client Authentication failed"},
@@ -233,10 +235,10 @@ def _unauthorized() -> Response:
     )
 
 
-def credentials() -> dict[str, Any]:
+def credentials(client_id: str = CLIENT_ID) -> dict[str, Any]:
     """Settings that point the service's PayPal rail at a fake (add paypal_api_base)."""
     return {
-        "paypal_client_id": CLIENT_ID,
+        "paypal_client_id": client_id,
         "paypal_client_secret": CLIENT_SECRET,
         "paypal_webhook_id": "WH-TEST-0001",
     }

@@ -66,14 +66,9 @@ def paypal_event(event_type: str, resource: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def paypal_settings(database_url: str, api_base: str) -> Settings:
-    return make_settings(
-        database_url,
-        paypal_api_base=api_base,
-        # Each test's fake issues its own tokens: a fresh namespace keeps theirs apart.
-        queue_namespace=f"paypal-test-{uuid.uuid4().hex[:8]}",
-        **credentials(),
-    )
+def paypal_settings(database_url: str, fake: FakePayPal, api_base: str) -> Settings:
+    # The session's queue namespace (its worker listens there); the fake's own client id.
+    return make_settings(database_url, paypal_api_base=api_base, **credentials(fake.client_id))
 
 
 async def worker_paypal(settings: Settings) -> tuple[Gateway, Redis]:
@@ -85,9 +80,9 @@ async def worker_paypal(settings: Settings) -> tuple[Gateway, Redis]:
 
 @pytest.fixture
 async def paypal(database_url: str) -> AsyncIterator[PayPalWorld]:
-    fake = FakePayPal()
+    fake = FakePayPal(client_id=f"paypal-app-{uuid.uuid4().hex[:12]}")
     async with serve(fake.app()) as api_base:
-        settings = paypal_settings(database_url, api_base)
+        settings = paypal_settings(database_url, fake, api_base)
         simulated = SimulatedGateway.from_settings(settings)
         app = create_app(settings, gateway=simulated, owns_database=False)
         worker_rail, redis = await worker_paypal(settings)

@@ -3,8 +3,13 @@
 import uuid
 from typing import Any
 
-from models.enums import InboxStatus, PaymentStatus
+import pytest
+
+from models.enums import InboxStatus, PaymentStatus, PendingOperation
+from models.inbox import WebhookEvent
 from models.payment import Payment
+from payments.gateway_events.service import process_stored_event
+from payments.intents.approval import ApprovalDeferred
 from tests.fakes.paypal_ledger import COMPLETED, PENDING, to_minor
 from tests.graph.charging import refund
 from tests.graph.lifecycle import call
@@ -140,3 +145,25 @@ async def test_disputes_and_refunds_made_at_paypal_are_stored_without_effect(
     )
     assert await paypal.deliver("PAYMENT.CAPTURE.REFUNDED", foreign) is InboxStatus.IGNORED
     assert (await Payment.get(id=created["id"])).amount_refunded == 0
+
+
+async def test_an_approval_waits_while_a_cancellation_is_under_way(paypal: PayPalWorld):
+    """A cancel holds the payment: the approval is retried later and then captures nothing."""
+    sub = new_subject()
+    created = await _created(paypal, sub)
+    order_id = created["providerPaymentId"]
+    paypal.fake.ledger.approve(order_id)
+    await Payment.filter(id=created["id"]).update(pending_operation=PendingOperation.CANCEL)
+    order = paypal.fake.ledger.render_order(order_id, None)
+    with pytest.raises(ApprovalDeferred):
+        await paypal.deliver("CHECKOUT.ORDER.APPROVED", order)
+    assert paypal.fake.ledger.money_moves == {}
+    # The cancellation finishes; the retried approval then finds nothing to capture.
+    await Payment.filter(id=created["id"]).update(
+        pending_operation=None, status=PaymentStatus.CANCELED
+    )
+    row = await WebhookEvent.get(
+        provider="paypal", type="CHECKOUT.ORDER.APPROVED", payload__contains=order_id
+    )
+    assert await process_stored_event(row.id, lambda: paypal.worker) is InboxStatus.PROCESSED
+    assert paypal.fake.ledger.money_moves == {}
