@@ -5,6 +5,8 @@ import uuid
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import pytest
+
 from models.enums import PaymentStatus
 from models.payment import Payment, PaymentStatusHistory
 from tests.fakes.paypal_ledger import INSTRUMENT_DECLINED, to_minor
@@ -214,12 +216,21 @@ async def _after(seconds: float, awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
-async def test_confirm_and_the_approval_event_race_to_exactly_one_capture(paypal: PayPalWorld):
-    """Against a slow PayPal, the BFF's confirm and the worker's event capture once, each time."""
-    paypal.fake.slow("/capture", 0.2)
+@pytest.mark.parametrize(
+    ("capture_method", "moved", "path"),
+    [
+        ("AUTOMATIC", PaymentStatus.SUCCEEDED, "/capture"),
+        ("MANUAL", PaymentStatus.AUTHORIZED, "/authorize"),
+    ],
+)
+async def test_confirm_and_the_approval_event_race_to_exactly_one_capture(
+    paypal: PayPalWorld, capture_method: str, moved: PaymentStatus, path: str
+):
+    """Against a slow PayPal, the BFF's confirm and the worker's event move money once."""
+    paypal.fake.slow(path, 0.2)
     sub = new_subject()
     for attempt in range(8):
-        created = await _created(paypal, sub)
+        created = await _created(paypal, sub, captureMethod=capture_method)
         order_id = created["providerPaymentId"]
         paypal.fake.ledger.approve(order_id)
         resource = paypal.fake.ledger.render_order(order_id, None)
@@ -237,11 +248,17 @@ async def test_confirm_and_the_approval_event_race_to_exactly_one_capture(paypal
             "PAYMENT_NOT_CONFIRMABLE"
         ], confirmed
         row = await Payment.get(id=created["id"])
-        assert row.status is PaymentStatus.SUCCEEDED
+        assert row.status is moved
         assert row.pending_operation is None
         assert paypal.fake.ledger.money_moves[order_id] == 1
-        assert len(paypal.fake.ledger.captures_of(order_id)) == 1
-        assert await _applied_successes(created["id"]) == 1
+        held = paypal.fake.ledger.captures_of(order_id) or [
+            a for a in paypal.fake.ledger.authorizations.values() if a["_order"] == order_id
+        ]
+        assert len(held) == 1
+        applied = await PaymentStatusHistory.filter(
+            payment_id=created["id"], applied=True, status=moved
+        ).count()
+        assert applied == 1
 
 
 async def test_a_500_after_paypal_captured_still_ends_in_one_capture(paypal: PayPalWorld):
