@@ -11,7 +11,7 @@ import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models.enums import EventSource, PendingOperation
+from models.enums import EventSource, PaymentStatus, PendingOperation
 from models.payment import Payment
 from payments.gateways.base import ChargeResult, ConfirmRequest
 from payments.lifecycle.outcomes import outcome_fields
@@ -24,7 +24,10 @@ log = structlog.get_logger(__name__)
 
 
 class ApprovalDeferred(PaymentsError):
-    """A cancellation of the payment is under way: the approval is applied after it, later."""
+    """The payment is not ready for its approval yet: retried later.
+
+    Its creation is still committing (PENDING), or a cancellation is under way.
+    """
 
     code = "APPROVAL_DEFERRED"
 
@@ -53,11 +56,13 @@ async def capture_approved(payment_id: str, config: ServiceConfig, event_id: str
 
     Nothing happens to a payment no longer waiting for approval: captured already (by
     confirmPayment), canceled (a late approval captures nothing) or failed. Raises
-    ApprovalDeferred while a cancellation is under way, GatewayUnavailable when the
-    outcome is unknown (the event is retried, and the same request id replays it).
+    ApprovalDeferred while its creation or a cancellation is under way, GatewayUnavailable
+    when the outcome is unknown (the event is retried, and the same request id replays it).
     """
     async with in_transaction() as connection:
         payment = await lock_payment(payment_id, connection)
+        if payment is not None and payment.status is PaymentStatus.PENDING:
+            raise ApprovalDeferred(f"Payment {payment_id} is still being created.")
         if payment is None or payment.status not in APPROVABLE:
             return
         if payment.pending_operation is PendingOperation.CANCEL:

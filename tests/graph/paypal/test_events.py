@@ -167,3 +167,22 @@ async def test_an_approval_waits_while_a_cancellation_is_under_way(paypal: PayPa
     )
     assert await process_stored_event(row.id, lambda: paypal.worker) is InboxStatus.PROCESSED
     assert paypal.fake.ledger.money_moves == {}
+
+
+async def test_an_approval_before_the_creation_committed_waits_for_it(paypal: PayPalWorld):
+    """The order exists at PayPal while our payment is still PENDING: retried, then captured."""
+    sub = new_subject()
+    created = await _created(paypal, sub)
+    order_id = created["providerPaymentId"]
+    paypal.fake.ledger.approve(order_id)
+    await Payment.filter(id=created["id"]).update(status=PaymentStatus.PENDING)
+    with pytest.raises(ApprovalDeferred):
+        await paypal.deliver(
+            "CHECKOUT.ORDER.APPROVED", paypal.fake.ledger.render_order(order_id, None)
+        )
+    assert paypal.fake.ledger.money_moves == {}
+    await Payment.filter(id=created["id"]).update(status=PaymentStatus.REQUIRES_ACTION)
+    row = await WebhookEvent.get(provider="paypal", payload__contains=order_id)
+    assert await process_stored_event(row.id, lambda: paypal.worker) is InboxStatus.PROCESSED
+    assert (await Payment.get(id=created["id"])).status is PaymentStatus.SUCCEEDED
+    assert paypal.fake.ledger.money_moves == {order_id: 1}
