@@ -13,12 +13,32 @@ from payments.shared.settings import GatewayName, Settings
 
 def build_runtime(settings: Settings, gateway: Gateway | None = None) -> Runtime:
     """Wire the process's collaborators; tests may pass their own gateway."""
+    redis = Redis.from_url(settings.redis_url, protocol=3) if settings.redis_url else None
     return Runtime(
         settings=settings,
         gateway=gateway or build_gateway(settings),
         verifier=build_verifier(settings),
-        redis=Redis.from_url(settings.redis_url, protocol=3) if settings.redis_url else None,
+        redis=redis,
+        paypal=build_paypal(settings, redis),
     )
+
+
+def build_paypal(settings: Settings, redis: Redis | None) -> Gateway | None:
+    """PayPal's own rail when its credentials are set (settings checked REDIS_URL then)."""
+    credentials = settings.paypal_credentials
+    if credentials is None or redis is None:
+        return None
+    from payments.gateways.paypal.client import PayPalClient
+    from payments.gateways.paypal.gateway import PayPalGateway
+
+    client = PayPalClient(
+        *credentials,
+        redis=redis,
+        namespace=settings.queue_namespace,
+        live=settings.paypal_environment == "live",
+        api_base=settings.paypal_api_base,
+    )
+    return PayPalGateway(client)
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:

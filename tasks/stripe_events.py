@@ -32,7 +32,7 @@ STRANDED_AFTER = timedelta(minutes=5)
 async def process_stripe_event(row_id: int) -> None:
     """Apply a stored Stripe event; one whose payment is not known yet is retried, then parked."""
     try:
-        await process_stored_event(row_id)
+        await process_stored_event(row_id, lambda: actor_runtime().services)
     except PaymentNotYetKnown as error:
         if error.attempts >= MAX_ATTEMPTS:
             await park_event(row_id)

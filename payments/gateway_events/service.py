@@ -1,6 +1,7 @@
 """Applies stored gateway events to payments and refunds through the same service transitions."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -22,13 +23,16 @@ from payments.gateway_events.inbox import replay_event as reopen_event
 from payments.gateways.base import (
     DisputeReported,
     GatewayUpdate,
+    PaymentApproved,
     PaymentMoved,
     RefundsReported,
 )
 from payments.gateways.events import read_event
+from payments.intents.approval import capture_approved
 from payments.lifecycle.state_machine import CAPTURED, REFUNDABLE, status_after_refunds
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.refunds.gateway_sync import sync_refund
+from payments.service_config import ServiceConfig
 from payments.shared.correlation import bind_payment_id
 from payments.shared.errors import PaymentsError
 from payments.shared.input_rules import could_be_id
@@ -64,16 +68,24 @@ class EventConflict(PaymentsError):
     code = "GATEWAY_EVENT_CONFLICT"
 
 
-async def process_stored_event(row_id: int) -> InboxStatus:
+async def process_stored_event(
+    row_id: int, rails: Callable[[], ServiceConfig] | None = None
+) -> InboxStatus:
     """Apply one stored event once, in one transaction holding the payment's row lock.
 
     Returns the event's status (PROCESSED, IGNORED for types we do not handle, FAILED
     for a conflict an operator must look at). Raises PaymentNotYetKnown, with the
     attempts so far, when no payment matches yet; other errors are recorded and re-raised.
+    A buyer's approval is captured through the rail `rails()` gives (asked only then),
+    after that transaction (no lock is held across the provider's call); then the event
+    is settled.
     """
     try:
         async with in_transaction() as connection:
-            return await _process_locked(row_id, connection)
+            outcome = await _process_locked(row_id, connection)
+        if isinstance(outcome, _Approval):
+            return await _capture_approval(row_id, outcome, rails)
+        return outcome
     except PaymentNotYetKnown as error:
         error.attempts = await record_attempt(row_id, error.message, InboxStatus.RECEIVED)
         raise
@@ -103,7 +115,35 @@ async def replay_events(event_ids: Iterable[str]) -> dict[str, InboxStatus]:
     return outcomes
 
 
-async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxStatus:
+@dataclass(frozen=True)
+class _Approval:
+    """An approval to capture once the inbox transaction has ended."""
+
+    payment_id: str
+    event_id: str
+
+
+class ApprovalUnhandled(PaymentsError):
+    """An approval processed where no rail is wired (a replay from the CLI): the worker's job."""
+
+    code = "APPROVAL_UNHANDLED"
+
+
+async def _capture_approval(
+    row_id: int, approval: _Approval, rails: Callable[[], ServiceConfig] | None
+) -> InboxStatus:
+    if rails is None:
+        raise ApprovalUnhandled(f"Approval {approval.event_id} needs the worker's gateway.")
+    await capture_approved(approval.payment_id, rails(), approval.event_id)
+    async with in_transaction() as connection:
+        row = await lock_event(row_id, connection)
+        if row is None or row.status in SETTLED:
+            return row.status if row is not None else InboxStatus.IGNORED
+        await finish_event(row, InboxStatus.PROCESSED, connection)
+    return InboxStatus.PROCESSED
+
+
+async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxStatus | _Approval:
     # The inbox row lock comes first, then the payment's: every path takes them in
     # this order, and a redelivered message waits here instead of applying twice.
     row = await lock_event(row_id, connection)
@@ -114,6 +154,9 @@ async def _process_locked(row_id: int, connection: BaseDBAsyncClient) -> InboxSt
         return row.status
     update = read_event(row.provider, row.payload)
     status = InboxStatus.IGNORED
+    if isinstance(update.change, PaymentApproved):
+        payment = await _locked_payment(update, connection)
+        return _Approval(payment.id, update.event_id)
     if isinstance(update.change, DisputeReported):
         await _dispute_reported(update, update.change, row.provider, connection)
         status = InboxStatus.PROCESSED

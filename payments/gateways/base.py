@@ -213,7 +213,12 @@ class DisputeReported:
         return self.status in CLOSED_DISPUTE_STATUSES
 
 
-ReportedChange = PaymentMoved | RefundsReported | DisputeReported
+@dataclass(frozen=True)
+class PaymentApproved:
+    """The buyer approved the payment at the provider: it can be captured (or held) now."""
+
+
+ReportedChange = PaymentMoved | RefundsReported | DisputeReported | PaymentApproved
 
 
 @dataclass(frozen=True)
@@ -322,6 +327,10 @@ class Gateway(Protocol):
 
     @property
     def disputes(self) -> DisputeGateway: ...
+
+    def accepts(self, currency: str, capture_method: CaptureMethod) -> bool:
+        """Whether this rail takes `currency` with `capture_method` (checked before any write)."""
+        ...
 
     async def charge(self, request: ChargeRequest) -> ChargeResult: ...
 

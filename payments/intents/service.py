@@ -7,14 +7,19 @@ from models.enums import Operation, PaymentFlow, PaymentMethodType, PendingOpera
 from models.idempotency import IdempotencyKey
 from models.payment import Payment
 from payments.charges.service import KeyedColumns, create_once
-from payments.gateways.base import ChargeResult, ConfirmRequest, IntentRequest
+from payments.gateways.base import ChargeResult, IntentRequest
 from payments.idempotency.keys import check_key
+from payments.intents.approval import confirm_at_gateway
 from payments.intents.rules import ConfirmInput, IntentInput, validate_confirm, validate_intent
-from payments.lifecycle.state_machine import CONFIRMABLE
+from payments.lifecycle.state_machine import confirmable
 from payments.payment_calls.service import PaymentCall, run_call
 from payments.service_config import ServiceConfig
 from payments.shared.auth import Principal, Scope
-from payments.shared.errors import PaymentNotConfirmable, ValidationFailed
+from payments.shared.errors import (
+    PaymentMethodTypeUnsupported,
+    PaymentNotConfirmable,
+    ValidationFailed,
+)
 
 _URLS = frozenset({"return_url", "cancel_url"})
 
@@ -35,6 +40,12 @@ async def create_intent(
         config.limits,
     )
     gateway = config.gateway_for(intent_input.payment_method_type)
+    if not gateway.accepts(intent_input.currency, intent_input.capture_method):
+        # Refused before anything is written here or at the provider.
+        raise PaymentMethodTypeUnsupported(
+            f"{intent_input.payment_method_type.value} does not take {intent_input.currency}"
+            f" with {intent_input.capture_method.value} capture."
+        )
     columns = {**asdict(intent_input), "flow": PaymentFlow.INTENT, "payment_method_id": ""}
 
     async def call(payment: Payment) -> ChargeResult:
@@ -83,7 +94,7 @@ async def confirm(
 
 def _confirmation(confirm_input: ConfirmInput, config: ServiceConfig) -> PaymentCall:
     def reserve(payment: Payment) -> list[str]:
-        if payment.status not in CONFIRMABLE:
+        if payment.status not in confirmable(payment.payment_method_type):
             raise PaymentNotConfirmable(
                 f"A {payment.status.value} payment cannot be confirmed.", field="paymentId"
             )
@@ -98,18 +109,7 @@ def _confirmation(confirm_input: ConfirmInput, config: ServiceConfig) -> Payment
         return ["payment_method_id", "confirmation_attempts"]
 
     async def call(payment: Payment) -> ChargeResult:
-        return await config.gateway_for(payment.payment_method_type).confirm(
-            ConfirmRequest(
-                payment_id=payment.id,
-                provider_payment_id=payment.provider_payment_id or "",
-                payment_method_id=payment.payment_method_id or None,
-                return_url=confirm_input.return_url,
-                amount=payment.amount,
-                currency=payment.currency,
-                capture_method=payment.capture_method,
-                idempotency_key=f"confirm-{payment.id}-{payment.confirmation_attempts}",
-            )
-        )
+        return await confirm_at_gateway(payment, config, confirm_input.return_url)
 
     return PaymentCall(
         Operation.CONFIRM,
@@ -117,4 +117,6 @@ def _confirmation(confirm_input: ConfirmInput, config: ServiceConfig) -> Payment
         reserve,
         call,
         refused=PaymentNotConfirmable,
+        # The worker capturing on CHECKOUT.ORDER.APPROVED: PayPal answers both the same.
+        joins=lambda payment: payment.payment_method_type is PaymentMethodType.PAYPAL,
     )

@@ -1,6 +1,6 @@
 """The one table of allowed payment status moves."""
 
-from models.enums import PaymentFlow
+from models.enums import PaymentFlow, PaymentMethodType
 from models.enums import PaymentStatus as S
 
 # Moves only go forward, so duplicate and out-of-order gateway events converge:
@@ -53,6 +53,8 @@ CAPTURED = frozenset({S.SUCCEEDED, S.PARTIALLY_REFUNDED, S.REFUNDED})
 # Statuses an event may move back into; only a newer event than the last one may.
 REOPENABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_ACTION, S.PROCESSING})
 CONFIRMABLE = frozenset({S.REQUIRES_PAYMENT_METHOD})
+# A PayPal payment waits for the buyer's approval at PayPal; confirming then captures it.
+APPROVABLE = frozenset({S.REQUIRES_ACTION})
 CAPTURABLE = frozenset({S.AUTHORIZED})
 CANCELABLE = frozenset({S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_ACTION, S.AUTHORIZED})
 
@@ -61,9 +63,21 @@ def can_move(current: S, target: S) -> bool:
     return target in ALLOWED_MOVES[current]
 
 
-def target_for(flow: PaymentFlow, reported: S) -> S:
-    """Where a reported status leaves a payment: a decline of an intent waits for a new method."""
-    if reported is S.FAILED and flow is PaymentFlow.INTENT:
+def confirmable(method_type: PaymentMethodType) -> frozenset[S]:
+    """The statuses a payment of `method_type` can be confirmed from."""
+    return APPROVABLE if method_type is PaymentMethodType.PAYPAL else CONFIRMABLE
+
+
+def target_for(flow: PaymentFlow, reported: S, method_type: PaymentMethodType) -> S:
+    """Where a reported status leaves a payment: a decline of an intent waits for a new method.
+
+    Not on PayPal: the buyer chose at PayPal, and a declined order starts a new payment.
+    """
+    if (
+        reported is S.FAILED
+        and flow is PaymentFlow.INTENT
+        and method_type is not PaymentMethodType.PAYPAL
+    ):
         return S.REQUIRES_PAYMENT_METHOD
     return reported
 

@@ -111,7 +111,7 @@ async def _move(
 
 def _planned(payment: Payment, change: Change) -> tuple[PaymentStatus, dict[str, Any]]:
     """The status `change` moves the payment to and the fields that move sets."""
-    target = target_for(payment.flow, change.target)
+    target = target_for(payment.flow, change.target, payment.payment_method_type)
     return target, {**implied_fields(payment, target), **change.fields}
 
 

@@ -47,6 +47,9 @@ class PaymentCall:
     # another call holds the payment, and, with `also_refused`, a gateway refusal.
     refused: type[PaymentsError]
     also_refused: tuple[type[PaymentsError], ...] = ()
+    # Whether this call may join the same reservation held by another path (whose gateway
+    # call carries the same provider request id, so both get one answer): a PayPal approval.
+    joins: Callable[[Payment], bool] = lambda payment: False
 
 
 async def run_call(
@@ -108,7 +111,9 @@ async def _reserve(
     payment = await lock_payment(payment_id, connection)
     if payment is None or not principal.may_see(payment.customer_id):
         raise NotFound("Payment", field="paymentId")
-    if payment.pending_operation is not None:
+    if payment.pending_operation is not None and not (
+        payment.pending_operation is call.pending and call.joins(payment)
+    ):
         raise call.refused("Another call on this payment is under way.", field="paymentId")
     reserved = call.reserve(payment)
     payment.pending_operation = call.pending

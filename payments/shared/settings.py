@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: SecretStr | None = None
+    # PayPal (DESIGN section 4): with both credentials PAYPAL goes to PayPal itself.
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    paypal_environment: Literal["sandbox", "live"] = "sandbox"
+    paypal_api_base: str | None = None
+    paypal_webhook_id: str | None = None
     order_service_url: str | None = None
     notification_service_url: str | None = None
     outbound_webhook_secret: SecretStr | None = None
@@ -168,6 +174,13 @@ class Settings(BaseSettings):
         return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
 
     @property
+    def paypal_credentials(self) -> tuple[str, str] | None:
+        """PayPal's client id and secret when both are set: the PAYPAL rail is PayPal's."""
+        if self.paypal_client_id and self.paypal_client_secret:
+            return self.paypal_client_id, self.paypal_client_secret.get_secret_value()
+        return None
+
+    @property
     def is_production(self) -> bool:
         return self.environment == "production"
 
@@ -216,6 +229,10 @@ def _check_required(settings: Settings) -> None:
         raise SettingsError("OUTBOUND_WEBHOOK_SECRET: required when a consumer URL is set")
     if settings.gateway_name is GatewayName.STRIPE and not settings.stripe_api_key:
         raise SettingsError("STRIPE_API_KEY: required when GATEWAY=stripe")
+    if settings.paypal_credentials and not settings.paypal_webhook_id:
+        raise SettingsError("PAYPAL_WEBHOOK_ID: required with PAYPAL_CLIENT_ID/SECRET")
+    if settings.paypal_credentials and not settings.redis_url:
+        raise SettingsError("REDIS_URL: required with PayPal (its token is shared there)")
     if settings.is_production and settings.jwt_secret is not None:
         _check_production_jwt_secret(settings.jwt_secret.get_secret_value())
 

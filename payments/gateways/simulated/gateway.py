@@ -105,6 +105,10 @@ class SimulatedGateway:
         """How many distinct charges were made (replays of one key are not new charges)."""
         return len(self.charges)
 
+    def accepts(self, currency: str, capture_method: CaptureMethod) -> bool:
+        """Every currency of ours, either way of capturing."""
+        return True
+
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Charge deterministically by payment method; a repeated key returns the first result."""
         provider_id = stable_id("pi", request.idempotency_key)

@@ -83,6 +83,10 @@ class StripeGateway:
         self.customers = StripeCustomers(self._client)
         self.disputes = StripeDisputes(self._client)
 
+    def accepts(self, currency: str, capture_method: CaptureMethod) -> bool:
+        """Every currency of ours, either way of capturing."""
+        return True
+
     async def charge(self, request: ChargeRequest) -> ChargeResult:
         """Create and confirm a PaymentIntent; a card decline comes back as FAILED."""
         return await _paid(

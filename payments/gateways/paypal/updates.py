@@ -1,0 +1,160 @@
+"""Reading stored PayPal webhook events into the provider-neutral updates the domain applies.
+
+The payment is named by `custom_id` (ours, on the order, its captures and authorizations)
+or by the order id: `resource.id` of an order, `supplementary_data.related_ids.order_id`
+of a capture or authorization. A refund's `custom_id` is `<payment id>:<refund id>`.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from models.enums import PaymentStatus, RefundStatus
+from payments.gateways.base import (
+    EventEnvelope,
+    GatewayUpdate,
+    PaymentApproved,
+    PaymentMoved,
+    RefundsReported,
+    ReportedChange,
+    ReportedRefund,
+)
+from payments.gateways.paypal.reading import (
+    minor_units,
+    objects,
+    related_order_id,
+    text,
+)
+
+REFUND_REFERENCE_SEPARATOR = ":"
+_CAPTURE_STATUSES = {
+    "PAYMENT.CAPTURE.COMPLETED": PaymentStatus.SUCCEEDED,
+    "PAYMENT.CAPTURE.PENDING": PaymentStatus.PROCESSING,
+    "PAYMENT.CAPTURE.DENIED": PaymentStatus.FAILED,
+    "PAYMENT.CAPTURE.DECLINED": PaymentStatus.FAILED,
+}
+_AUTHORIZATION_STATUSES = {
+    "PAYMENT.AUTHORIZATION.CREATED": PaymentStatus.AUTHORIZED,
+    "PAYMENT.AUTHORIZATION.VOIDED": PaymentStatus.CANCELED,
+}
+# The resource of these two is a refund: ours, or PayPal's own (a reversal, a chargeback).
+_REFUND_EVENTS = frozenset({"PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"})
+_REFUND_STATUSES = {
+    "COMPLETED": RefundStatus.SUCCEEDED,
+    "PENDING": RefundStatus.PENDING,
+    "FAILED": RefundStatus.FAILED,
+    "CANCELLED": RefundStatus.CANCELED,
+}
+
+
+def refund_reference(payment_id: str, refund_id: str) -> str:
+    """The custom_id our refunds carry: which payment, and which of its refunds."""
+    return f"{payment_id}{REFUND_REFERENCE_SEPARATOR}{refund_id}"
+
+
+def read_paypal_envelope(body: bytes) -> EventEnvelope | None:
+    """A verified body's id, event_type and create_time; None unless they are usable."""
+    try:
+        event = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(event, dict):
+        return None
+    event_id, event_type = event.get("id"), event.get("event_type")
+    if not (isinstance(event_id, str) and isinstance(event_type, str)):
+        return None
+    return EventEnvelope(event_id, event_type, _time(event.get("create_time")))
+
+
+def read_paypal_event(payload: str) -> GatewayUpdate:
+    """The update a stored PayPal event reports; its change is None for types we ignore."""
+    event = json.loads(payload)
+    found = event.get("resource")
+    resource: dict[str, Any] = found if isinstance(found, dict) else {}
+    event_type = event["event_type"]
+    order_id, payment_id, change = _read(event_type, resource)
+    return GatewayUpdate(
+        event_id=event["id"],
+        type=event_type,
+        occurred_at=_time(event.get("create_time")) or datetime.now(UTC),
+        provider_payment_id=order_id,
+        payment_id=payment_id,
+        change=change,
+    )
+
+
+def _read(
+    event_type: str, resource: dict[str, Any]
+) -> tuple[str | None, str | None, ReportedChange | None]:
+    if event_type == "CHECKOUT.ORDER.APPROVED":
+        units = objects(resource.get("purchase_units"))
+        custom_id = text(units[0], "custom_id") if units else None
+        return text(resource, "id"), custom_id, PaymentApproved()
+    if event_type in _REFUND_EVENTS:
+        return _refund(resource)
+    order_id, custom_id = related_order_id(resource), text(resource, "custom_id")
+    if event_type in _CAPTURE_STATUSES:
+        return order_id, custom_id, _capture_moved(_CAPTURE_STATUSES[event_type], resource)
+    if event_type in _AUTHORIZATION_STATUSES:
+        status = _AUTHORIZATION_STATUSES[event_type]
+        fields: dict[str, Any] = {"amount_capturable": 0}
+        if status is PaymentStatus.AUTHORIZED:
+            fields = {"amount_capturable": minor_units(resource.get("amount"))}
+            expires = _time(resource.get("expiration_time"))
+            if expires is not None:
+                fields["capture_before"] = expires
+        return order_id, custom_id, PaymentMoved(status, _known(fields))
+    # CUSTOMER.DISPUTE.* and any other type: stored, no effect (yet).
+    return order_id, custom_id, None
+
+
+def _capture_moved(status: PaymentStatus, capture: dict[str, Any]) -> PaymentMoved:
+    if status is PaymentStatus.SUCCEEDED:
+        return PaymentMoved(
+            status,
+            _known({"amount_captured": minor_units(capture.get("amount")), "amount_capturable": 0}),
+        )
+    if status is PaymentStatus.FAILED:
+        details = capture.get("status_details")
+        reason = text(details, "reason") if isinstance(details, dict) else None
+        return PaymentMoved(
+            status,
+            {
+                "failure_code": (reason or "capture_declined").lower(),
+                "failure_message": "PayPal declined the payment.",
+            },
+        )
+    return PaymentMoved(status, {})
+
+
+def _refund(
+    refund: dict[str, Any],
+) -> tuple[str | None, str | None, ReportedChange | None]:
+    custom_id = text(refund, "custom_id") or ""
+    payment_id, _, refund_id = custom_id.partition(REFUND_REFERENCE_SEPARATOR)
+    if not payment_id or not refund_id:
+        # PayPal's own refund (dashboard, reversal): no reference to a payment of ours.
+        return None, None, None
+    reported = ReportedRefund(
+        provider_refund_id=text(refund, "id"),
+        refund_id=refund_id,
+        amount=minor_units(refund.get("amount")),
+        status=_REFUND_STATUSES.get(text(refund, "status") or "", RefundStatus.PENDING),
+        failure_reason=None,
+        reason=None,
+    )
+    return None, payment_id, RefundsReported((reported,))
+
+
+def _known(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""PayPal through GraphQL against the fake PayPal, via the real SDK."""
