@@ -12,13 +12,12 @@ import pytest
 from redis.asyncio import Redis
 
 from app.factory import create_app
-from app.wiring import build_paypal
+from app.wiring import build_paypal, simulated_gateway
 from models.enums import InboxStatus
 from payments.gateway_events.inbox import store_event
 from payments.gateway_events.service import process_stored_event
 from payments.gateways.base import Gateway
 from payments.gateways.paypal.updates import read_paypal_envelope
-from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.service_config import ServiceConfig
 from payments.shared.settings import Settings
 from tests.conftest import REDIS_URL, make_settings
@@ -83,7 +82,7 @@ async def paypal(database_url: str) -> AsyncIterator[PayPalWorld]:
     fake = FakePayPal(client_id=f"paypal-app-{uuid.uuid4().hex[:12]}")
     async with serve(fake.app()) as api_base:
         settings = paypal_settings(database_url, fake, api_base)
-        simulated = SimulatedGateway.from_settings(settings)
+        simulated = simulated_gateway(settings)
         app = create_app(settings, gateway=simulated, owns_database=False)
         worker_rail, redis = await worker_paypal(settings)
         async with serve(app) as base_url, httpx.AsyncClient(base_url=base_url, timeout=30) as http:
