@@ -3,6 +3,8 @@
 from redis.asyncio import Redis
 
 from payments.gateways.base import Gateway
+from payments.gateways.paypal.signature import WebhookVerifier, trust_anchors
+from payments.gateways.simulated.paypal import DEVELOPMENT_CERT_URL, SimulatedPayPal
 from payments.runtime import Runtime
 from payments.shared.auth import TokenVerifier
 from payments.shared.settings import GatewayName, Settings
@@ -15,6 +17,7 @@ def build_runtime(settings: Settings, gateway: Gateway | None = None) -> Runtime
         gateway=gateway or build_gateway(settings),
         verifier=build_verifier(settings),
         redis=Redis.from_url(settings.redis_url, protocol=3) if settings.redis_url else None,
+        paypal=build_paypal(settings),
     )
 
 
@@ -37,3 +40,35 @@ def build_gateway(settings: Settings) -> Gateway:
     from payments.gateways.simulated.gateway import SimulatedGateway
 
     return SimulatedGateway.from_settings(settings)
+
+
+def build_paypal(settings: Settings) -> Gateway | None:
+    """The simulated PayPal without PayPal credentials (DESIGN.md section 4).
+
+    With credentials the PayPal rail is PayPal's own client, which this branch does not
+    have yet: PayPal payments are then refused as unsupported rather than simulated.
+    """
+    if settings.paypal_credentials is None:
+        return SimulatedPayPal.from_settings(settings)
+    return None
+
+
+def build_paypal_verifier(settings: Settings, paypal: Gateway | None) -> WebhookVerifier:
+    """The signature check of `/webhooks/paypal`: PayPal's certificates.
+
+    In simulated mode also the development certificate this process made, which no other
+    process has.
+    """
+    anchors, tls = trust_anchors(settings.paypal_cert_ca_file)
+    if not isinstance(paypal, SimulatedPayPal):
+        assert settings.paypal_webhook_id is not None  # required with credentials
+        return WebhookVerifier(
+            settings.paypal_webhook_id, settings.paypal_certificate_hosts, anchors, tls
+        )
+    return WebhookVerifier(
+        paypal.webhook_id,
+        settings.paypal_certificate_hosts,
+        [*anchors, paypal.authority.certificate],
+        tls,
+        known={DEVELOPMENT_CERT_URL: paypal.signer.certificate_pem},
+    )

@@ -20,11 +20,13 @@ class Runtime:
     gateway: Gateway
     verifier: TokenVerifier
     redis: Redis | None = None
+    # The PayPal rail (PayPal, or the simulated PayPal without credentials); None: not offered.
+    paypal: Gateway | None = None
     services: ServiceConfig = field(init=False)
     rate_limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.services = build_service_config(self.settings, self.gateway)
+        self.services = build_service_config(self.settings, self.gateway, self.paypal)
         self.rate_limiter = RateLimiter(
             self.settings.rate_limit_default,
             self.settings.rate_limit_charge,
@@ -35,13 +37,18 @@ class Runtime:
 
     async def aclose(self) -> None:
         await self.gateway.aclose()
+        if self.paypal is not None:
+            await self.paypal.aclose()
         if self.redis is not None:
             await self.redis.aclose()
 
 
-def build_service_config(settings: Settings, gateway: Gateway) -> ServiceConfig:
+def build_service_config(
+    settings: Settings, gateway: Gateway, paypal: Gateway | None = None
+) -> ServiceConfig:
     return ServiceConfig(
         gateway=gateway,
+        paypal=paypal,
         keys=KeyPolicy(
             ttl=timedelta(hours=settings.idempotency_key_ttl_hours),
             lock_timeout=timedelta(seconds=settings.idempotency_lock_timeout_seconds),

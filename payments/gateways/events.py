@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from payments.gateways.base import EventEnvelope, GatewayUpdate
+from payments.gateways.paypal.updates import read_paypal_envelope, read_paypal_event
 from payments.gateways.stripe.updates import read_stripe_envelope, read_stripe_event
 
 
@@ -18,6 +19,7 @@ class EventReader:
 # A provider's room joins here (and with a webhook route), never in the domain.
 READERS: dict[str, EventReader] = {
     "stripe": EventReader(envelope=read_stripe_envelope, update=read_stripe_event),
+    "paypal": EventReader(envelope=read_paypal_envelope, update=read_paypal_event),
 }
 
 

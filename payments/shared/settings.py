@@ -37,6 +37,17 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: SecretStr | None = None
+    # PayPal (DESIGN.md section 4): without a client id and secret the simulated PayPal runs.
+    paypal_client_id: str | None = None
+    paypal_client_secret: SecretStr | None = None
+    paypal_environment: Literal["sandbox", "live"] = "sandbox"
+    paypal_api_base: str | None = None
+    paypal_webhook_id: str | None = None
+    # Comma-separated `host` or `host:port` entries, besides PayPal's own, that may serve
+    # a webhook certificate; plain http only for loopback ones.
+    paypal_cert_hosts: str = ""
+    # PEM trust anchors for webhook certificate chains (None: the system's).
+    paypal_cert_ca_file: Path | None = None
     order_service_url: str | None = None
     notification_service_url: str | None = None
     outbound_webhook_secret: SecretStr | None = None
@@ -150,6 +161,19 @@ class Settings(BaseSettings):
         return [part.strip() for part in raw.split(",") if part.strip()]
 
     @property
+    def paypal_credentials(self) -> tuple[str, str] | None:
+        """PayPal's client id and secret, or None where the simulated PayPal moves the money."""
+        if not (self.paypal_client_id and self.paypal_client_secret):
+            return None
+        return self.paypal_client_id, self.paypal_client_secret.get_secret_value()
+
+    @property
+    def paypal_certificate_hosts(self) -> frozenset[str]:
+        return frozenset(
+            entry.strip().lower() for entry in self.paypal_cert_hosts.split(",") if entry.strip()
+        )
+
+    @property
     def consumers(self) -> dict[str, str]:
         """The downstream services that receive payment events, by name."""
         named = {"order": self.order_service_url, "notification": self.notification_service_url}
@@ -204,6 +228,8 @@ def _check_required(settings: Settings) -> None:
         raise SettingsError("JWT_SECRET: required (or JWT_JWKS_URL)")
     if not settings.webhook_secrets:
         raise SettingsError("STRIPE_WEBHOOK_SECRET: required outside `payments dev`")
+    if settings.paypal_credentials and not settings.paypal_webhook_id:
+        raise SettingsError("PAYPAL_WEBHOOK_ID: required with PAYPAL_CLIENT_ID and _SECRET")
     if settings.consumers and not settings.outbound_webhook_secret:
         raise SettingsError("OUTBOUND_WEBHOOK_SECRET: required when a consumer URL is set")
     if settings.gateway_name is GatewayName.STRIPE and not settings.stripe_api_key:
