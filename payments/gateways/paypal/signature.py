@@ -6,6 +6,7 @@ import binascii
 import ipaddress
 import ssl
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.verification import (
     ExtensionPolicy,
     PolicyBuilder,
@@ -293,7 +295,10 @@ def _system_bundle() -> Path:
 
 def _readable(pem: bytes) -> list[x509.Certificate]:
     # A system bundle may hold a certificate cryptography cannot read: it anchors nothing here.
-    try:
-        return [x509.load_pem_x509_certificate(pem)]
-    except ValueError:
-        return []
+    with warnings.catch_warnings():
+        # Old roots with non-positive serial numbers: still anchors, and PayPal's is not one.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        try:
+            return [x509.load_pem_x509_certificate(pem)]
+        except ValueError:
+            return []
