@@ -34,17 +34,20 @@ def _reconcile(args: argparse.Namespace) -> None:
 
 async def _run(settings: Settings) -> tuple[int, int, int]:
     # Imported here so other commands do not pay for loading the ORM and the gateway.
-    from app.wiring import build_gateway
+    from app.wiring import build_gateway, build_paypal
     from payments.gateway_events.recovery import apply_recovered_now, recover_missed_events
     from payments.platform.database import close_database, open_database
     from payments.reconciliation.service import ReconcilePolicy, reconcile
+    from payments.runtime import build_service_config
 
     await open_database(settings.database_url, pool_size=2)
-    gateway = build_gateway(settings)
+    rails = build_service_config(settings, build_gateway(settings), build_paypal(settings))
     try:
-        row_ids = await recover_missed_events(gateway)
+        row_ids = await recover_missed_events(rails.gateway)
         applied = await apply_recovered_now(row_ids)
-        return len(row_ids), applied, await reconcile(gateway, ReconcilePolicy())
+        return len(row_ids), applied, await reconcile(rails, ReconcilePolicy())
     finally:
-        await gateway.aclose()
+        await rails.gateway.aclose()
+        if rails.paypal is not None:
+            await rails.paypal.aclose()
         await close_database()

@@ -8,6 +8,7 @@ from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory, Refund
 from payments.gateways.base import ChargeRequest
 from payments.reconciliation.service import ReconcilePolicy, reconcile
+from payments.service_config import ServiceConfig
 
 NOW = ReconcilePolicy(stale_after=timedelta(0), abandon_after=timedelta(0))
 
@@ -46,7 +47,7 @@ async def test_payment_charged_before_a_crash_is_settled_from_the_gateway(databa
     payment = await _pending_payment()
     await _charged_at_gateway(gateway, payment)
     charges = gateway.charge_count
-    await reconcile(gateway, NOW)
+    await reconcile(ServiceConfig(gateway=gateway), NOW)
     settled = await Payment.get(id=payment.id)
     assert settled.status is PaymentStatus.SUCCEEDED
     assert settled.provider_payment_id == gateway.by_payment_id[payment.id]
@@ -62,7 +63,7 @@ async def test_payment_the_gateway_never_saw_is_abandoned_not_charged(database_u
     """A PENDING payment unknown to the gateway is CANCELED after the grace period."""
     payment = await _pending_payment()
     charges = gateway.charge_count
-    await reconcile(gateway, NOW)
+    await reconcile(ServiceConfig(gateway=gateway), NOW)
     settled = await Payment.get(id=payment.id)
     assert (settled.status, settled.failure_code) == (PaymentStatus.CANCELED, "abandoned")
     assert gateway.charge_count == charges
@@ -71,7 +72,9 @@ async def test_payment_the_gateway_never_saw_is_abandoned_not_charged(database_u
 async def test_recent_pending_payments_are_left_alone(database_url, gateway):
     """A payment younger than the stale threshold may still be in flight: untouched."""
     payment = await _pending_payment()
-    await reconcile(gateway, ReconcilePolicy(stale_after=timedelta(minutes=5)))
+    await reconcile(
+        ServiceConfig(gateway=gateway), ReconcilePolicy(stale_after=timedelta(minutes=5))
+    )
     assert (await Payment.get(id=payment.id)).status is PaymentStatus.PENDING
 
 
@@ -82,7 +85,7 @@ async def test_abandoned_refund_frees_its_reservation(database_url, gateway):
     )
     refund = await Refund.create(payment_id=payment.id, amount=500, status=RefundStatus.PENDING)
     await Refund.filter(id=refund.id).update(updated_at=datetime.now(UTC) - timedelta(hours=2))
-    await reconcile(gateway, NOW)
+    await reconcile(ServiceConfig(gateway=gateway), NOW)
     assert (await Refund.get(id=refund.id)).status is RefundStatus.CANCELED
     reloaded = await Payment.get(id=payment.id)
     assert (reloaded.amount_refund_pending, reloaded.amount_refundable) == (0, 2000)
