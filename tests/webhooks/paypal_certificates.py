@@ -52,6 +52,8 @@ class CertificateHost:
     connections: int = 0
     requests: Counter[str] = field(default_factory=Counter)
     port: int = 0
+    # Answer every request by dripping one byte of a long body every this many seconds.
+    drip_seconds: float | None = None
 
     @property
     def origin(self) -> str:
@@ -79,6 +81,8 @@ class CertificateHost:
             path = request_line.split()[1].decode() if request_line.count(b" ") >= 2 else ""
             self.requests[path] += 1
             status, body = self.files.get(path, (404, b"not found"))
+            if self.drip_seconds is not None:
+                await self._drip(reader, writer, self.drip_seconds)
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n"
                 "Connection: close\r\n\r\n".encode()
@@ -89,6 +93,16 @@ class CertificateHost:
             pass  # a client that gave up (or refused our TLS): counted all the same
         finally:
             writer.close()
+
+    @staticmethod
+    async def _drip(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seconds: float
+    ) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 60000\r\n\r\n")
+        while not reader.at_eof():  # until the client hangs up
+            writer.write(b"-")
+            await writer.drain()
+            await asyncio.sleep(seconds)
 
 
 def paypal_event(event_type: str = "CHECKOUT.ORDER.APPROVED", event_id: str | None = None) -> bytes:

@@ -8,6 +8,7 @@ what it costs is measured: rows stored, connections and requests reaching certif
 import asyncio
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -372,6 +373,31 @@ async def test_an_unreachable_certificate_host_is_503_so_paypal_retries(
     signed = pki.leaf.sign_paypal_webhook(body, f"https://127.0.0.1:{port}/cert", WEBHOOK_ID)
     with pytest.raises(CertificateUnavailable):
         await verifier.verify({k.lower(): v for k, v in signed.items()}, body)
+
+
+async def test_a_host_dripping_bytes_is_given_up_on_at_the_fetch_deadline(
+    pki: PayPalPKI, host_tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listed host dripping one byte every 0.1 s is cut off at the fetch's deadline.
+
+    Each read is well inside any per-read timeout; the whole fetch's deadline ends it:
+    unavailable (503, PayPal retries), not a hang holding the fetch queue.
+    """
+    monkeypatch.setattr(signature, "FETCH_TIMEOUT_SECONDS", 1.0)
+    async with CertificateHost(host_tls, drip_seconds=0.1).running() as host:
+        verifier = WebhookVerifier(
+            WEBHOOK_ID,
+            frozenset({f"127.0.0.1:{host.port}"}),
+            [pki.authority.certificate],
+            ssl.create_default_context(cafile=str(pki.ca_file)),
+        )
+        body = paypal_event()
+        signed = pki.leaf.sign_paypal_webhook(body, f"{host.origin}/cert", WEBHOOK_ID)
+        started = time.monotonic()
+        with pytest.raises(CertificateUnavailable):
+            await verifier.verify({k.lower(): v for k, v in signed.items()}, body)
+        assert 1.0 <= time.monotonic() - started < 5.0
+        assert host.requests["/cert"] == 1
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,7 @@ class WebhookVerifier:
         self._tls = tls
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         # Certificates held without a fetch (the development one), still chain-checked.
-        self._known = {url: self._checked_key(pem) for url, pem in (known or {}).items()}
+        self._known = {url: self._checked_key(pem)[0] for url, pem in (known or {}).items()}
         self._fetching = asyncio.Lock()
         self._fetch_times: list[float] = []
 
@@ -201,16 +201,18 @@ class WebhookVerifier:
         self._spend_fetch()
         now = datetime.now(UTC)
         try:
-            pem = await self._download(url)
-            key = self._checked_key(pem)
-        except httpx.TransportError as error:
+            # The whole fetch, not each read: a host dripping bytes cannot hold the queue.
+            async with asyncio.timeout(FETCH_TIMEOUT_SECONDS):
+                pem = await self._download(url)
+            key, expires = self._checked_key(pem)
+        except (httpx.TransportError, TimeoutError) as error:
             log.warning("paypal_certificate_unreachable", url=url, error=repr(error))
             raise CertificateUnavailable(url) from None
         except (SignatureRefused, httpx.HTTPError, httpx.InvalidURL) as refused:
             # A URL httpx cannot use, a 404, a body no certificate: asking again changes nothing.
             log.warning("paypal_certificate_refused", url=url, reason=str(refused))
             return self._remember(url, _Cached(None, now + FAILURE_TTL))
-        return self._remember(url, _Cached(key, now + CERTIFICATE_TTL))
+        return self._remember(url, _Cached(key, min(expires, now + CERTIFICATE_TTL)))
 
     def _spend_fetch(self) -> None:
         now = time.monotonic()
@@ -243,8 +245,8 @@ class WebhookVerifier:
                     raise SignatureRefused("certificate_too_large")
             return bytes(body)
 
-    def _checked_key(self, pem: bytes) -> rsa.RSAPublicKey:
-        """The leaf's RSA key, once its chain leads to a trust anchor and it is valid now."""
+    def _checked_key(self, pem: bytes) -> tuple[rsa.RSAPublicKey, datetime]:
+        """The leaf's RSA key and its expiry, once its chain leads to a trust anchor now."""
         try:
             leaf, *intermediates = x509.load_pem_x509_certificates(pem)
         except ValueError:
@@ -267,7 +269,7 @@ class WebhookVerifier:
         key = leaf.public_key()
         if not isinstance(key, rsa.RSAPublicKey):
             raise SignatureRefused("certificate_not_rsa")
-        return key
+        return key, leaf.not_valid_after_utc
 
 
 def trust_anchors(ca_file: Path | None) -> tuple[list[x509.Certificate], ssl.SSLContext]:
