@@ -34,20 +34,18 @@ def _reconcile(args: argparse.Namespace) -> None:
 
 async def _run(settings: Settings) -> tuple[int, int, int]:
     # Imported here so other commands do not pay for loading the ORM and the gateway.
-    from app.wiring import build_gateway, build_paypal
+    from app.wiring import build_runtime
     from payments.gateway_events.recovery import apply_recovered_now, recover_missed_events
     from payments.platform.database import close_database, open_database
     from payments.reconciliation.service import ReconcilePolicy, reconcile
-    from payments.runtime import build_service_config
 
     await open_database(settings.database_url, pool_size=2)
-    rails = build_service_config(settings, build_gateway(settings), build_paypal(settings))
+    # Every rail this process has: each payment is settled by the one that moved its money.
+    runtime = build_runtime(settings)
     try:
-        row_ids = await recover_missed_events(rails.gateway)
+        row_ids = await recover_missed_events(runtime.gateway)
         applied = await apply_recovered_now(row_ids)
-        return len(row_ids), applied, await reconcile(rails, ReconcilePolicy())
+        return len(row_ids), applied, await reconcile(runtime.services, ReconcilePolicy())
     finally:
-        await rails.gateway.aclose()
-        if rails.paypal is not None:
-            await rails.paypal.aclose()
+        await runtime.aclose()
         await close_database()

@@ -4,6 +4,7 @@ import asyncio
 import functools
 import hashlib
 import json
+from collections.abc import Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -179,7 +180,7 @@ class SimulatedPayPal:
         if order.decision is None and order.state.status is PaymentStatus.REQUIRES_ACTION:
             order.decision = decision
             if decision is not BuyerDecision.CANCEL:
-                self._send("CHECKOUT.ORDER.APPROVED", "checkout-order", _order(order), 0)
+                self._send("CHECKOUT.ORDER.APPROVED", "checkout-order", _order(order))
         return order
 
     async def confirm(self, request: ConfirmRequest) -> ChargeResult:
@@ -192,9 +193,7 @@ class SimulatedPayPal:
         self.requests[request.idempotency_key] = order.order_id
         order.state = self._settled(order)
         if order.decision is BuyerDecision.APPROVE_PENDING:
-            asyncio.get_running_loop().call_later(
-                self.webhook_delay_seconds, self._complete_pending, order
-            )
+            self._track(self._complete_pending(order))
         return order.state
 
     def _settled(self, order: SimulatedOrder) -> ChargeResult:
@@ -218,13 +217,14 @@ class SimulatedPayPal:
             amount_captured=order.amount,
         )
 
-    def _complete_pending(self, order: SimulatedOrder) -> None:
+    async def _complete_pending(self, order: SimulatedOrder) -> None:
+        await asyncio.sleep(self.webhook_delay_seconds)
         order.decision = BuyerDecision.APPROVE
         order.state = self._settled(order)
         if order.capture_method is CaptureMethod.MANUAL:
-            self._send("PAYMENT.AUTHORIZATION.CREATED", "authorization", _payment(order), 0)
+            self._send("PAYMENT.AUTHORIZATION.CREATED", "authorization", _payment(order))
         else:
-            self._send("PAYMENT.CAPTURE.COMPLETED", "capture", _payment(order), 0)
+            self._send("PAYMENT.CAPTURE.COMPLETED", "capture", _payment(order))
 
     async def capture(self, request: CaptureRequest) -> ChargeResult:
         """Capture part or all of the authorization; the rest is released (final_capture)."""
@@ -295,7 +295,7 @@ class SimulatedPayPal:
         for task in list(self._pending):
             task.cancel()
 
-    def _send(self, event_type: str, resource_type: str, resource: Json, delay: float) -> None:
+    def _send(self, event_type: str, resource_type: str, resource: Json) -> None:
         if self.base_url is None:
             return
         event = {
@@ -308,12 +308,15 @@ class SimulatedPayPal:
             "summary": f"Simulated {event_type}",
             "resource": resource,
         }
-        task = asyncio.get_running_loop().create_task(self._deliver(event, delay))
+        self._track(self._deliver(event))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background; closing the gateway cancels what is still pending."""
+        task = asyncio.get_running_loop().create_task(work)
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
-    async def _deliver(self, event: Json, delay: float) -> None:
-        await asyncio.sleep(delay)
+    async def _deliver(self, event: Json) -> None:
         body = json.dumps(event).encode()
         headers = self.signer.sign_paypal_webhook(body, DEVELOPMENT_CERT_URL, self.webhook_id)
         try:

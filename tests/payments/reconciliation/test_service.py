@@ -3,10 +3,10 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from models.enums import EventSource, PaymentStatus, RefundStatus
+from models.enums import EventSource, PaymentMethodType, PaymentStatus, RefundStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory, Refund
-from payments.gateways.base import ChargeRequest
+from payments.gateways.base import ChargeRequest, ChargeResult
 from payments.reconciliation.service import ReconcilePolicy, reconcile
 from payments.service_config import ServiceConfig
 
@@ -89,3 +89,23 @@ async def test_abandoned_refund_frees_its_reservation(database_url, gateway):
     assert (await Refund.get(id=refund.id)).status is RefundStatus.CANCELED
     reloaded = await Payment.get(id=payment.id)
     assert (reloaded.amount_refund_pending, reloaded.amount_refundable) == (0, 2000)
+
+
+async def test_a_payment_is_polled_only_at_its_own_rail(database_url, gateway):
+    """A PayPal payment is never settled from the card gateway, even one that knows its id.
+
+    Without a PayPal rail in this process it is left for a process that has one.
+    """
+    order_id = f"ORDER{uuid.uuid4().hex[:12].upper()}"
+    payment = await _pending_payment(
+        status=PaymentStatus.PROCESSING,
+        provider_payment_id=order_id,
+        payment_method_type=PaymentMethodType.PAYPAL,
+        gateway="paypal",
+    )
+    gateway.charges[order_id] = ChargeResult(order_id, PaymentStatus.SUCCEEDED)
+    try:
+        assert await reconcile(ServiceConfig(gateway=gateway), NOW) >= 0
+        assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
+    finally:
+        del gateway.charges[order_id]
