@@ -8,7 +8,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from limits import parse as parse_rate_limit
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from payments.shared.errors import InvalidCurrency, SettingsError
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     # a webhook certificate; plain http only for loopback ones.
     paypal_cert_hosts: str = ""
     # PEM trust anchors for webhook certificate chains (None: the system's).
-    paypal_cert_ca_file: Path | None = None
+    paypal_cert_ca_file: FilePath | None = None
     order_service_url: str | None = None
     notification_service_url: str | None = None
     outbound_webhook_secret: SecretStr | None = None
@@ -134,6 +134,13 @@ class Settings(BaseSettings):
             return {normalize_currency(code): amount for code, amount in value.items()}
         except InvalidCurrency as error:
             raise ValueError(error.message) from None
+
+    @field_validator("paypal_cert_ca_file")
+    @classmethod
+    def _check_trust_anchors(cls, value: Path | None) -> Path | None:
+        if value is not None and b"-----BEGIN CERTIFICATE-----" not in value.read_bytes():
+            raise ValueError("must hold PEM certificates (the trust anchors)")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -422,10 +422,13 @@ async def test_a_host_dripping_bytes_is_given_up_on_at_the_fetch_deadline(
         ("http://127.0.0.1:8443/cert", True),
         ("http://127.0.0.1:8444/cert", False),
         ("https://[::1]:9/cert", False),
+        ("http://[::1]:8443/cert", True),
+        ("http://[::1]:8444/cert", False),
+        ("https://[::2]:8443/cert", False),
         ("https://api.paypal.com:99999/cert", False),
     ],
 )
 def test_certificate_url_rules(url: str, allowed: bool) -> None:
     """paypal.com over https, listed hosts over https, listed loopback hosts over http."""
-    listed = frozenset({"certs.listed.test", "127.0.0.1:8443"})
+    listed = frozenset({"certs.listed.test", "127.0.0.1:8443", "[::1]:8443"})
     assert certificate_url_allowed(url, listed) is allowed

@@ -107,7 +107,9 @@ def certificate_url_allowed(url: str, listed_hosts: frozenset[str]) -> bool:
     host = (parts.hostname or "").lower()
     if not host or parts.username is not None or parts.password is not None:
         return False
-    listed = host in listed_hosts or f"{host}:{port}" in listed_hosts
+    # `host`, `host:port`, and for IPv6 `[host]` or `[host]:port`, as an operator writes them.
+    named = f"[{host}]" if ":" in host else host
+    listed = bool({named, f"{named}:{port}"} & listed_hosts)
     if parts.scheme == "https":
         paypal = (host == "paypal.com" or host.endswith(".paypal.com")) and port in (None, 443)
         return paypal or listed

@@ -105,3 +105,13 @@ def test_paypal_credentials_need_a_webhook_id_and_read_the_certificate_hosts():
     assert configured.paypal_environment == "sandbox"
     with pytest.raises(SettingsError, match=r"^PAYPAL_ENVIRONMENT"):
         load_settings(**common, paypal_environment="production")
+
+
+def test_paypal_trust_anchors_must_be_a_file_of_pem_certificates(tmp_path):
+    """PAYPAL_CERT_CA_FILE naming no file, or a file without certificates, names the variable."""
+    common = {"database_url": "sqlite://x", "jwt_secret": "s", "stripe_webhook_secret": "whsec_x"}
+    not_pem = tmp_path / "anchors.txt"
+    not_pem.write_text("hello")
+    for path in (tmp_path / "missing.pem", not_pem):
+        with pytest.raises(SettingsError, match=r"^PAYPAL_CERT_CA_FILE"):
+            load_settings(**common, paypal_cert_ca_file=str(path))
