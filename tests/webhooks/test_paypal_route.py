@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -373,6 +374,31 @@ async def test_an_unreachable_certificate_host_is_503_so_paypal_retries(
     signed = pki.leaf.sign_paypal_webhook(body, f"https://127.0.0.1:{port}/cert", WEBHOOK_ID)
     with pytest.raises(CertificateUnavailable):
         await verifier.verify({k.lower(): v for k, v in signed.items()}, body)
+
+
+async def test_a_listed_host_whose_tls_is_not_trusted_yields_no_certificate(
+    pki: PayPalPKI, tmp_path: Path
+) -> None:
+    """The fetch's TLS is checked against the trust anchors too: an impostor is not read.
+
+    On a listed host, with TLS from another CA: its certificate is never received; the
+    answer is unavailable (503), and PayPal retries.
+    """
+    impostor = PayPalPKI.create(tmp_path)
+    async with CertificateHost(impostor.server_tls(tmp_path)).running() as host:
+        verifier = WebhookVerifier(
+            WEBHOOK_ID,
+            frozenset({f"127.0.0.1:{host.port}"}),
+            [pki.authority.certificate],
+            ssl.create_default_context(cafile=str(pki.ca_file)),
+        )
+        url = host.publish(pki.leaf.certificate_pem)
+        body = paypal_event()
+        signed = pki.leaf.sign_paypal_webhook(body, url, WEBHOOK_ID)
+        with pytest.raises(CertificateUnavailable):
+            await verifier.verify({k.lower(): v for k, v in signed.items()}, body)
+        # Tried (a refused URL would be SignatureRefused), but no TLS session came of it.
+        assert (host.connections, sum(host.requests.values())) == (0, 0)
 
 
 async def test_a_host_dripping_bytes_is_given_up_on_at_the_fetch_deadline(
