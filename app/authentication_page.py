@@ -63,7 +63,12 @@ def authentication_routes(gateway: Gateway) -> list[Route]:
 
 def _decision(form: bytes) -> bool | None:
     """Complete (True) or Fail (False), as the clicked button posted it; None for anything else."""
-    return DECISIONS.get(parse_qs(form.decode("latin-1")).get("decision", [""])[0])
+    return DECISIONS.get(posted_decision(form))
+
+
+def posted_decision(form: bytes) -> str:
+    """The `decision` field of a posted form (the clicked button's value); "" if none."""
+    return parse_qs(form.decode("latin-1")).get("decision", [""])[0]
 
 
 def _answered(challenge: Challenge) -> Response:
@@ -98,8 +103,7 @@ def _answered_html(challenge: Challenge) -> str:
 
 
 def _summary(challenge: Challenge, *, with_status: bool = True) -> str:
-    exponent = CURRENCY_EXPONENTS.get(challenge.currency, 2)
-    amount = f"{Decimal(challenge.amount).scaleb(-exponent):.{exponent}f}"
+    amount = major_units(challenge.amount, challenge.currency)
     return (
         "<h1>3-D Secure authentication</h1>"
         '<p class="note">Simulated gateway: this page plays the cardholder\'s bank, as '
@@ -111,11 +115,22 @@ def _summary(challenge: Challenge, *, with_status: bool = True) -> str:
     )
 
 
+def major_units(amount: int, currency: str) -> str:
+    """`1050` USD as `10.50`: the amount as a buyer reads it."""
+    exponent = CURRENCY_EXPONENTS.get(currency.upper(), 2)
+    return f"{Decimal(amount).scaleb(-exponent):.{exponent}f}"
+
+
 def _render(content: str, status_code: int = 200) -> HTMLResponse:
+    return render_page("3-D Secure test page", content, status_code)
+
+
+def render_page(title: str, content: str, status_code: int = 200) -> HTMLResponse:
+    """A simulated provider's page: no script, no framing, posting only to itself."""
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>3-D Secure test page</title><style>{STYLE}</style></head>"
+        f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
         f"<body><main>{content}</main></body></html>"
     )
     return HTMLResponse(html, status_code=status_code, headers=HEADERS)

@@ -16,7 +16,8 @@ from starlette.routing import Route, WebSocketRoute
 from app.asgi_middleware import RequestContext
 from app.authentication_page import authentication_routes
 from app.body_deadline import BodyDeadline
-from app.wiring import build_runtime
+from app.paypal_page import simulated_paypal_routes
+from app.wiring import build_paypal_verifier, build_runtime
 from graph.graphiql.assets import graphiql_asset_routes
 from graph.http.anonymous_budget import AnonymousBudget
 from graph.http.guard import GraphQLRequestGuard
@@ -32,7 +33,7 @@ from payments.shared.settings import Settings
 from tasks.actor_runtime import set_actor_runtime
 from tasks.broker import setup_broker
 from tasks.in_process import InProcessBroker
-from webhooks.routes import stripe_webhook_route
+from webhooks.routes import paypal_webhook_route, stripe_webhook_route
 
 
 def create_app(
@@ -98,7 +99,11 @@ def create_app(
         Route("/health/ready", ready),
         Route("/metrics", _metrics),
         stripe_webhook_route(runtime, enqueue=enqueue_stripe_event),
+        paypal_webhook_route(
+            build_paypal_verifier(settings, runtime.paypal), enqueue=enqueue_stripe_event
+        ),
         *authentication_routes(runtime.gateway),
+        *simulated_paypal_routes(runtime.paypal),
         *graphiql_asset_routes(settings, graphql.graphql_ide_html),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=_middleware(settings))

@@ -34,17 +34,18 @@ def _reconcile(args: argparse.Namespace) -> None:
 
 async def _run(settings: Settings) -> tuple[int, int, int]:
     # Imported here so other commands do not pay for loading the ORM and the gateway.
-    from app.wiring import build_gateway
+    from app.wiring import build_runtime
     from payments.gateway_events.recovery import apply_recovered_now, recover_missed_events
     from payments.platform.database import close_database, open_database
     from payments.reconciliation.service import ReconcilePolicy, reconcile
 
     await open_database(settings.database_url, pool_size=2)
-    gateway = build_gateway(settings)
+    # Every rail this process has: each payment is settled by the one that moved its money.
+    runtime = build_runtime(settings)
     try:
-        row_ids = await recover_missed_events(gateway)
+        row_ids = await recover_missed_events(runtime.gateway)
         applied = await apply_recovered_now(row_ids)
-        return len(row_ids), applied, await reconcile(gateway, ReconcilePolicy())
+        return len(row_ids), applied, await reconcile(runtime.services, ReconcilePolicy())
     finally:
-        await gateway.aclose()
+        await runtime.aclose()
         await close_database()

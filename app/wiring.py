@@ -1,11 +1,18 @@
 """Builds a process's Runtime from settings: the gateway, the token verifier and Redis."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 
 from payments.gateways.base import Gateway
+from payments.gateways.paypal.signature import WebhookVerifier, trust_anchors
 from payments.gateways.simulated.gateway import SimulatedGateway
+from payments.gateways.simulated.paypal import (
+    DEVELOPMENT_CERT_URL,
+    DEVELOPMENT_WEBHOOK_ID,
+    SimulatedPayPal,
+)
 from payments.runtime import Runtime
 from payments.shared.auth import TokenVerifier
 from payments.shared.settings import GatewayName, Settings
@@ -24,9 +31,14 @@ def build_runtime(settings: Settings, gateway: Gateway | None = None) -> Runtime
 
 
 def build_paypal(settings: Settings, redis: Redis | None) -> Gateway | None:
-    """PayPal's own rail when its credentials are set (settings checked REDIS_URL then)."""
+    """PayPal's own rail when its credentials are set (settings checked REDIS_URL then).
+
+    Without credentials, the simulated PayPal (DESIGN.md section 4).
+    """
     credentials = settings.paypal_credentials
-    if credentials is None or redis is None:
+    if credentials is None:
+        return simulated_paypal(settings)
+    if redis is None:
         return None
     from payments.gateways.paypal.client import PayPalClient
     from payments.gateways.paypal.gateway import PayPalGateway
@@ -67,4 +79,35 @@ def simulated_gateway(settings: Settings) -> SimulatedGateway:
         webhook_url=settings.simulated_webhook_url,
         webhook_delay_seconds=settings.simulated_webhook_delay_ms / 1000,
         authorization_ttl=timedelta(seconds=settings.simulated_authorization_ttl_seconds),
+    )
+
+
+def simulated_paypal(settings: Settings) -> SimulatedPayPal:
+    """The simulated PayPal, answering at this service's own page and webhook route."""
+    own = urlsplit(settings.simulated_webhook_url or "")
+    return SimulatedPayPal(
+        base_url=f"{own.scheme}://{own.netloc}" if own.netloc else None,
+        webhook_id=settings.paypal_webhook_id or DEVELOPMENT_WEBHOOK_ID,
+        webhook_delay_seconds=settings.simulated_webhook_delay_ms / 1000,
+    )
+
+
+def build_paypal_verifier(settings: Settings, paypal: Gateway | None) -> WebhookVerifier:
+    """The signature check of `/webhooks/paypal`: PayPal's certificates.
+
+    In simulated mode also the development certificate this process made, which no other
+    process has.
+    """
+    anchors, tls = trust_anchors(settings.paypal_cert_ca_file)
+    if not isinstance(paypal, SimulatedPayPal):
+        assert settings.paypal_webhook_id is not None  # required with credentials
+        return WebhookVerifier(
+            settings.paypal_webhook_id, settings.paypal_certificate_hosts, anchors, tls
+        )
+    return WebhookVerifier(
+        paypal.webhook_id,
+        settings.paypal_certificate_hosts,
+        [*anchors, paypal.authority.certificate],
+        tls,
+        known={DEVELOPMENT_CERT_URL: paypal.signer.certificate_pem},
     )

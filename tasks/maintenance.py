@@ -22,7 +22,7 @@ async def purge_idempotency_keys() -> None:
 @dramatiq.actor(broker=current_broker(), queue_name="maintenance", max_retries=0)
 async def reconcile_payments() -> None:
     """Settle payments and refunds a crash left PENDING, and poll overdue webhooks."""
-    changed = await reconcile(actor_runtime().gateway, ReconcilePolicy())
+    changed = await reconcile(actor_runtime().services, ReconcilePolicy())
     log.info("payments_reconciled", changed=changed)
 
 

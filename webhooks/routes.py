@@ -1,4 +1,4 @@
-"""`POST /webhooks/stripe`: bound the body, verify, store once, enqueue, answer at once."""
+"""`POST /webhooks/stripe` and `/webhooks/paypal`: bound, verify, store once, enqueue, answer."""
 
 from collections.abc import Awaitable, Callable
 
@@ -8,6 +8,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from payments.gateway_events.inbox import parse_event, store_event
+from payments.gateways.paypal.signature import (
+    CertificateUnavailable,
+    SignatureRefused,
+    WebhookVerifier,
+)
 from payments.platform.availability import as_outage
 from payments.runtime import Runtime
 from payments.shared.metrics import WEBHOOKS_RECEIVED
@@ -19,8 +24,10 @@ log = structlog.get_logger(__name__)
 # Rejected requests have no trustworthy type to label them with.
 NO_TYPE = "none"
 
+Enqueue = Callable[[int], Awaitable[None]]
 
-def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], Awaitable[None]]) -> Route:
+
+def stripe_webhook_route(runtime: Runtime, enqueue: Enqueue) -> Route:
     """The route; `enqueue(row_id)` hands a newly stored event to the worker."""
     secrets = tuple(runtime.settings.webhook_secrets)
 
@@ -31,32 +38,57 @@ def stripe_webhook_route(runtime: Runtime, enqueue: Callable[[int], Awaitable[No
             return _rejected("too_large", 413)
         if not signature_is_valid(body, request.headers.get("stripe-signature"), secrets):
             return _rejected("bad_signature", 400)
-        event = parse_event("stripe", body)
-        if event is None:
-            return _rejected("invalid_event", 400)
-        try:
-            row_id = await store_event("stripe", body, event)
-        except Exception as exc:
-            if as_outage(exc) is None:
-                raise
-            # Not stored: a 503 makes Stripe deliver it again, by which time we are back.
-            log.warning("stripe_event_store_unavailable", error=repr(exc))
-            return _rejected("unavailable", 503)
-        if row_id is not None:
-            await _enqueue(enqueue, row_id)
-        WEBHOOKS_RECEIVED.labels(event.type, "stored" if row_id else "duplicate").inc()
-        return JSONResponse({"received": True})
+        return await _store_verified("stripe", body, enqueue)
 
     return Route("/webhooks/stripe", receive, methods=["POST"])
 
 
-async def _enqueue(enqueue: Callable[[int], Awaitable[None]], row_id: int) -> None:
+def paypal_webhook_route(verifier: WebhookVerifier, enqueue: Enqueue) -> Route:
+    """The route; the signature is checked before the body is parsed, as for Stripe."""
+
+    async def receive(request: Request) -> Response:
+        try:
+            body = await read_bounded_body(request)
+        except BodyTooLarge:
+            return _rejected("too_large", 413)
+        try:
+            await verifier.verify(request.headers, body)
+        except SignatureRefused as refused:
+            log.info("paypal_webhook_refused", reason=refused.reason)
+            return _rejected("bad_signature", 400)
+        except CertificateUnavailable:
+            # PayPal delivers again later, when the certificate can be had.
+            return _rejected("unavailable", 503)
+        return await _store_verified("paypal", body, enqueue)
+
+    return Route("/webhooks/paypal", receive, methods=["POST"])
+
+
+async def _store_verified(provider: str, body: bytes, enqueue: Enqueue) -> Response:
+    event = parse_event(provider, body)
+    if event is None:
+        return _rejected("invalid_event", 400)
+    try:
+        row_id = await store_event(provider, body, event)
+    except Exception as exc:
+        if as_outage(exc) is None:
+            raise
+        # Not stored: a 503 makes the provider deliver it again, by which time we are back.
+        log.warning("webhook_event_store_unavailable", provider=provider, error=repr(exc))
+        return _rejected("unavailable", 503)
+    if row_id is not None:
+        await _enqueue(enqueue, row_id)
+    WEBHOOKS_RECEIVED.labels(event.type, "stored" if row_id else "duplicate").inc()
+    return JSONResponse({"received": True})
+
+
+async def _enqueue(enqueue: Enqueue, row_id: int) -> None:
     try:
         await enqueue(row_id)
     except Exception:
-        # The event is stored, and Stripe would resend it only as a duplicate; the
-        # stranded-event sweep enqueues it again, so Stripe still gets its 200.
-        log.exception("stripe_event_enqueue_failed", row_id=row_id)
+        # The event is stored, and the provider would resend it only as a duplicate; the
+        # stranded-event sweep enqueues it again, so the provider still gets its 200.
+        log.exception("webhook_event_enqueue_failed", row_id=row_id)
 
 
 def _rejected(outcome: str, status_code: int) -> Response:

@@ -13,7 +13,8 @@ from payments.gateways.base import ChargeResult, Gateway, RefundResult
 from payments.lifecycle.answer_fields import outcome_fields
 from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.refunds.service import commit_refund_outcome
-from payments.shared.errors import GatewayUnavailable, NotFound
+from payments.service_config import ServiceConfig
+from payments.shared.errors import GatewayUnavailable, NotFound, PaymentMethodTypeUnsupported
 
 log = structlog.get_logger(__name__)
 
@@ -29,30 +30,44 @@ class ReconcilePolicy:
     abandon_after: timedelta = timedelta(hours=1)
 
 
-async def reconcile(gateway: Gateway, policy: ReconcilePolicy) -> int:
+async def reconcile(rails: ServiceConfig, policy: ReconcilePolicy) -> int:
     """Settle stale PENDING payments and refunds, and poll payments whose webhook is overdue.
 
-    Looks each up at the gateway by our own id and applies what the gateway says
-    with source RECONCILER. Disputes kept without a payment are attached to one that
-    now matches, or reported (logged and counted) again. Returns how many rows changed.
+    Looks each up at its own rail's gateway (a PayPal payment at PayPal: its order, or
+    the capture's state) and applies what the gateway says with source RECONCILER.
+    Disputes kept without a payment are attached to one that now matches, or reported
+    (logged and counted) again. Returns how many rows changed.
     """
     now = datetime.now(UTC)
     changed = 0
     stale, abandon = now - policy.stale_after, now - policy.abandon_after
     pending = Payment.filter(status=PaymentStatus.PENDING, updated_at__lt=stale)
     for payment in await pending.limit(BATCH_SIZE):
-        changed += await _settle_payment(payment, gateway, abandon)
+        changed += await _settle_payment(payment, rails, abandon)
     awaiting = Payment.filter(status__in=_AWAITING_GATEWAY, updated_at__lt=stale)
     for payment in await awaiting.filter(provider_payment_id__isnull=False).limit(BATCH_SIZE):
-        changed += await _poll_payment(payment, gateway)
+        changed += await _poll_payment(payment, rails)
     refunds = Refund.filter(status=RefundStatus.PENDING, updated_at__lt=stale)
     for refund in await refunds.limit(BATCH_SIZE):
-        changed += await _settle_refund(refund, gateway, abandon)
+        changed += await _settle_refund(refund, rails, abandon)
     adopted, _ = await adopt_unmatched()
     return changed + adopted
 
 
-async def _settle_payment(payment: Payment, gateway: Gateway, abandon_before: datetime) -> int:
+def _rail(payment: Payment, rails: ServiceConfig) -> Gateway | None:
+    """The gateway that moved the payment's money; None where this process lacks that rail."""
+    try:
+        return rails.gateway_for(payment.payment_method_type)
+    except PaymentMethodTypeUnsupported:
+        # Another process (one with that rail) settles it; nothing here can ask.
+        log.warning("payment_rail_missing", payment_id=payment.id)
+        return None
+
+
+async def _settle_payment(payment: Payment, rails: ServiceConfig, abandon_before: datetime) -> int:
+    gateway = _rail(payment, rails)
+    if gateway is None:
+        return 0
     try:
         result = await gateway.find_payment(payment.id)
     except GatewayUnavailable:
@@ -66,7 +81,10 @@ async def _settle_payment(payment: Payment, gateway: Gateway, abandon_before: da
     return await _apply(payment.id, result)
 
 
-async def _poll_payment(payment: Payment, gateway: Gateway) -> int:
+async def _poll_payment(payment: Payment, rails: ServiceConfig) -> int:
+    gateway = _rail(payment, rails)
+    if gateway is None:
+        return 0
     try:
         result = await gateway.retrieve_payment(payment.provider_payment_id or "")
     except (GatewayUnavailable, NotFound) as error:
@@ -89,8 +107,11 @@ async def _apply(payment_id: str, result: ChargeResult) -> int:
     return int(applied)
 
 
-async def _settle_refund(refund: Refund, gateway: Gateway, abandon_before: datetime) -> int:
+async def _settle_refund(refund: Refund, rails: ServiceConfig, abandon_before: datetime) -> int:
     payment = await Payment.get(id=refund.payment_id)
+    gateway = _rail(payment, rails)
+    if gateway is None:
+        return 0
     try:
         result = await gateway.find_refund(refund.id, payment.provider_payment_id or "")
     except GatewayUnavailable:

@@ -8,7 +8,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from limits import parse as parse_rate_limit
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from payments.shared.errors import InvalidCurrency, SettingsError
@@ -37,12 +37,18 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr | None = None
     stripe_api_base: str | None = None
     stripe_webhook_secret: SecretStr | None = None
-    # PayPal (DESIGN section 4): with both credentials PAYPAL goes to PayPal itself.
+    # PayPal (DESIGN.md section 4): with both credentials PAYPAL goes to PayPal itself,
+    # without them to the simulated PayPal.
     paypal_client_id: str | None = None
     paypal_client_secret: SecretStr | None = None
     paypal_environment: Literal["sandbox", "live"] = "sandbox"
     paypal_api_base: str | None = None
     paypal_webhook_id: str | None = None
+    # Comma-separated `host` or `host:port` entries, besides PayPal's own, that may serve
+    # a webhook certificate; plain http only for loopback ones.
+    paypal_cert_hosts: str = ""
+    # PEM trust anchors for webhook certificate chains (None: the system's).
+    paypal_cert_ca_file: FilePath | None = None
     order_service_url: str | None = None
     notification_service_url: str | None = None
     outbound_webhook_secret: SecretStr | None = None
@@ -133,6 +139,13 @@ class Settings(BaseSettings):
         except InvalidCurrency as error:
             raise ValueError(error.message) from None
 
+    @field_validator("paypal_cert_ca_file")
+    @classmethod
+    def _check_trust_anchors(cls, value: Path | None) -> Path | None:
+        if value is not None and b"-----BEGIN CERTIFICATE-----" not in value.read_bytes():
+            raise ValueError("must hold PEM certificates (the trust anchors)")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
@@ -164,6 +177,19 @@ class Settings(BaseSettings):
         return [part.strip() for part in raw.split(",") if part.strip()]
 
     @property
+    def paypal_credentials(self) -> tuple[str, str] | None:
+        """PayPal's client id and secret, or None where the simulated PayPal moves the money."""
+        if not (self.paypal_client_id and self.paypal_client_secret):
+            return None
+        return self.paypal_client_id, self.paypal_client_secret.get_secret_value()
+
+    @property
+    def paypal_certificate_hosts(self) -> frozenset[str]:
+        return frozenset(
+            entry.strip().lower() for entry in self.paypal_cert_hosts.split(",") if entry.strip()
+        )
+
+    @property
     def consumers(self) -> dict[str, str]:
         """The downstream services that receive payment events, by name."""
         named = {"order": self.order_service_url, "notification": self.notification_service_url}
@@ -172,13 +198,6 @@ class Settings(BaseSettings):
     @property
     def cors_origins(self) -> list[str]:
         return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
-
-    @property
-    def paypal_credentials(self) -> tuple[str, str] | None:
-        """PayPal's client id and secret when both are set: the PAYPAL rail is PayPal's."""
-        if self.paypal_client_id and self.paypal_client_secret:
-            return self.paypal_client_id, self.paypal_client_secret.get_secret_value()
-        return None
 
     @property
     def is_production(self) -> bool:

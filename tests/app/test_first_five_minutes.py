@@ -27,6 +27,8 @@ README = Path(__file__).parents[2] / "README.md"
 PLACEHOLDER = re.compile(r"<payment id of (order-\d+)>")
 ORDER_ID = re.compile(r'orderId: "(order-\d+)"')
 STATUS = "query($id: ID!) { payment(id: $id) { status failureCode } }"
+APPROVED_EVENTS = """{ webhookEvents(first: 1, filter: {type: "CHECKOUT.ORDER.APPROVED"}) {
+  edges { node { provider } } } }"""
 
 
 def _readme_blocks() -> list[str]:
@@ -89,6 +91,32 @@ async def _authenticate(url: str, client_secret: str) -> None:
         assert answered.status_code == 200, answered.text
 
 
+async def _approve_at_paypal(url: str, token: str, approval_url: str) -> None:
+    """What the buyer does at (simulated) PayPal: open the link, click Approve; back home.
+
+    PayPal's signed CHECKOUT.ORDER.APPROVED then reaches the service, verified and stored.
+    """
+    assert approval_url.startswith(f"{url}/simulated/paypal/"), approval_url
+    async with httpx.AsyncClient(timeout=30) as browser:
+        page = await browser.get(approval_url)
+        assert 'value="approve"' in page.text, page.text
+        answered = await browser.post(approval_url, data={"decision": "approve"})
+    assert (answered.status_code, answered.headers["location"]) == (
+        303,
+        "https://shop.example/paypal/return",
+    )
+    for _ in range(150):  # the webhook is sent at once: 30 s is far more than it takes
+        if await _approvals_stored(url, token):
+            break
+        await asyncio.sleep(0.2)
+    assert await _approvals_stored(url, token) == ["paypal"], "no verified PayPal webhook stored"
+
+
+async def _approvals_stored(url: str, token: str) -> list[str]:
+    edges = (await _gql(url, token, APPROVED_EVENTS, {}))["webhookEvents"]["edges"]
+    return [edge["node"]["provider"] for edge in edges]
+
+
 async def test_every_readme_block_is_one_operation_and_runs_in_order_in_payments_dev(dev):
     """Each GraphQL block is one named operation and runs as pasted, with ids of earlier answers."""
     url, token, _ = dev
@@ -109,12 +137,14 @@ async def test_every_readme_block_is_one_operation_and_runs_in_order_in_payments
             for order_id in ORDER_ID.findall(block):
                 payment = _only_payment(data)
                 ids[order_id] = payment["id"]
-                if payment.get("status") == "REQUIRES_ACTION":
+                if payment.get("nextAction", {}).get("type") == "REDIRECT_TO_URL":
+                    await _approve_at_paypal(url, token, payment["nextAction"]["redirectUrl"])
+                elif payment.get("status") == "REQUIRES_ACTION":
                     await _authenticate(url, payment["clientSecret"])
                     moved = await _until_moved(url, token, payment["id"], "REQUIRES_ACTION")
                     assert moved["status"] == "SUCCEEDED", moved
         pushed = await live.pushes(until=5)
-    assert len(blocks) >= 18 and len(ids) == 7
+    assert len(blocks) >= 20 and len(ids) == 8
     assert any(push["id"] == ids["order-6"] and push["status"] == "SUCCEEDED" for push in pushed)
 
 

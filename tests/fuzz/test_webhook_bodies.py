@@ -11,6 +11,11 @@ from hypothesis import strategies as st
 from models.inbox import WebhookEvent
 from models.payment import Payment
 from payments.gateway_events.service import PaymentNotYetKnown, process_stored_event
+from payments.gateways.simulated.paypal import (
+    DEVELOPMENT_CERT_URL,
+    DEVELOPMENT_WEBHOOK_ID,
+    development_identity,
+)
 from tests.fuzz.bounds import BOUNDED
 from tests.webhooks.factories import signed_headers
 
@@ -77,6 +82,62 @@ async def test_signed_event_bodies_are_answered_below_500_and_move_no_money(serv
     if response.status_code == 200:
         row = await WebhookEvent.get(event_id=stripe_event["id"])
         # No payment matches: the actor would retry it later, then park it.
+        with contextlib.suppress(PaymentNotYetKnown):
+            await process_stored_event(row.id)
+    assert await _money() == before
+
+
+PAYPAL_HANDLED = [
+    "CHECKOUT.ORDER.APPROVED",
+    "PAYMENT.CAPTURE.COMPLETED",
+    "PAYMENT.CAPTURE.PENDING",
+    "PAYMENT.CAPTURE.DENIED",
+    "PAYMENT.CAPTURE.REFUNDED",
+    "PAYMENT.AUTHORIZATION.VOIDED",
+    "CUSTOMER.DISPUTE.CREATED",
+]
+TIMES = st.one_of(
+    st.sampled_from(
+        ["2024-05-01T10:00:00Z", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"]
+    ),
+    st.datetimes().map(lambda moment: moment.isoformat()),
+    ANY_TEXT,
+    JSON,
+)
+PAYPAL_RESOURCES = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": IDS | JSON,
+        "status": st.sampled_from(["APPROVED", "COMPLETED", "PENDING", "DECLINED"]) | JSON,
+        "custom_id": IDS | JSON,
+        "amount": st.fixed_dictionaries({"currency_code": ANY_TEXT, "value": ANY_TEXT}) | JSON,
+        "supplementary_data": st.fixed_dictionaries(
+            {"related_ids": st.fixed_dictionaries({"order_id": IDS | JSON})}
+        )
+        | JSON,
+        "purchase_units": st.lists(st.fixed_dictionaries({"custom_id": IDS | JSON}), max_size=2)
+        | JSON,
+    },
+)
+PAYPAL_EVENTS = st.fixed_dictionaries(
+    {"id": IDS | JSON, "event_type": st.sampled_from(PAYPAL_HANDLED) | ANY_TEXT | JSON},
+    optional={"create_time": TIMES, "resource": PAYPAL_RESOURCES | JSON},
+)
+
+
+@settings(BOUNDED, max_examples=60)
+@given(paypal_event=PAYPAL_EVENTS)
+async def test_signed_paypal_bodies_are_answered_below_500_and_move_no_money(server, paypal_event):
+    """PayPal events signed as the simulated PayPal signs them: 200 or 400, no money moved."""
+    before = await _money()
+    body = json.dumps(paypal_event).encode()
+    signer = development_identity().issued
+    headers = signer.sign_paypal_webhook(body, DEVELOPMENT_CERT_URL, DEVELOPMENT_WEBHOOK_ID)
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        response = await client.post("/webhooks/paypal", content=body, headers=headers)
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 200:
+        row = await WebhookEvent.get(provider="paypal", event_id=paypal_event["id"])
         with contextlib.suppress(PaymentNotYetKnown):
             await process_stored_event(row.id)
     assert await _money() == before

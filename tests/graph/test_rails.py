@@ -2,13 +2,22 @@
 
 import uuid
 
+import pytest
+
+from models.enums import PaymentMethodType
 from models.payment import Payment
-from payments.shared.auth import ALL_SCOPES
+from payments.intents import service as intents
+from payments.intents.rules import IntentInput
+from payments.service_config import ServiceConfig
+from payments.shared.auth import ALL_SCOPES, Principal
+from payments.shared.errors import PaymentMethodTypeUnsupported
 from tests.graph.charging import charge
 from tests.graph.lifecycle import call, create_intent
 from tests.support import graphql, new_subject, token
 from tests.webhooks.factories import event, intent, post_event
 
+ADMIN = Principal("rails-tests", frozenset(ALL_SCOPES.split()))
+PAYPAL = PaymentMethodType.PAYPAL
 RAILS_FIELDS = """
 query($id: ID!) {
   payment(id: $id) {
@@ -66,21 +75,42 @@ async def test_a_stored_next_action_is_read_back_for_its_owner(http):
     assert view["nextAction"]["redirectUrl"] == "https://pay.example/approve?x=1"
 
 
-async def test_a_rail_this_process_does_not_offer_is_refused_before_anything_is_written(http):
-    """PAYPAL without a PayPal rail: PAYMENT_METHOD_TYPE_UNSUPPORTED, no payment."""
-    sub = new_subject()
+async def test_a_rail_this_process_does_not_offer_is_refused_before_anything_is_written(gateway):
+    """PAYPAL where no PayPal rail is wired: PAYMENT_METHOD_TYPE_UNSUPPORTED, no payment.
+
+    Every rail has a simulated stand-in in `payments dev`, so the missing rail is a
+    ServiceConfig without one, as a process built with only the card rail has.
+    """
     order_id = f"order-{uuid.uuid4().hex[:8]}"
+    request = IntentInput(order_id, 5000, "usd", new_subject(), payment_method_type=PAYPAL)
+    with pytest.raises(PaymentMethodTypeUnsupported):
+        await intents.create_intent(
+            ADMIN, request, uuid.uuid4().hex, ServiceConfig(gateway=gateway)
+        )
+    assert not await Payment.filter(order_id=order_id).exists()
+
+
+async def test_paypal_intent_asks_its_owner_to_approve_at_the_simulated_paypal(http):
+    """Without PayPal credentials PAYPAL goes to the simulated PayPal: REQUIRES_ACTION, redirect."""
+    sub = new_subject()
     payload = await call(
         http,
         sub,
         "createPaymentIntent",
-        orderId=order_id,
+        orderId=f"order-{uuid.uuid4().hex[:8]}",
         amount=5000,
         currency="usd",
         paymentMethodType="PAYPAL",
     )
-    assert [e["code"] for e in payload["errors"]] == ["PAYMENT_METHOD_TYPE_UNSUPPORTED"]
-    assert not await Payment.filter(order_id=order_id).exists()
+    assert not payload["errors"], payload
+    view = await _rails_view(http, payload["payment"]["id"], sub)
+    assert (view["provider"], view["paymentMethodType"], view["status"]) == (
+        "paypal",
+        "PAYPAL",
+        "REQUIRES_ACTION",
+    )
+    assert view["nextAction"]["type"] == "REDIRECT_TO_URL"
+    assert "/simulated/paypal/" in view["nextAction"]["redirectUrl"]
 
 
 async def test_paypal_cannot_be_charged_without_the_buyers_approval(http):

@@ -3,11 +3,12 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from models.enums import EventSource, PaymentStatus, RefundStatus
+from models.enums import EventSource, PaymentMethodType, PaymentStatus, RefundStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory, Refund
-from payments.gateways.base import ChargeRequest
+from payments.gateways.base import ChargeRequest, ChargeResult
 from payments.reconciliation.service import ReconcilePolicy, reconcile
+from payments.service_config import ServiceConfig
 
 NOW = ReconcilePolicy(stale_after=timedelta(0), abandon_after=timedelta(0))
 
@@ -46,7 +47,7 @@ async def test_payment_charged_before_a_crash_is_settled_from_the_gateway(databa
     payment = await _pending_payment()
     await _charged_at_gateway(gateway, payment)
     charges = gateway.charge_count
-    await reconcile(gateway, NOW)
+    await reconcile(ServiceConfig(gateway=gateway), NOW)
     settled = await Payment.get(id=payment.id)
     assert settled.status is PaymentStatus.SUCCEEDED
     assert settled.provider_payment_id == gateway.by_payment_id[payment.id]
@@ -62,7 +63,7 @@ async def test_payment_the_gateway_never_saw_is_abandoned_not_charged(database_u
     """A PENDING payment unknown to the gateway is CANCELED after the grace period."""
     payment = await _pending_payment()
     charges = gateway.charge_count
-    await reconcile(gateway, NOW)
+    await reconcile(ServiceConfig(gateway=gateway), NOW)
     settled = await Payment.get(id=payment.id)
     assert (settled.status, settled.failure_code) == (PaymentStatus.CANCELED, "abandoned")
     assert gateway.charge_count == charges
@@ -71,7 +72,9 @@ async def test_payment_the_gateway_never_saw_is_abandoned_not_charged(database_u
 async def test_recent_pending_payments_are_left_alone(database_url, gateway):
     """A payment younger than the stale threshold may still be in flight: untouched."""
     payment = await _pending_payment()
-    await reconcile(gateway, ReconcilePolicy(stale_after=timedelta(minutes=5)))
+    await reconcile(
+        ServiceConfig(gateway=gateway), ReconcilePolicy(stale_after=timedelta(minutes=5))
+    )
     assert (await Payment.get(id=payment.id)).status is PaymentStatus.PENDING
 
 
@@ -82,7 +85,27 @@ async def test_abandoned_refund_frees_its_reservation(database_url, gateway):
     )
     refund = await Refund.create(payment_id=payment.id, amount=500, status=RefundStatus.PENDING)
     await Refund.filter(id=refund.id).update(updated_at=datetime.now(UTC) - timedelta(hours=2))
-    await reconcile(gateway, NOW)
+    await reconcile(ServiceConfig(gateway=gateway), NOW)
     assert (await Refund.get(id=refund.id)).status is RefundStatus.CANCELED
     reloaded = await Payment.get(id=payment.id)
     assert (reloaded.amount_refund_pending, reloaded.amount_refundable) == (0, 2000)
+
+
+async def test_a_payment_is_polled_only_at_its_own_rail(database_url, gateway):
+    """A PayPal payment is never settled from the card gateway, even one that knows its id.
+
+    Without a PayPal rail in this process it is left for a process that has one.
+    """
+    order_id = f"ORDER{uuid.uuid4().hex[:12].upper()}"
+    payment = await _pending_payment(
+        status=PaymentStatus.PROCESSING,
+        provider_payment_id=order_id,
+        payment_method_type=PaymentMethodType.PAYPAL,
+        gateway="paypal",
+    )
+    gateway.charges[order_id] = ChargeResult(order_id, PaymentStatus.SUCCEEDED)
+    try:
+        assert await reconcile(ServiceConfig(gateway=gateway), NOW) >= 0
+        assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
+    finally:
+        del gateway.charges[order_id]

@@ -85,3 +85,33 @@ def test_per_currency_maximum_overrides_the_global_one():
     with pytest.raises(PaymentErrors) as refused:
         validate_charge(charge(1001, "JPY"), limits)
     assert [(e.code, e.field) for e in refused.value.errors] == [("INVALID_AMOUNT", "amount")]
+
+
+def test_paypal_credentials_need_a_webhook_id_and_read_the_certificate_hosts():
+    """With PayPal credentials PAYPAL_WEBHOOK_ID is required; without, the simulated PayPal.
+
+    PAYPAL_CERT_HOSTS is comma-separated `host` or `host:port` entries, case-insensitive.
+    """
+    common = {"database_url": "sqlite://x", "jwt_secret": "s", "stripe_webhook_secret": "whsec_x"}
+    paypal = {"paypal_client_id": "AZ-client", "paypal_client_secret": "secret"}
+    assert load_settings(**common).paypal_credentials is None
+    with pytest.raises(SettingsError, match=r"^PAYPAL_WEBHOOK_ID"):
+        load_settings(**common, **paypal)
+    configured = load_settings(
+        **common, **paypal, paypal_webhook_id="WH-1", paypal_cert_hosts=" Certs.Example:8443, ,x"
+    )
+    assert configured.paypal_credentials == ("AZ-client", "secret")
+    assert configured.paypal_certificate_hosts == frozenset({"certs.example:8443", "x"})
+    assert configured.paypal_environment == "sandbox"
+    with pytest.raises(SettingsError, match=r"^PAYPAL_ENVIRONMENT"):
+        load_settings(**common, paypal_environment="production")
+
+
+def test_paypal_trust_anchors_must_be_a_file_of_pem_certificates(tmp_path):
+    """PAYPAL_CERT_CA_FILE naming no file, or a file without certificates, names the variable."""
+    common = {"database_url": "sqlite://x", "jwt_secret": "s", "stripe_webhook_secret": "whsec_x"}
+    not_pem = tmp_path / "anchors.txt"
+    not_pem.write_text("hello")
+    for path in (tmp_path / "missing.pem", not_pem):
+        with pytest.raises(SettingsError, match=r"^PAYPAL_CERT_CA_FILE"):
+            load_settings(**common, paypal_cert_ca_file=str(path))
