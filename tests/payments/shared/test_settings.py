@@ -98,7 +98,11 @@ def test_paypal_credentials_need_a_webhook_id_and_read_the_certificate_hosts():
     with pytest.raises(SettingsError, match=r"^PAYPAL_WEBHOOK_ID"):
         load_settings(**common, **paypal)
     configured = load_settings(
-        **common, **paypal, paypal_webhook_id="WH-1", paypal_cert_hosts=" Certs.Example:8443, ,x"
+        **common,
+        **paypal,
+        paypal_webhook_id="WH-1",
+        paypal_cert_hosts=" Certs.Example:8443, ,x",
+        redis_url="redis://127.0.0.1:6379",
     )
     assert configured.paypal_credentials == ("AZ-client", "secret")
     assert configured.paypal_certificate_hosts == frozenset({"certs.example:8443", "x"})
