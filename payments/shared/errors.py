@@ -67,6 +67,12 @@ class PaymentNotConfirmable(PaymentsError):
     code = "PAYMENT_NOT_CONFIRMABLE"
 
 
+class PaymentNotFundable(PaymentsError):
+    """A bank transfer that takes no more money (canceled, paid, or not a bank transfer)."""
+
+    code = "PAYMENT_NOT_FUNDABLE"
+
+
 class PaymentMethodTypeUnsupported(PaymentsError):
     """The rail cannot take this payment (its method type, currency or capture method)."""
 
