@@ -34,6 +34,8 @@ FUND = """mutation($input: FundBankTransferInput!) {
     payment { id status amountReceived } errors { code field message }
   }
 }"""
+STATS = """{ paymentStats(from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") {
+  byCurrency { currency amountCaptured net } } }"""
 LIVE = "subscription { paymentsUpdated { id status version amountReceived } }"
 ADMIN = token("ops", ALL_SCOPES)
 # Each currency's financial address type (Stripe's eu, gb, us, jp and mx bank transfers).
@@ -130,6 +132,10 @@ async def _funded_in_two_parts(http: httpx.AsyncClient, base_url: str, deliver: 
         (4, "payment.succeeded"),
     ]
     assert events[1].payload["data"]["payment"]["amountReceived"] == 4000
+    stats = await graphql(http, STATS, bearer=token(owner))
+    assert stats["data"]["paymentStats"]["byCurrency"] == [
+        {"currency": "EUR", "amountCaptured": 10_000, "net": 10_000}
+    ]
     return payment_id
 
 

@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from models.enums import EventSource, PaymentStatus, RefundStatus
+from models.enums import EventSource, PaymentMethodType, PaymentStatus, RefundStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory, Refund
 from payments.gateways.base import ChargeRequest
@@ -86,3 +86,29 @@ async def test_abandoned_refund_frees_its_reservation(database_url, gateway):
     assert (await Refund.get(id=refund.id)).status is RefundStatus.CANCELED
     reloaded = await Payment.get(id=payment.id)
     assert (reloaded.amount_refund_pending, reloaded.amount_refundable) == (0, 2000)
+
+
+async def test_a_bank_transfer_waiting_for_money_is_not_stuck(database_url, gateway, monkeypatch):
+    """A week-old waiting transfer is never polled; a card awaiting its webhook still is."""
+    asked: list[str] = []
+    retrieve = gateway.retrieve_payment
+
+    async def counted(provider_payment_id: str):
+        asked.append(provider_payment_id)
+        return await retrieve(provider_payment_id)
+
+    monkeypatch.setattr(gateway, "retrieve_payment", counted)
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    waiting, card = [
+        await _pending_payment(
+            status=PaymentStatus.REQUIRES_ACTION,
+            provider_payment_id=f"pi_{uuid.uuid4().hex}",
+            payment_method_type=method_type,
+        )
+        for method_type in (PaymentMethodType.BANK_TRANSFER, PaymentMethodType.CARD)
+    ]
+    await Payment.filter(id__in=[waiting.id, card.id]).update(updated_at=week_ago)
+    await reconcile(gateway, NOW)
+    assert card.provider_payment_id in asked
+    assert waiting.provider_payment_id not in asked
+    assert (await Payment.get(id=waiting.id)).status is PaymentStatus.REQUIRES_ACTION
