@@ -91,6 +91,8 @@ async def fund(principal: Principal, funding: FundingInput, config: ServiceConfi
             amount=funding.amount,
             currency=payment.currency,
             reference=payment.next_action["bank_transfer"]["reference"],
+            payment_amount=payment.amount,
+            amount_received=payment.amount_received,
         )
     )
     return await Payment.get(id=payment.id)

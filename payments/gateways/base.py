@@ -134,6 +134,10 @@ class FundingRequest:
     currency: str
     # The instructions' reference, which matches the money to the payment.
     reference: str
+    # Our books: the payment's amount and what it received so far, for a provider that
+    # does not know the transfer (the simulated gateway of another process, or restarted).
+    payment_amount: int = 0
+    amount_received: int = 0
 
 
 @dataclass(frozen=True)

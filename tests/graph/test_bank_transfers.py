@@ -14,8 +14,10 @@ from models.enums import NextActionType, PaymentMethodType, PaymentStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment
 from payments.gateways.simulated.bank_transfers import reference
+from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.gateways.stripe.gateway import StripeGateway
 from payments.shared.auth import ALL_SCOPES
+from tests.conftest import make_settings
 from tests.graph.customer_calls import new_customer
 from tests.graph.lifecycle import call
 from tests.graph.live.client import live_client
@@ -325,3 +327,18 @@ async def test_a_partly_funded_transfer_cancels_and_a_funded_one_refunds(server,
     answer = refunded["data"]["refundPayment"]
     assert answer["errors"] == [], answer
     assert answer["payment"] == {"status": "PARTIALLY_REFUNDED", "amountRefunded": 2500}
+
+
+async def test_funding_spends_the_charge_budget(database_url):
+    """With RATE_LIMIT_CHARGE at 2/minute, the third funding is RATE_LIMITED and moves nothing."""
+    settings = make_settings(database_url, rate_limit_charge="2/minute")
+    gateway = SimulatedGateway.from_settings(settings)
+    app = create_app(settings, gateway=gateway, owns_database=False)
+    owner, admin = new_subject(), token(f"ops-{uuid.uuid4().hex[:8]}", ALL_SCOPES)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        await new_customer(client, owner)
+        payment_id = (await open_transfer(client, owner))["payment"]["id"]
+        answers = [await fund(client, payment_id, 100, bearer=admin) for _ in range(5)]
+    assert [error_codes(answer) for answer in answers] == [[], []] + [["RATE_LIMITED"]] * 3
+    provider_id = (await Payment.get(id=payment_id)).provider_payment_id or ""
+    assert gateway.charges[provider_id].amount_received == 200

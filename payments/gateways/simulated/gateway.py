@@ -154,7 +154,7 @@ class SimulatedGateway:
         Like Stripe's, the intent succeeds once nothing remains; until then each funding
         is a `payment_intent.partially_funded` event with what is still to come.
         """
-        current = self.charges.get(request.provider_payment_id)
+        current = self.charges.get(request.provider_payment_id) or self._reopened(request)
         action = current.next_action if current else None
         if (
             current is None
@@ -184,6 +184,19 @@ class SimulatedGateway:
             request.provider_payment_id, request.payment_id, total, request.currency, remaining
         )
         self._schedule_webhook(event, 0)
+
+    def _reopened(self, request: FundingRequest) -> ChargeResult | None:
+        """A transfer another process (or this one before a restart) opened, from our books."""
+        if not request.payment_amount:
+            return None
+        remaining = request.payment_amount - request.amount_received
+        self.amounts[request.provider_payment_id] = request.payment_amount
+        return ChargeResult(
+            request.provider_payment_id,
+            PaymentStatus.REQUIRES_ACTION,
+            next_action=waiting_action(request.payment_id, request.currency, remaining),
+            amount_received=request.amount_received,
+        )
 
     async def confirm(self, request: ConfirmRequest) -> ChargeResult:
         """Play Stripe.js: pay the intent with the method, deterministically, once per key."""

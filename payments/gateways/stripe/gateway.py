@@ -350,6 +350,7 @@ async def _listed_events(client: stripe.StripeClient, created_after: int) -> lis
         page = await client.v1.events.list_async(params)
         events += [event.to_dict(for_json=True) for event in page.data]
         if not page.has_more or not page.data:
-            # Stripe lists newest first; events are applied in the order they happened.
-            return sorted(events, key=lambda event: event.get("created") or 0)
+            # Stripe lists newest first; events are applied in the order they happened, and
+            # those of one second (a transfer's last two fundings) in Stripe's order too.
+            return sorted(reversed(events), key=lambda event: event.get("created") or 0)
         params["starting_after"] = page.data[-1].id

@@ -117,6 +117,9 @@ async def test_funding_in_two_parts_is_partially_funded_then_succeeded(gateway, 
     assert update.change.fields == {"amount_captured": 10_000}
     funded = [t["funded"]["bank_transfer"]["reference"] for t in fake.customers.cash.transactions]
     assert funded == [result.next_action.bank_transfer.reference] * 2
+    # Lost webhooks are recovered from Stripe's Events list: both kinds are listed.
+    listed = [event["type"] for event in await gateway.list_events(0)]
+    assert listed == ["payment_intent.partially_funded", "payment_intent.succeeded"]
 
 
 async def test_a_partly_funded_transfer_cancels_and_its_money_stays_on_the_balance(gateway, fake):
