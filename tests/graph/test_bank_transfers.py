@@ -342,3 +342,19 @@ async def test_funding_spends_the_charge_budget(database_url):
     assert [error_codes(answer) for answer in answers] == [[], []] + [["RATE_LIMITED"]] * 3
     provider_id = (await Payment.get(id=payment_id)).provider_payment_id or ""
     assert gateway.charges[provider_id].amount_received == 200
+
+
+async def test_concurrent_fundings_never_fund_past_the_amount(http, gateway):
+    """Eight fundings of 10.00 at once on a 50.00 transfer: five land, three are refused."""
+    owner = new_subject()
+    await new_customer(http, owner)
+    payment_id = (await open_transfer(http, owner, amount=5000))["payment"]["id"]
+    answers = await asyncio.gather(*(fund(http, payment_id, 1000) for _ in range(8)))
+    codes = [
+        [e["code"] for e in answer["data"]["fundBankTransfer"]["errors"]] for answer in answers
+    ]
+    assert codes.count([]) == 5, codes
+    assert all(c in ([], ["INVALID_AMOUNT"], ["PAYMENT_NOT_FUNDABLE"]) for c in codes), codes
+    provider_id = (await Payment.get(id=payment_id)).provider_payment_id or ""
+    paid = gateway.charges[provider_id]
+    assert (paid.status, paid.amount_received) == (PaymentStatus.SUCCEEDED, 5000)
