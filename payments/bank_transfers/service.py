@@ -102,7 +102,8 @@ async def _waiting_transfer(payment_id: str) -> Payment:
     found = await select_one(Payment, id=payment_id) if could_be_id(payment_id, ID_LENGTH) else None
     if found is None:
         raise NotFound("Payment", field="paymentId")
-    waiting = found.status is PaymentStatus.REQUIRES_ACTION and found.next_action
+    instructions = (found.next_action or {}).get("bank_transfer")
+    waiting = found.status is PaymentStatus.REQUIRES_ACTION and instructions
     if found.payment_method_type is not PaymentMethodType.BANK_TRANSFER or not waiting:
         raise PaymentNotFundable(
             f"A {found.status.value} payment takes no bank transfer.", field="paymentId"

@@ -19,7 +19,7 @@ from payments.gateways.stripe.gateway import StripeGateway
 from payments.shared.auth import ALL_SCOPES
 from tests.conftest import make_settings
 from tests.graph.customer_calls import new_customer
-from tests.graph.lifecycle import call
+from tests.graph.lifecycle import CREATE_INTENT, call
 from tests.graph.live.client import live_client
 from tests.support import create_payment, error_codes, graphql, new_subject, serve, token
 from tests.webhooks.factories import post_event
@@ -358,3 +358,24 @@ async def test_concurrent_fundings_never_fund_past_the_amount(http, gateway):
     provider_id = (await Payment.get(id=payment_id)).provider_payment_id or ""
     paid = gateway.charges[provider_id]
     assert (paid.status, paid.amount_received) == (PaymentStatus.SUCCEEDED, 5000)
+
+
+async def test_an_admin_opens_a_transfer_for_a_named_customer(http):
+    """An admin's customerId names whose balance is funded; an unknown one: CUSTOMER_NOT_FOUND."""
+    owner = new_subject()
+    await new_customer(http, owner)
+    answers = []
+    for customer_id in (owner, new_subject()):
+        fields = {"orderId": f"order-{uuid.uuid4().hex[:8]}", "amount": 5000, "currency": "gbp"}
+        variables = {
+            "input": {**fields, "customerId": customer_id, "paymentMethodType": "BANK_TRANSFER"},
+            "key": uuid.uuid4().hex,
+        }
+        body = await graphql(http, CREATE_INTENT, variables, bearer=ADMIN)
+        answers.append(body["data"]["createPaymentIntent"])
+    opened, unknown = answers
+    assert (opened["payment"]["status"], opened["payment"]["customerId"]) == (
+        "REQUIRES_ACTION",
+        owner,
+    )
+    assert [e["code"] for e in unknown["errors"]] == ["CUSTOMER_NOT_FOUND"]
