@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from graph.bank_transfers.mutations import BankTransferMutations
 from graph.cancellations.mutations import CancellationMutations
 from graph.captures.mutations import CaptureMutations
 from graph.charges.mutations import ChargeMutations
@@ -51,6 +52,7 @@ Mutation = merge_types(
         CustomerMutations,
         OperationsMutations,
         DisputeMutations,
+        BankTransferMutations,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscriptions,))

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
-from payments.gateways.base import Gateway
+from payments.gateways.base import BankTransferGateway, Gateway
 from payments.idempotency.keys import KeyPolicy
 from payments.service_config import ServiceConfig
 from payments.shared.auth import TokenVerifier
@@ -49,9 +49,11 @@ class Runtime:
 def build_service_config(
     settings: Settings, gateway: Gateway, paypal: Gateway | None = None
 ) -> ServiceConfig:
+    """The services' rails and policies; bank transfers go where cards go (Stripe, or simulated)."""
     return ServiceConfig(
         gateway=gateway,
         paypal=paypal,
+        bank_transfer=gateway if isinstance(gateway, BankTransferGateway) else None,
         keys=KeyPolicy(
             ttl=timedelta(hours=settings.idempotency_key_ttl_hours),
             lock_timeout=timedelta(seconds=settings.idempotency_lock_timeout_seconds),

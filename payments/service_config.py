@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from models.enums import PaymentMethodType
-from payments.gateways.base import Gateway
+from payments.gateways.base import BankTransferGateway, Gateway
 from payments.idempotency.keys import KeyPolicy
 from payments.shared.errors import PaymentMethodTypeUnsupported
 from payments.shared.money import DEFAULT_LIMITS, AmountLimits
@@ -17,7 +17,7 @@ class ServiceConfig:
     limits: AmountLimits = DEFAULT_LIMITS
     # The other rails, where this process has one.
     paypal: Gateway | None = None
-    bank_transfer: Gateway | None = None
+    bank_transfer: BankTransferGateway | None = None
 
     def gateway_for(self, method_type: PaymentMethodType) -> Gateway:
         """The gateway moving `method_type`'s money; PaymentMethodTypeUnsupported if none."""

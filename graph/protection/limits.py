@@ -23,9 +23,15 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from graph.protection.documents import CachedDocuments, DocumentCache
 
 # Mutations that can take a customer's money: card testers' tools, so each one spends
-# the caller's RATE_LIMIT_CHARGE budget. A new one (fundBankTransfer) is added here.
+# the caller's RATE_LIMIT_CHARGE budget; fundBankTransfer moves money too.
 CHARGING_MUTATIONS = frozenset(
-    {"chargePayment", "confirmPayment", "capturePayment", "createPaymentIntent"}
+    {
+        "chargePayment",
+        "confirmPayment",
+        "capturePayment",
+        "createPaymentIntent",
+        "fundBankTransfer",
+    }
 )
 # A document holds at most one of these: the charging mutations and refunds.
 MONEY_MUTATIONS = CHARGING_MUTATIONS | {"refundPayment"}

@@ -8,12 +8,20 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models.enums import CaptureMethod, EventSource, Operation, PaymentMethodType, PaymentStatus
+from models.enums import (
+    CaptureMethod,
+    EventSource,
+    Operation,
+    PaymentFlow,
+    PaymentMethodType,
+    PaymentStatus,
+)
 from models.idempotency import IdempotencyKey
 from models.payment import Payment
+from payments.bank_transfers.service import check_transfer, customer_balance
 from payments.charges.rules import ChargeInput, validate_charge
 from payments.customers.charging import charge_target
-from payments.gateways.base import ChargeRequest, ChargeResult
+from payments.gateways.base import ChargeRequest, ChargeResult, Gateway, IntentRequest
 from payments.idempotency.keyed_call import KeyClaim, KeyedCall, run_keyed, status_metric
 from payments.idempotency.keys import (
     check_key,
@@ -28,7 +36,7 @@ from payments.service_config import ServiceConfig
 from payments.shared import metrics
 from payments.shared.auth import Principal, Scope
 from payments.shared.correlation import bind_payment_id
-from payments.shared.errors import PaymentMethodTypeUnsupported
+from payments.shared.errors import PaymentMethodTypeUnsupported, ValidationFailed
 from payments.shared.rows import select_one
 
 # Builds the gateway call of a new payment, given the payment as committed (PENDING).
@@ -48,7 +56,7 @@ async def charge(
     """
     principal.require(Scope.WRITE)
     check_key(idempotency_key)
-    if charge_input.payment_method_type is not PaymentMethodType.CARD:
+    if charge_input.payment_method_type is PaymentMethodType.PAYPAL:
         # PayPal needs the buyer's approval first: createPaymentIntent.
         raise PaymentMethodTypeUnsupported(
             f"chargePayment takes no {charge_input.payment_method_type.value} payments."
@@ -58,6 +66,8 @@ async def charge(
         ChargeInput(**{**asdict(charge_input), "customer_id": owner or principal.sub}),
         config.limits,
     )
+    if charge_input.payment_method_type is PaymentMethodType.BANK_TRANSFER:
+        return await _open_transfer(principal, charge_input, idempotency_key, config)
     started = time.perf_counter()
     payment = await create_once(
         principal,
@@ -69,6 +79,49 @@ async def charge(
     metrics.CHARGE_DURATION.observe(time.perf_counter() - started)
     metrics.PAYMENT_AMOUNT.labels(payment.currency).observe(payment.amount)
     return payment
+
+
+async def _open_transfer(
+    principal: Principal, charge_input: ChargeInput, idempotency_key: str, config: ServiceConfig
+) -> Payment:
+    """A bank transfer asked of chargePayment: opened as createPaymentIntent opens one."""
+    if charge_input.payment_method_id is not None:
+        raise ValidationFailed(
+            "A bank transfer is paid from the customer's bank: no paymentMethodId.",
+            field="paymentMethodId",
+        )
+    check_transfer(charge_input.currency, charge_input.capture_method)
+    gateway = config.gateway_for(PaymentMethodType.BANK_TRANSFER)
+    columns = {**asdict(charge_input), "flow": PaymentFlow.INTENT, "payment_method_id": ""}
+    request = KeyedColumns(Operation.CHARGE, idempotency_key, columns, gateway.name)
+    return await create_once(
+        principal, request, intent_call(gateway), config, customer_balance(config)
+    )
+
+
+def intent_call(
+    gateway: Gateway, return_url: str | None = None, cancel_url: str | None = None
+) -> GatewayCall:
+    """The gateway call opening a payment the customer completes (an intent)."""
+
+    async def call(payment: Payment) -> ChargeResult:
+        return await gateway.create_intent(
+            IntentRequest(
+                payment_id=payment.id,
+                amount=payment.amount,
+                currency=payment.currency,
+                customer_id=payment.customer_id,
+                description=payment.description,
+                capture_method=payment.capture_method,
+                idempotency_key=f"intent-{payment.id}",
+                payment_method_type=payment.payment_method_type,
+                return_url=return_url,
+                cancel_url=cancel_url,
+                provider_customer_id=payment.provider_customer_id,
+            )
+        )
+
+    return call
 
 
 async def _with_target(key: IdempotencyKey, columns: dict[str, Any]) -> dict[str, Any]:

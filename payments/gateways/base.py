@@ -1,8 +1,9 @@
 """The gateway interface every payment provider adapter implements."""
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from models.enums import (
     CLOSED_DISPUTE_STATUSES,
@@ -116,6 +117,29 @@ class NextAction:
     type: NextActionType
     redirect_url: str | None = None
     bank_transfer: BankTransferInstructions | None = None
+
+    def stored(self) -> Json:
+        """The JSON a payment keeps of it, equal to what a later read of that column gives."""
+        stored: Json = json.loads(json.dumps(asdict(self)))
+        return stored
+
+
+@dataclass(frozen=True)
+class FundingRequest:
+    """Money a test bank sends to a bank transfer's instructions (test mode only)."""
+
+    payment_id: str
+    provider_payment_id: str
+    # The provider's customer whose balance the transfer funds.
+    provider_customer_id: str | None
+    amount: int
+    currency: str
+    # The instructions' reference, which matches the money to the payment.
+    reference: str
+    # Our books: the payment's amount and what it received so far, for a provider that
+    # does not know the transfer (the simulated gateway of another process, or restarted).
+    payment_amount: int = 0
+    amount_received: int = 0
 
 
 @dataclass(frozen=True)
@@ -369,3 +393,19 @@ class Gateway(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BankTransferGateway(Gateway, Protocol):
+    """A provider of bank transfers, with a test bank that plays the customer's in test mode."""
+
+    # True where money may be made up (the simulated gateway, a `sk_test_` Stripe key).
+    test_mode: bool
+
+    async def fund_bank_transfer(self, request: FundingRequest) -> None:
+        """Send `amount` to the transfer's instructions; its events follow as for real money.
+
+        Raises InvalidAmount past what remains, PaymentNotFundable when the transfer takes
+        no money, GatewayUnavailable when the outcome is unknown.
+        """
+        ...

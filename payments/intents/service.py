@@ -6,8 +6,9 @@ from typing import Any
 from models.enums import Operation, PaymentFlow, PaymentMethodType, PendingOperation
 from models.idempotency import IdempotencyKey
 from models.payment import Payment
-from payments.charges.service import KeyedColumns, create_once
-from payments.gateways.base import ChargeResult, IntentRequest
+from payments.bank_transfers.service import PrepareColumns, check_transfer, customer_balance
+from payments.charges.service import KeyedColumns, create_once, intent_call
+from payments.gateways.base import ChargeResult
 from payments.idempotency.keys import check_key
 from payments.intents.approval import confirm_at_gateway
 from payments.intents.rules import ConfirmInput, IntentInput, validate_confirm, validate_intent
@@ -29,7 +30,10 @@ async def create_intent(
 ) -> Payment:
     """Create the gateway's unconfirmed PaymentIntent once per key: REQUIRES_PAYMENT_METHOD.
 
-    The payment's client_secret is what the frontend confirms with. Raises PaymentErrors
+    The payment's client_secret is what the frontend confirms with. A BANK_TRANSFER is
+    confirmed at once: REQUIRES_ACTION with the instructions the customer pays by; it
+    needs the customer (CUSTOMER_NOT_FOUND) and a rail for its currency
+    (PAYMENT_METHOD_TYPE_UNSUPPORTED, before anything is written). Raises PaymentErrors
     for invalid input, IdempotencyKeyReused / InUse, or GatewayUnavailable (retry to resume).
     """
     principal.require(Scope.WRITE)
@@ -47,30 +51,25 @@ async def create_intent(
             f" with {intent_input.capture_method.value} capture."
         )
     columns = {**asdict(intent_input), "flow": PaymentFlow.INTENT, "payment_method_id": ""}
-
-    async def call(payment: Payment) -> ChargeResult:
-        return await gateway.create_intent(
-            IntentRequest(
-                payment_id=payment.id,
-                amount=payment.amount,
-                currency=payment.currency,
-                customer_id=payment.customer_id,
-                description=payment.description,
-                capture_method=payment.capture_method,
-                idempotency_key=f"intent-{payment.id}",
-                payment_method_type=payment.payment_method_type,
-                return_url=intent_input.return_url,
-                cancel_url=intent_input.cancel_url,
-                provider_customer_id=payment.provider_customer_id,
-            )
-        )
-
-    async def without_urls(key: IdempotencyKey, columns: dict[str, Any]) -> dict[str, Any]:
-        # Fingerprinted, so a retry must repeat them, but only the provider keeps them.
-        return {name: value for name, value in columns.items() if name not in _URLS}
-
+    prepare: PrepareColumns = _without_urls
+    if intent_input.payment_method_type is PaymentMethodType.BANK_TRANSFER:
+        check_transfer(intent_input.currency, intent_input.capture_method)
+        prepare = _with_balance(customer_balance(config))
+    call = intent_call(gateway, intent_input.return_url, intent_input.cancel_url)
     request = KeyedColumns(Operation.CREATE_INTENT, idempotency_key, columns, gateway.name)
-    return await create_once(principal, request, call, config, without_urls)
+    return await create_once(principal, request, call, config, prepare)
+
+
+async def _without_urls(key: IdempotencyKey, columns: dict[str, Any]) -> dict[str, Any]:
+    # Fingerprinted, so a retry must repeat them, but only the provider keeps them.
+    return {name: value for name, value in columns.items() if name not in _URLS}
+
+
+def _with_balance(balance: PrepareColumns) -> PrepareColumns:
+    async def prepare(key: IdempotencyKey, columns: dict[str, Any]) -> dict[str, Any]:
+        return await balance(key, await _without_urls(key, columns))
+
+    return prepare
 
 
 async def confirm(

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from models.enums import PaymentMethodType
 from models.enums import PaymentStatus as S
 from models.payment import Payment
 from payments.lifecycle.state_machine import CAPTURED
@@ -16,8 +17,9 @@ def implied_fields(payment: Payment, target: S) -> dict[str, Any]:
 
     An authorization holds the whole amount; a capture (without a reported amount) takes
     it all and releases nothing; a failure or cancellation releases whatever was held, as
-    Stripe does. Leaving REQUIRES_PAYMENT_METHOD clears the last attempt's decline, as
-    Stripe clears `last_payment_error`.
+    Stripe does; a bank transfer that succeeds has received it all. Leaving
+    REQUIRES_PAYMENT_METHOD clears the last attempt's decline, as Stripe clears
+    `last_payment_error`.
     """
     implied: dict[str, Any] = {}
     if target is S.AUTHORIZED:
@@ -25,6 +27,9 @@ def implied_fields(payment: Payment, target: S) -> dict[str, Any]:
     elif target is S.SUCCEEDED and payment.status not in CAPTURED:
         implied.update(amount_captured=payment.amount, amount_capturable=0)
         implied["amount_capture_pending"] = 0
+        if payment.payment_method_type is PaymentMethodType.BANK_TRANSFER:
+            # Paid in full: Stripe succeeds a transfer only once nothing remains.
+            implied["amount_received"] = payment.amount
     elif target in _CLOSED:
         implied.update(amount_capturable=0, amount_capture_pending=0)
     if payment.status is S.REQUIRES_PAYMENT_METHOD and target not in _DECLINED:

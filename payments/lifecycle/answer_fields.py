@@ -1,6 +1,5 @@
 """The payment fields a gateway's answer sets, whichever call or sweep received it."""
 
-from dataclasses import asdict
 from typing import Any
 
 from payments.gateways.base import ChargeResult
@@ -28,7 +27,7 @@ def outcome_fields(result: ChargeResult) -> dict[str, Any]:
         "failure_code": result.failure_code,
         "failure_message": result.failure_message,
         # What the customer has to do is the latest answer's: none once they did it.
-        "next_action": asdict(result.next_action) if result.next_action else None,
+        "next_action": result.next_action.stored() if result.next_action else None,
     }
     for name in _REPORTED_WHEN_SET:
         if getattr(result, name) not in (None, ""):

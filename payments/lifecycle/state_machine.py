@@ -31,8 +31,17 @@ ALLOWED_MOVES: dict[S, frozenset[S]] = {
             S.CANCELED,
         }
     ),
+    # REQUIRES_ACTION again: a bank transfer funded in part (amountReceived grows).
     S.REQUIRES_ACTION: frozenset(
-        {S.REQUIRES_PAYMENT_METHOD, S.PROCESSING, S.AUTHORIZED, S.SUCCEEDED, S.FAILED, S.CANCELED}
+        {
+            S.REQUIRES_PAYMENT_METHOD,
+            S.REQUIRES_ACTION,
+            S.PROCESSING,
+            S.AUTHORIZED,
+            S.SUCCEEDED,
+            S.FAILED,
+            S.CANCELED,
+        }
     ),
     S.PROCESSING: frozenset(
         {S.REQUIRES_PAYMENT_METHOD, S.AUTHORIZED, S.SUCCEEDED, S.FAILED, S.CANCELED}

@@ -123,6 +123,8 @@ def _applies(
         return False
     if target is payment.status and all(getattr(payment, k) == v for k, v in updates.items()):
         return False  # a duplicate report of the state the payment is in
+    if updates.get("amount_received", payment.amount_received) < payment.amount_received:
+        return False  # money received never goes back: an older report of a transfer
     last, occurred = payment.gateway_event_at, change.occurred_at
     # Only a newer event may move a payment back into an open state (a retry by the customer).
     return not (target in REOPENABLE and last and occurred and occurred < last)

@@ -73,6 +73,8 @@ def payment_snapshot(payment: Payment) -> dict[str, Any]:
         "amount": payment.amount,
         "amountRefunded": payment.amount_refunded,
         "amountCaptured": payment.amount_captured,
+        # What a bank transfer brought in so far: its partial fundings are events too.
+        "amountReceived": payment.amount_received,
         "currency": payment.currency,
         "failureCode": payment.failure_code,
         "version": payment.version,

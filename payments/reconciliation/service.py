@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models.enums import EventSource, PaymentStatus, RefundStatus
+from models.enums import EventSource, PaymentMethodType, PaymentStatus, RefundStatus
 from models.payment import Payment, Refund
 from payments.disputes.service import adopt_unmatched
 from payments.gateways.base import ChargeResult, Gateway, RefundResult
@@ -44,7 +45,16 @@ async def reconcile(rails: ServiceConfig, policy: ReconcilePolicy) -> int:
     pending = Payment.filter(status=PaymentStatus.PENDING, updated_at__lt=stale)
     for payment in await pending.limit(BATCH_SIZE):
         changed += await _settle_payment(payment, rails, abandon)
-    awaiting = Payment.filter(status__in=_AWAITING_GATEWAY, updated_at__lt=stale)
+    # A bank transfer waits for the customer's bank for days, and is not overdue for it: its
+    # money arrives as the provider's events (recovered from Stripe's Events list too).
+    awaiting = Payment.filter(
+        ~Q(
+            status=PaymentStatus.REQUIRES_ACTION,
+            payment_method_type=PaymentMethodType.BANK_TRANSFER,
+        ),
+        status__in=_AWAITING_GATEWAY,
+        updated_at__lt=stale,
+    )
     for payment in await awaiting.filter(provider_payment_id__isnull=False).limit(BATCH_SIZE):
         changed += await _poll_payment(payment, rails)
     refunds = Refund.filter(status=RefundStatus.PENDING, updated_at__lt=stale)

@@ -76,6 +76,12 @@ class DisputeNotOpen(PaymentsError):
         super().__init__("The dispute is closed and can no longer be answered.", field="disputeId")
 
 
+class PaymentNotFundable(PaymentsError):
+    """A bank transfer that takes no more money (canceled, paid, or not a bank transfer)."""
+
+    code = "PAYMENT_NOT_FUNDABLE"
+
+
 class PaymentMethodTypeUnsupported(PaymentsError):
     """The rail cannot take this payment (its method type, currency or capture method)."""
 

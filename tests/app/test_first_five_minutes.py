@@ -29,6 +29,7 @@ ORDER_ID = re.compile(r'orderId: "(order-\d+)"')
 STATUS = "query($id: ID!) { payment(id: $id) { status failureCode } }"
 APPROVED_EVENTS = """{ webhookEvents(first: 1, filter: {type: "CHECKOUT.ORDER.APPROVED"}) {
   edges { node { provider } } } }"""
+TRANSFER = "query($id: ID!) { payment(id: $id) { amountReceived } }"
 
 
 def _readme_blocks() -> list[str]:
@@ -137,15 +138,21 @@ async def test_every_readme_block_is_one_operation_and_runs_in_order_in_payments
             for order_id in ORDER_ID.findall(block):
                 payment = _only_payment(data)
                 ids[order_id] = payment["id"]
-                if payment.get("nextAction", {}).get("type") == "REDIRECT_TO_URL":
-                    await _approve_at_paypal(url, token, payment["nextAction"]["redirectUrl"])
-                elif payment.get("status") == "REQUIRES_ACTION":
+                action = payment.get("nextAction") or {}
+                if action.get("type") == "REDIRECT_TO_URL":
+                    await _approve_at_paypal(url, token, action["redirectUrl"])
+                elif payment.get("status") == "REQUIRES_ACTION" and "nextAction" not in payment:
                     await _authenticate(url, payment["clientSecret"])
                     moved = await _until_moved(url, token, payment["id"], "REQUIRES_ACTION")
                     assert moved["status"] == "SUCCEEDED", moved
         pushed = await live.pushes(until=5)
-    assert len(blocks) >= 20 and len(ids) == 8
+    assert len(blocks) >= 24 and len(ids) == 9
     assert any(push["id"] == ids["order-6"] and push["status"] == "SUCCEEDED" for push in pushed)
+    # The bank transfer funded in two parts: paid in full once the test bank's events arrived.
+    transfer = await _until_moved(url, token, ids["order-9"], "REQUIRES_ACTION")
+    assert transfer["status"] == "SUCCEEDED", transfer
+    received = await _gql(url, token, TRANSFER, {"id": ids["order-9"]})
+    assert received["payment"]["amountReceived"] == 10_000
 
 
 async def test_payments_dev_takes_more_charges_a_minute_than_production(dev):

@@ -86,8 +86,9 @@ class FakeStripe:
             ),
             *(
                 (f"/v1/payment_intents/{{id}}/{action}", "POST", _intent_action(ledger, action))
-                for action in ("confirm", "capture", "cancel")
+                for action in ("confirm", "capture")
             ),
+            ("/v1/payment_intents/{id}/cancel", "POST", self._cancel),
             ("/v1/refunds", "POST", lambda _, p: ledger.create_refund(p)),
             ("/v1/refunds", "GET", lambda _, p: ledger.list_refunds(p)),
             ("/v1/refunds/{id}", "GET", lambda r, _: ledger.retrieve_refund(r.path_params["id"])),
@@ -122,6 +123,11 @@ class FakeStripe:
                 lambda r, _: customers.detach(r.path_params["id"]),
             ),
             ("/v1/setup_intents", "POST", lambda _, p: customers.create_setup_intent(p)),
+            (
+                "/v1/test_helpers/customers/{id}/fund_cash_balance",
+                "POST",
+                lambda r, p: customers.fund_cash_balance(r.path_params["id"], p),
+            ),
         ]
 
     def _dispute_routes(self) -> list[tuple[str, str, Handler]]:
@@ -131,6 +137,14 @@ class FakeStripe:
             ("/v1/disputes/{id}", "POST", lambda r, p: disputes.update(r.path_params["id"], p)),
             ("/v1/disputes/{id}/close", "POST", lambda r, _: disputes.close(r.path_params["id"])),
         ]
+
+    def _cancel(self, request: Request, params: Json) -> Json:
+        """Cancel, then give a bank transfer's applied money back to the customer's balance."""
+        intent_id = request.path_params["id"]
+        stripe_lifecycle.cancel(self.ledger, intent_id, params)
+        intent = self.ledger.payment_intents[intent_id]
+        self.customers.cash.canceled(intent)
+        return self.ledger._render(intent, params)
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:

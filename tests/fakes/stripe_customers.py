@@ -10,6 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from tests.fakes.stripe_cash_balance import CashBalances
 from tests.fakes.stripe_examples import Json, example
 from tests.fakes.stripe_ledger import (
     CARDS,
@@ -48,6 +49,10 @@ class CustomerLedger:
     # A saved PaymentMethod's id -> the test token it was made from (how it charges).
     tokens: dict[str, str] = field(default_factory=dict)
     setup_intents: dict[str, Json] = field(default_factory=dict)
+    cash: CashBalances = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cash = CashBalances(self.ledger)
 
     def create_customer(self, params: Json) -> Json:
         _refuse_unknown(params, CUSTOMER_PARAMS)
@@ -119,6 +124,8 @@ class CustomerLedger:
 
     def create_payment_intent(self, params: Json) -> Json:
         """A PaymentIntent; a saved method needs its customer and charges as its token."""
+        if params.get("payment_method_data", {}).get("type") == "customer_balance":
+            return self.cash.create_intent(params, self.customers.get(params.get("customer", "")))
         method = params.get("payment_method", "")
         if method not in self.tokens:
             return self.ledger.create_payment_intent(params)
@@ -135,6 +142,9 @@ class CustomerLedger:
             raise
         self._as_saved(self.ledger.payment_intents[intent["id"]], method, customer_id)
         return self._as_saved(intent, method, customer_id)
+
+    def fund_cash_balance(self, customer_id: str, params: Json) -> Json:
+        return self.cash.fund(self.customers.get(customer_id), params)
 
     def _as_saved(self, intent: Json, method: str, customer_id: str) -> Json:
         intent.update(payment_method=method, customer=customer_id)

@@ -36,6 +36,8 @@ PAYMENT_KEYS = {
     # DESIGN section 3: what was captured and, after a decline, why.
     "amountCaptured",
     "failureCode",
+    # Section 4: what a bank transfer has brought in (its partial fundings are events too).
+    "amountReceived",
 }
 
 

@@ -9,18 +9,20 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import structlog
 
-from models.enums import CaptureMethod, PaymentStatus, RefundStatus
+from models.enums import CaptureMethod, PaymentMethodType, PaymentStatus, RefundStatus
 from payments.gateways.base import (
     CancelRequest,
     CaptureRequest,
     ChargeRequest,
     ChargeResult,
     ConfirmRequest,
+    FundingRequest,
     IntentRequest,
     Json,
     RefundRequest,
     RefundResult,
 )
+from payments.gateways.simulated.bank_transfers import funding_event, waiting_action
 from payments.gateways.simulated.customers import SimulatedCustomers
 from payments.gateways.simulated.disputes import SimulatedDisputes
 from payments.gateways.simulated.outcomes import (
@@ -37,6 +39,7 @@ from payments.shared.errors import (
     NotFound,
     PaymentNotCancelable,
     PaymentNotCapturable,
+    PaymentNotFundable,
     RefundExceedsAvailable,
 )
 from payments.shared.signatures import stripe_signature_header
@@ -80,6 +83,8 @@ class SimulatedGateway:
     webhook_delay_seconds: float = 2.0
     authorization_ttl: timedelta = timedelta(days=7)
     name: str = "simulated"
+    # Its bank transfers are funded only by the test bank (fundBankTransfer).
+    test_mode: bool = True
     # Each PaymentIntent as it is now, its amount and how it captures.
     charges: dict[str, ChargeResult] = field(default_factory=dict)
     amounts: dict[str, int] = field(default_factory=dict)
@@ -127,7 +132,67 @@ class SimulatedGateway:
                 PaymentStatus.REQUIRES_PAYMENT_METHOD,
                 client_secret=client_secret(provider_id),
             )
+            if request.payment_method_type is PaymentMethodType.BANK_TRANSFER:
+                # Confirmed at once, as on Stripe: it waits for the customer's money.
+                self.charges[provider_id] = replace(
+                    self.charges[provider_id],
+                    status=PaymentStatus.REQUIRES_ACTION,
+                    next_action=waiting_action(
+                        request.payment_id, request.currency, request.amount
+                    ),
+                    amount_received=0,
+                )
         return self.charges[provider_id]
+
+    async def fund_bank_transfer(self, request: FundingRequest) -> None:
+        """The customer's bank sends `amount`; the intent's events follow by signed webhook.
+
+        Like Stripe's, the intent succeeds once nothing remains; until then each funding
+        is a `payment_intent.partially_funded` event with what is still to come.
+        """
+        current = self.charges.get(request.provider_payment_id) or self._reopened(request)
+        action = current.next_action if current else None
+        if (
+            current is None
+            or current.status is not PaymentStatus.REQUIRES_ACTION
+            or not (action and action.bank_transfer)
+        ):
+            raise PaymentNotFundable("This payment waits for no bank transfer.")
+        remaining = action.bank_transfer.amount_remaining - request.amount
+        if request.amount <= 0 or remaining < 0:
+            raise InvalidAmount(
+                f"At most {action.bank_transfer.amount_remaining} remains.", field="amount"
+            )
+        total = self.amounts[request.provider_payment_id]
+        if remaining:
+            waiting = waiting_action(request.payment_id, request.currency, remaining)
+            funded = replace(current, next_action=waiting, amount_received=total - remaining)
+        else:
+            funded = replace(
+                current,
+                status=PaymentStatus.SUCCEEDED,
+                next_action=None,
+                amount_received=total,
+                amount_captured=total,
+            )
+        self.charges[request.provider_payment_id] = funded
+        event = funding_event(
+            request.provider_payment_id, request.payment_id, total, request.currency, remaining
+        )
+        self._schedule_webhook(event, 0)
+
+    def _reopened(self, request: FundingRequest) -> ChargeResult | None:
+        """A transfer another process (or this one before a restart) opened, from our books."""
+        if not request.payment_amount:
+            return None
+        remaining = request.payment_amount - request.amount_received
+        self.amounts[request.provider_payment_id] = request.payment_amount
+        return ChargeResult(
+            request.provider_payment_id,
+            PaymentStatus.REQUIRES_ACTION,
+            next_action=waiting_action(request.payment_id, request.currency, remaining),
+            amount_received=request.amount_received,
+        )
 
     async def confirm(self, request: ConfirmRequest) -> ChargeResult:
         """Play Stripe.js: pay the intent with the method, deterministically, once per key."""
@@ -170,6 +235,7 @@ class SimulatedGateway:
             canceled = replace(
                 current,
                 status=PaymentStatus.CANCELED,
+                next_action=None,
                 amount_capturable=0,
                 canceled_at=datetime.now(UTC),
                 cancellation_reason=request.reason,

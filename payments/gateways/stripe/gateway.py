@@ -16,6 +16,7 @@ from stripe.params import (
 
 from models.enums import (
     CaptureMethod,
+    PaymentMethodType,
     PaymentStatus,
 )
 from payments.gateways.base import (
@@ -24,11 +25,13 @@ from payments.gateways.base import (
     ChargeRequest,
     ChargeResult,
     ConfirmRequest,
+    FundingRequest,
     IntentRequest,
     Json,
     RefundRequest,
     RefundResult,
 )
+from payments.gateways.stripe.bank_transfers import funding_options
 from payments.gateways.stripe.customers import StripeCustomers
 from payments.gateways.stripe.disputes import StripeDisputes
 from payments.gateways.stripe.errors import (
@@ -49,6 +52,7 @@ from payments.gateways.stripe.vocabulary import CANCEL_REASONS, REFUND_REASONS, 
 from payments.shared.errors import (
     NotFound,
     PaymentNotCancelable,
+    PaymentNotFundable,
     RefundExceedsAvailable,
 )
 
@@ -82,6 +86,8 @@ class StripeGateway:
         )
         self.customers = StripeCustomers(self._client)
         self.disputes = StripeDisputes(self._client)
+        # Only a test key may make money up (the test helpers' fund-cash-balance).
+        self.test_mode = api_key.startswith("sk_test_")
 
     def accepts(self, currency: str, capture_method: CaptureMethod) -> bool:
         """Every currency of ours, either way of capturing."""
@@ -96,7 +102,17 @@ class StripeGateway:
         )
 
     async def create_intent(self, request: IntentRequest) -> ChargeResult:
-        """An unconfirmed PaymentIntent for the Payment Element; its client secret goes out."""
+        """An unconfirmed PaymentIntent for the Payment Element; its client secret goes out.
+
+        A bank transfer is confirmed at once: it waits (REQUIRES_ACTION) for the money its
+        instructions ask the customer to send.
+        """
+        if request.payment_method_type is PaymentMethodType.BANK_TRANSFER:
+            return await _paid(
+                self._client.v1.payment_intents.create_async(
+                    _transfer_params(request), {"idempotency_key": request.idempotency_key}
+                )
+            )
         params: PaymentIntentCreateParams = {
             "amount": request.amount,
             "currency": request.currency.lower(),
@@ -178,6 +194,27 @@ class StripeGateway:
             raise unavailable(error) from error
         return _refund_result(refund)
 
+    async def fund_bank_transfer(self, request: FundingRequest) -> None:
+        """Stripe's test bank: fund the customer's cash balance with the transfer's reference.
+
+        Stripe applies the balance to the waiting PaymentIntent and reports it by events
+        (`payment_intent.partially_funded`, `payment_intent.succeeded`).
+        """
+        try:
+            await self._client.v1.test_helpers.customers.fund_cash_balance_async(
+                request.provider_customer_id or "",
+                {
+                    "amount": request.amount,
+                    "currency": request.currency.lower(),
+                    "reference": request.reference,
+                },
+            )
+        except stripe.InvalidRequestError as error:
+            log.warning("stripe_refused_funding", code=error.code)
+            raise PaymentNotFundable("The gateway cannot fund this transfer.") from error
+        except stripe.StripeError as error:
+            raise unavailable(error) from error
+
     async def list_events(self, created_after: int) -> list[Json]:
         """Stripe's Events list since `created_after`: what webhooks may have missed."""
         try:
@@ -252,6 +289,23 @@ def _intent_params(request: ChargeRequest) -> PaymentIntentCreateParams:
     return params
 
 
+def _transfer_params(request: IntentRequest) -> PaymentIntentCreateParams:
+    # The customer's cash balance pays; a bank transfer funds it when it falls short.
+    params: PaymentIntentCreateParams = {
+        "amount": request.amount,
+        "currency": request.currency.lower(),
+        "customer": request.provider_customer_id or "",
+        "allowed_payment_method_types": ["customer_balance"],
+        "payment_method_data": {"type": "customer_balance"},
+        "payment_method_options": {"customer_balance": funding_options(request.currency)},
+        "confirm": True,
+        "metadata": {"payment_id": request.payment_id, "customer_id": request.customer_id},
+    }
+    if request.description:
+        params["description"] = request.description
+    return params
+
+
 async def _paid(confirming: Awaitable[stripe.PaymentIntent]) -> ChargeResult:
     # A card decline or a refused payment method is a FAILED result, not an error.
     try:
@@ -302,6 +356,7 @@ async def _listed_events(client: stripe.StripeClient, created_after: int) -> lis
         page = await client.v1.events.list_async(params)
         events += [event.to_dict(for_json=True) for event in page.data]
         if not page.has_more or not page.data:
-            # Stripe lists newest first; events are applied in the order they happened.
-            return sorted(events, key=lambda event: event.get("created") or 0)
+            # Stripe lists newest first; events are applied in the order they happened, and
+            # those of one second (a transfer's last two fundings) in Stripe's order too.
+            return sorted(reversed(events), key=lambda event: event.get("created") or 0)
         params["starting_after"] = page.data[-1].id

@@ -7,6 +7,7 @@ import stripe
 
 from models.enums import PaymentStatus
 from payments.gateways.base import ChargeResult
+from payments.gateways.stripe.bank_transfers import waiting_transfer
 from payments.gateways.stripe.vocabulary import CANCELLATION_REASONS
 
 PAYMENT_STATUSES = {
@@ -37,7 +38,19 @@ def charge_result(intent: stripe.PaymentIntent) -> ChargeResult:
         card_brand=brand,
         card_last4=last4,
         **_capture_state(intent, status),
+        **_transfer_state(intent, status),
     )
+
+
+def _transfer_state(intent: stripe.PaymentIntent, status: PaymentStatus) -> dict[str, Any]:
+    """A bank transfer waiting for money: its instructions and what came in so far."""
+    waiting = (
+        waiting_transfer(intent.to_dict()) if status is PaymentStatus.REQUIRES_ACTION else None
+    )
+    if waiting is None:
+        return {}
+    action, received = waiting
+    return {"next_action": action, "amount_received": received}
 
 
 def _capture_state(intent: stripe.PaymentIntent, status: PaymentStatus) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from payments.gateways.base import (
     ReportedChange,
     ReportedRefund,
 )
+from payments.gateways.stripe.bank_transfers import waiting_transfer
 from payments.gateways.stripe.disputes import read_dispute
 from payments.gateways.stripe.vocabulary import CANCELLATION_REASONS, refund_status
 
@@ -21,6 +22,8 @@ _INTENT_STATUSES = {
     "payment_intent.payment_failed": PaymentStatus.FAILED,
     "payment_intent.processing": PaymentStatus.PROCESSING,
     "payment_intent.requires_action": PaymentStatus.REQUIRES_ACTION,
+    # A bank transfer received part of its amount; it still waits for the rest.
+    "payment_intent.partially_funded": PaymentStatus.REQUIRES_ACTION,
     "payment_intent.amount_capturable_updated": PaymentStatus.AUTHORIZED,
     "payment_intent.canceled": PaymentStatus.CANCELED,
 }
@@ -128,8 +131,8 @@ def _intent_fields(
             "failure_code": error.get("decline_code") or error.get("code"),
             "failure_message": error.get("message"),
         }
-    if status is PaymentStatus.REQUIRES_ACTION and intent.get("client_secret"):
-        return {"client_secret": intent["client_secret"]}
+    if status is PaymentStatus.REQUIRES_ACTION:
+        return _action_fields(intent)
     if status is PaymentStatus.CANCELED:
         return _cancellation_fields(intent, occurred_at)
     if status is PaymentStatus.SUCCEEDED:
@@ -137,6 +140,20 @@ def _intent_fields(
     if status is PaymentStatus.AUTHORIZED:
         return _amount_field("amount_capturable", intent.get("amount_capturable"))
     return {}
+
+
+def _action_fields(intent: dict[str, Any]) -> dict[str, Any]:
+    """What the customer must do: authenticate (client secret) or send the rest of a transfer."""
+    fields: dict[str, Any] = {}
+    if intent.get("client_secret"):
+        fields["client_secret"] = intent["client_secret"]
+    waiting = waiting_transfer(intent)
+    if waiting is not None:
+        action, received = waiting
+        fields["next_action"] = action.stored()
+        if received is not None:
+            fields["amount_received"] = received
+    return fields
 
 
 def _cancellation_fields(intent: dict[str, Any], occurred_at: datetime) -> dict[str, Any]:

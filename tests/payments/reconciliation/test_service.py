@@ -109,3 +109,29 @@ async def test_a_payment_is_polled_only_at_its_own_rail(database_url, gateway):
         assert (await Payment.get(id=payment.id)).status is PaymentStatus.PROCESSING
     finally:
         del gateway.charges[order_id]
+
+
+async def test_a_bank_transfer_waiting_for_money_is_not_stuck(database_url, gateway, monkeypatch):
+    """A week-old waiting transfer is never polled; a card awaiting its webhook still is."""
+    asked: list[str] = []
+    retrieve = gateway.retrieve_payment
+
+    async def counted(provider_payment_id: str):
+        asked.append(provider_payment_id)
+        return await retrieve(provider_payment_id)
+
+    monkeypatch.setattr(gateway, "retrieve_payment", counted)
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    waiting, card = [
+        await _pending_payment(
+            status=PaymentStatus.REQUIRES_ACTION,
+            provider_payment_id=f"pi_{uuid.uuid4().hex}",
+            payment_method_type=method_type,
+        )
+        for method_type in (PaymentMethodType.BANK_TRANSFER, PaymentMethodType.CARD)
+    ]
+    await Payment.filter(id__in=[waiting.id, card.id]).update(updated_at=week_ago)
+    await reconcile(ServiceConfig(gateway=gateway), NOW)
+    assert card.provider_payment_id in asked
+    assert waiting.provider_payment_id not in asked
+    assert (await Payment.get(id=waiting.id)).status is PaymentStatus.REQUIRES_ACTION

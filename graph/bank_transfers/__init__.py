@@ -1,0 +1,1 @@
+"""fundBankTransfer: the test bank that plays a customer's bank transfer."""
