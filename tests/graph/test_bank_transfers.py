@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from app.factory import create_app
+from app.wiring import simulated_gateway
 from models.enums import NextActionType, PaymentMethodType, PaymentStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment
 from payments.gateways.simulated.bank_transfers import reference
-from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.gateways.stripe.gateway import StripeGateway
 from payments.shared.auth import ALL_SCOPES
 from tests.conftest import make_settings
@@ -332,7 +332,7 @@ async def test_a_partly_funded_transfer_cancels_and_a_funded_one_refunds(server,
 async def test_funding_spends_the_charge_budget(database_url):
     """With RATE_LIMIT_CHARGE at 2/minute, the third funding is RATE_LIMITED and moves nothing."""
     settings = make_settings(database_url, rate_limit_charge="2/minute")
-    gateway = SimulatedGateway.from_settings(settings)
+    gateway = simulated_gateway(settings)
     app = create_app(settings, gateway=gateway, owns_database=False)
     owner, admin = new_subject(), token(f"ops-{uuid.uuid4().hex[:8]}", ALL_SCOPES)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
