@@ -6,4 +6,5 @@ MODEL_MODULES = [
     "models.outbox",
     "models.inbox",
     "models.customer",
+    "models.endpoint",
 ]

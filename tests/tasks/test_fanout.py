@@ -97,7 +97,8 @@ async def test_server_errors_are_retried_with_the_same_webhook_id():
         (event_id,) = await stack.event_ids()
         await wait_until(lambda: event_id in stack.order.delivered_ids(), "the retried event")
         rows = await stack.query(
-            "SELECT status, attempts FROM outbox_deliveries WHERE consumer = 'order'"
+            "SELECT status, attempts FROM outbox_deliveries AS d"
+            " JOIN event_endpoints AS e ON e.id = d.consumer WHERE e.description = 'order'"
         )
     assert stack.order.attempts() == {event_id: 4}
     assert [(r["status"], r["attempts"]) for r in rows] == [("DELIVERED", 4)]
@@ -112,7 +113,8 @@ async def test_client_errors_are_dead_lettered_and_can_be_redriven():
         await wait_until(lambda: len(stack.notification.received) == 1, "the first attempt")
         await asyncio.sleep(1)  # a wrong retry would show up by now
         dead = await stack.query(
-            "SELECT status FROM outbox_deliveries WHERE consumer = 'notification'"
+            "SELECT status FROM outbox_deliveries AS d"
+            " JOIN event_endpoints AS e ON e.id = d.consumer WHERE e.description = 'notification'"
         )
         stack.notification.answer = lambda _: 200
         redrive = await asyncio.create_subprocess_exec(

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from models.outbox import OutboxEvent
 from payments.outbox.consumer_http import CLOSING_CONSUMER_POSTS, ConsumerClients, PostsInFlight
+from payments.outbox.destination import Destination
 from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.posting import post
 from tests.support import serve
@@ -33,7 +34,7 @@ async def clients() -> AsyncIterator[ConsumerClients]:
 
 async def _post_batches(clients: ConsumerClients, url: str, batches: int) -> list[int | None]:
     """POST `batches` batches of BATCH events to `url`, each batch's at once; their statuses."""
-    policy = DeliveryPolicy(consumers={"order": url}, secret=SECRET)
+    policy, destination = DeliveryPolicy(), Destination("order", url, (SECRET,))
     session = clients.session("order", url)
     statuses = []
     for batch in range(batches):
@@ -41,7 +42,9 @@ async def _post_batches(clients: ConsumerClients, url: str, batches: int) -> lis
             OutboxEvent(id=f"evt_{batch}_{i}", payload={"n": i}, request_id=None)
             for i in range(BATCH)
         ]
-        answers = await asyncio.gather(*(post(event, url, policy, session) for event in events))
+        answers = await asyncio.gather(
+            *(post(event, destination, policy, session) for event in events)
+        )
         statuses += [status for status, _ in answers]
     return statuses
 

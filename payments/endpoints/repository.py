@@ -1,0 +1,65 @@
+"""The SQL of event_endpoints: the registry's rows, their secrets and their run of failures."""
+
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from models.endpoint import EventEndpoint
+from payments.shared.rows import select_one, update_where
+
+
+async def get(endpoint_id: str) -> EventEndpoint | None:
+    """The endpoint with this id (None for any id no row could have)."""
+    return await select_one(EventEndpoint, id=endpoint_id)
+
+
+async def page(first: int, after: str | None) -> list[EventEndpoint]:
+    """Up to `first` endpoints, oldest first (ids grow with time), after the id `after`."""
+    query = EventEndpoint.all()
+    if after is not None:
+        query = query.filter(id__gt=after)
+    return await query.order_by("id").limit(first)
+
+
+async def enabled() -> list[EventEndpoint]:
+    """Every enabled endpoint."""
+    return await EventEndpoint.filter(enabled=True).order_by("id")
+
+
+async def insert(endpoint: EventEndpoint) -> None:
+    await endpoint.save()
+
+
+async def change(endpoint_id: str, changes: dict[str, Any]) -> EventEndpoint | None:
+    """Set `changes` on the endpoint; the endpoint as it is now, None when there is none."""
+    if changes and not await update_where(EventEndpoint, changes, id=endpoint_id):
+        return None
+    return await get(endpoint_id)
+
+
+async def delete(endpoint_id: str) -> int:
+    return await EventEndpoint.filter(id=endpoint_id).delete()
+
+
+async def define_configured(name: str, url: str, secret: str) -> None:
+    """Create the endpoint variable `name` defines, once; later give it the URL and secret."""
+    changes: dict[str, Any] = {"url": url, "secret": secret}
+    if await update_where(EventEndpoint, changes, configured_as=name):
+        return
+    try:
+        await EventEndpoint.create(url=url, secret=secret, description=name, configured_as=name)
+    except IntegrityError:  # another process starting at the same moment created it first
+        await update_where(EventEndpoint, changes, configured_as=name)
+
+
+async def note_outcomes(endpoint_id: str, delivered: int, dead: int) -> None:
+    """Count dead-lettered deliveries since the last delivered one (a delivery resets it)."""
+    run = dead if delivered else F("consecutive_dead") + dead
+    await EventEndpoint.filter(id=endpoint_id).update(consecutive_dead=run)
+
+
+async def disable_failing(endpoint_id: str, threshold: int, reason: str) -> bool:
+    """Disable the endpoint if its run of dead deliveries reached `threshold`; whether it did."""
+    failing = EventEndpoint.filter(id=endpoint_id, enabled=True, consecutive_dead__gte=threshold)
+    return bool(await failing.update(enabled=False, disabled_reason=reason))
