@@ -18,6 +18,8 @@ from graph.charges.mutations import ChargeMutations
 from graph.customers.mutations import CustomerMutations
 from graph.customers.queries import CustomerQueries
 from graph.customers.types import Customer, PaymentMethod
+from graph.endpoints.mutations import EndpointMutations
+from graph.endpoints.queries import EndpointQueries
 from graph.errors import shape_errors
 from graph.intents.mutations import IntentMutations
 from graph.live.subscriptions import LiveSubscriptions
@@ -34,7 +36,8 @@ from graph.statistics.queries import StatisticsQueries
 
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
 Query = merge_types(
-    "Query", (PaymentQueries, CustomerQueries, StatisticsQueries, OperationsQueries)
+    "Query",
+    (PaymentQueries, CustomerQueries, StatisticsQueries, OperationsQueries, EndpointQueries),
 )
 Mutation = merge_types(
     "Mutation",
@@ -46,6 +49,7 @@ Mutation = merge_types(
         CancellationMutations,
         CustomerMutations,
         OperationsMutations,
+        EndpointMutations,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscriptions,))

@@ -6,9 +6,11 @@ import strawberry
 
 from graph.connections import Node
 from graph.context import Info
+from graph.endpoints.types import EventEndpoint
 from graph.enums import PaymentStatus
 from graph.payments.types import Payment, PaymentConnection
 from graph.refunds.types import Refund
+from payments.endpoints import service as endpoints
 from payments.reads import service as reads
 
 
@@ -54,6 +56,9 @@ class PaymentQueries:
     @strawberry.field(description="A payment or refund by its id, or null.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         principal = await info.context.principal()
+        if str(id).startswith("ep_"):
+            endpoint = await endpoints.get_endpoint(principal, str(id))
+            return EventEndpoint.from_model(endpoint) if endpoint else None
         if str(id).startswith("rfd_"):
             refund = await reads.get_refund(principal, str(id))
             return Refund.from_model(refund) if refund else None

@@ -57,6 +57,13 @@ async def list_endpoints(principal: Principal, first: int, after: str | None) ->
     return EndpointPage(rows[:first], len(rows) > first)
 
 
+async def get_endpoint(principal: Principal, endpoint_id: str) -> EventEndpoint | None:
+    """The endpoint for an admin; None for anyone else, as for an id that names none."""
+    if not {Scope.READ, Scope.ADMIN} <= principal.scopes:
+        return None
+    return await repository.get(endpoint_id)
+
+
 async def create_endpoint(
     principal: Principal,
     rules: UrlRules,
