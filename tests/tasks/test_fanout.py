@@ -18,9 +18,9 @@ from tests.support import graphql, new_subject, token
 from tests.tasks.fanout_support import (
     OUTBOUND_SECRET,
     ClosingReceiver,
-    Receiver,
-    Stack,
+    charge_many,
     fanout_stack,
+    versions_in_arrival_order,
     wait_until,
 )
 
@@ -39,35 +39,10 @@ PAYMENT_KEYS = {
 }
 
 
-async def _charge_many(stack: Stack, count: int, refund_every: int = 0) -> None:
-    """Charge `count` payments (refunding some partially), 20 requests at a time."""
-    sub = new_subject()
-    limit = asyncio.Semaphore(20)
-
-    async def one(index: int) -> None:
-        async with limit:
-            payment = await stack.charge(client, sub, orderId=f"o-{index}")
-            if refund_every and index % refund_every == 0:
-                await stack.refund(client, sub, payment["id"], 100)
-                await stack.refund(client, sub, payment["id"], 200)
-
-    async with httpx.AsyncClient(base_url=stack.api, timeout=60) as client:
-        await asyncio.gather(*(one(i) for i in range(count)))
-
-
-def _versions_in_arrival_order(receiver: Receiver) -> dict[str, list[int]]:
-    versions: dict[str, list[int]] = defaultdict(list)
-    for record in receiver.received:
-        if record["status"] < 300:
-            payment = json.loads(record["body"])["data"]["payment"]
-            versions[payment["id"]].append(payment["version"])
-    return versions
-
-
 async def test_every_event_reaches_both_consumers_signed_and_in_order():
     """200 payments (some refunded twice): every event at both services, verified, in order."""
     async with fanout_stack() as stack:
-        await _charge_many(stack, 200, refund_every=4)
+        await charge_many(stack, 200, refund_every=4)
         expected = await stack.event_ids()
         for receiver in (stack.order, stack.notification):
             await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "all events")
@@ -79,7 +54,7 @@ async def test_every_event_reaches_both_consumers_signed_and_in_order():
             assert body["id"] == record["headers"]["webhook-id"]
             assert body["type"] == "payment." + body["data"]["payment"]["status"].lower()
             assert set(body["data"]["payment"]) == PAYMENT_KEYS
-        for versions in _versions_in_arrival_order(receiver).values():
+        for versions in versions_in_arrival_order(receiver).values():
             assert versions == sorted(versions) and len(set(versions)) == len(versions)
 
 
@@ -93,7 +68,7 @@ async def test_server_errors_are_retried_with_the_same_webhook_id():
             return 500 if failures[record["headers"]["webhook-id"]] <= 3 else 200
 
         stack.order.answer = flaky
-        await _charge_many(stack, 1)
+        await charge_many(stack, 1)
         (event_id,) = await stack.event_ids()
         await wait_until(lambda: event_id in stack.order.delivered_ids(), "the retried event")
         rows = await stack.query(
@@ -108,7 +83,7 @@ async def test_client_errors_are_dead_lettered_and_can_be_redriven():
     """A 400 is not retried: the delivery is DEAD; `payments deliveries redrive` sends it again."""
     async with fanout_stack() as stack:
         stack.notification.answer = lambda _: 400
-        await _charge_many(stack, 1)
+        await charge_many(stack, 1)
         (event_id,) = await stack.event_ids()
         await wait_until(lambda: len(stack.notification.received) == 1, "the first attempt")
         await asyncio.sleep(1)  # a wrong retry would show up by now
@@ -129,7 +104,7 @@ async def test_client_errors_are_dead_lettered_and_can_be_redriven():
 async def test_killing_a_worker_mid_run_loses_nothing():
     """A SIGKILLed worker during 500 events, then a restart: every event arrives."""
     async with fanout_stack() as stack:
-        charging = asyncio.create_task(_charge_many(stack, 500))
+        charging = asyncio.create_task(charge_many(stack, 500))
         await wait_until(lambda: len(stack.order.received) >= 50, "deliveries to start")
         stack.worker.kill_hard()
         await charging
@@ -151,7 +126,7 @@ async def test_redis_flushed_mid_run_loses_nothing(private_redis):
     """FLUSHALL while events are queued: the sweep enqueues them again and all arrive."""
     async with fanout_stack(redis_url=private_redis) as stack:
         stack.order.answer = lambda _: 503
-        await _charge_many(stack, 100)
+        await charge_many(stack, 100)
         await wait_until(lambda: len(stack.order.received) >= 100, "queued retries")
         flush = await asyncio.create_subprocess_exec(
             "redis-cli", "-u", private_redis, "FLUSHALL", stdout=subprocess.DEVNULL
@@ -210,7 +185,7 @@ async def test_a_later_version_waits_for_an_earlier_one_that_is_being_retried():
         await stack.refund(client, sub, payment["id"], 200)
         await wait_until(lambda: len(stack.order.delivered_ids()) == 3, "all three events")
     assert failures[2] == 9
-    assert _versions_in_arrival_order(stack.order) == {payment["id"]: [2, 3, 4]}
+    assert versions_in_arrival_order(stack.order) == {payment["id"]: [2, 3, 4]}
     # Held, not attempted: the later versions were each POSTed exactly once.
     assert (failures[3], failures[4]) == (1, 1)
 
@@ -219,25 +194,25 @@ async def test_two_worker_machines_share_the_outbox_without_double_posting():
     """A second `payments worker` (2 processes) beside the first: each event POSTed once each."""
     async with fanout_stack() as stack:
         with WorkerProcess.start(stack.env, ("--processes", "2", "--threads", "4")):
-            await _charge_many(stack, 150, refund_every=5)
+            await charge_many(stack, 150, refund_every=5)
             expected = await stack.event_ids()
             for receiver in (stack.order, stack.notification):
                 await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "all events")
     for receiver in (stack.order, stack.notification):
         assert set(receiver.attempts().values()) == {1}, "an event was POSTed twice"
-        for versions in _versions_in_arrival_order(receiver).values():
+        for versions in versions_in_arrival_order(receiver).values():
             assert versions == sorted(versions)
 
 
 async def test_a_consumer_that_closes_each_connection_gets_every_event_once():
     """Beside a keep-alive consumer, an HTTP/1.0 http.server gets 300 events, each POSTed once."""
     async with fanout_stack(order=ClosingReceiver()) as stack:
-        await _charge_many(stack, 200, refund_every=4)
+        await charge_many(stack, 200, refund_every=4)
         expected = await stack.event_ids()
         for receiver in (stack.order, stack.notification):
             await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "every event", 30)
     assert len(expected) == 200 + 2 * 50
     for receiver in (stack.order, stack.notification):
         assert set(receiver.attempts().values()) == {1}
-        for versions in _versions_in_arrival_order(receiver).values():
+        for versions in versions_in_arrival_order(receiver).values():
             assert versions == sorted(versions)
