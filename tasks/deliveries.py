@@ -7,6 +7,7 @@ import dramatiq
 import structlog
 
 from payments.endpoints import service as endpoints
+from payments.endpoints.urls import UrlRules
 from payments.outbox.batch import deliver_batch
 from payments.outbox.consumer_http import ConsumerClients
 from payments.outbox.lanes import Lanes
@@ -45,11 +46,12 @@ async def deliver_events(consumer: str, delivery_ids: list[int]) -> None:
 
 
 async def _deliver(consumer: str, delivery_ids: list[int]) -> None:
-    destination = await endpoints.destination(consumer)
+    settings = actor_runtime().settings
+    destination = await endpoints.destination(consumer, UrlRules.from_settings(settings))
     if destination is None:
         return  # deleted or disabled: what it did not get, recoverEventEndpoint sends
-    policy = DeliveryPolicy.from_settings(actor_runtime().settings)
-    session = _clients.session(consumer, destination.url)
+    policy = DeliveryPolicy.from_settings(settings)
+    session = _clients.session(consumer, destination.url, destination.public_only)
     result = await deliver_batch(destination, delivery_ids, policy, session)
     await endpoints.record_outcomes(
         consumer, result.delivered, result.dead, policy.disable_after_dead

@@ -4,7 +4,7 @@ import base64
 import binascii
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from models.endpoint import EventEndpoint
@@ -145,10 +145,17 @@ async def enabled_destinations() -> list[Destination]:
     return [destination_of(endpoint) for endpoint in await repository.enabled()]
 
 
-async def destination(endpoint_id: str) -> Destination | None:
-    """Where a batch of the endpoint's deliveries goes; None once deleted or disabled."""
+async def destination(endpoint_id: str, rules: UrlRules) -> Destination | None:
+    """Where a batch of the endpoint's deliveries goes; None once deleted or disabled.
+
+    An admin's endpoint reaches public addresses only where `rules` say so; those the
+    environment defines are the operator's own, typically inside the cluster.
+    """
     endpoint = await repository.get(endpoint_id)
-    return destination_of(endpoint) if endpoint is not None and endpoint.enabled else None
+    if endpoint is None or not endpoint.enabled:
+        return None
+    public_only = rules.public_only and endpoint.configured_as is None
+    return replace(destination_of(endpoint), public_only=public_only)
 
 
 def destination_of(endpoint: EventEndpoint) -> Destination:

@@ -1,19 +1,18 @@
 """Which URLs an event endpoint may have: a registry must not become a way into the cluster."""
 
 import asyncio
-import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urlsplit
 
 from models.endpoint import URL_LENGTH
+from payments.shared.addresses import is_public
 from payments.shared.errors import ValidationFailed
 from payments.shared.settings import Settings
 
 # A host name to the addresses it resolves to (a seam: tests resolve names as they like).
 Resolve = Callable[[str], Awaitable[list[str]]]
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 async def resolve_host(host: str) -> list[str]:
@@ -30,6 +29,11 @@ class UrlRules:
     allow_private_networks: bool = False
     resolve: Resolve = field(default=resolve_host)
 
+    @property
+    def public_only(self) -> bool:
+        """Whether an admin's endpoint may reach public addresses only."""
+        return self.production and not self.allow_private_networks
+
     @classmethod
     def from_settings(cls, settings: Settings) -> "UrlRules":
         return cls(settings.is_production, settings.endpoint_allow_private_networks)
@@ -41,7 +45,7 @@ class UrlRules:
             return url
         if parts.scheme != "https":
             raise _refused("In production an endpoint URL must use https.")
-        if not self.allow_private_networks:
+        if self.public_only:
             await self._check_public(parts.hostname or "")
         return url
 
@@ -56,17 +60,6 @@ class UrlRules:
             raise _refused(
                 "The endpoint's host resolves to a loopback, private or link-local address."
             )
-
-
-def is_public(text: str) -> bool:
-    """Whether an address is globally routable, seen through an IPv4-mapped IPv6 form."""
-    try:
-        address: Address = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 reaches 127.0.0.1
-    return address.is_global and not address.is_multicast
 
 
 def _parts(url: str) -> SplitResult:

@@ -16,6 +16,8 @@ class Destination:
     # The current secret first; during a rotation's grace period the replaced one too.
     secrets: tuple[str, ...] = ()
     event_types: tuple[str, ...] = (EVERY_EVENT,)
+    # An admin's endpoint in production: connections go to public addresses only.
+    public_only: bool = False
 
     def wants(self, event_type: str) -> bool:
         """Whether the filter names `event_type` exactly or by a prefix ending in `*`."""

@@ -112,3 +112,25 @@ async def test_a_post_cancelled_while_it_waits_leaves_no_slot_behind():
         answer.set()
     await asyncio.gather(*posts, return_exceptions=True)
     assert (gate.in_flight, gate.limit) == (0, CLOSING_CONSUMER_POSTS)
+
+
+async def test_an_admins_endpoint_whose_name_now_resolves_inside_is_never_connected_to(clients):
+    """DNS rebinding: a public-only endpoint's host answering 127.0.0.1 gets no connection."""
+    reached = []
+
+    async def inside(request: Request) -> Response:
+        reached.append(request.url.path)
+        return Response(status_code=204)
+
+    async with serve(Starlette(routes=[Route("/events", inside, methods=["POST"])])) as base:
+        url = base.replace("127.0.0.1", "localhost") + "/events"
+        event = OutboxEvent(id="evt_rebound", payload={"n": 1}, request_id=None)
+        guarded = Destination("ep_rebound", url, (SECRET,), public_only=True)
+        session = clients.session(guarded.id, url, public_only=True)
+        status, error = await post(event, guarded, DeliveryPolicy(), session)
+        assert (status, reached) == (None, [])
+        assert error is not None and error.startswith("ClientConnectorDNSError")
+        configured = Destination("ep_configured", url, (SECRET,))
+        session = clients.session(configured.id, url)
+        assert (await post(event, configured, DeliveryPolicy(), session))[0] == 204
+    assert reached == ["/events"]  # the operator's own endpoint still reaches inside
