@@ -42,15 +42,20 @@ async def delete(endpoint_id: str) -> int:
     return await EventEndpoint.filter(id=endpoint_id).delete()
 
 
-async def define_configured(name: str, url: str, secret: str) -> None:
-    """Create the endpoint variable `name` defines, once; later give it the URL and secret."""
+async def define_configured(name: str, url: str, secret: str) -> str:
+    """Create the endpoint variable `name` defines, once; later give it the URL and secret.
+
+    Returns the endpoint's id.
+    """
     changes: dict[str, Any] = {"url": url, "secret": secret}
-    if await update_where(EventEndpoint, changes, configured_as=name):
-        return
-    try:
-        await EventEndpoint.create(url=url, secret=secret, description=name, configured_as=name)
-    except IntegrityError:  # another process starting at the same moment created it first
-        await update_where(EventEndpoint, changes, configured_as=name)
+    if not await update_where(EventEndpoint, changes, configured_as=name):
+        try:
+            await EventEndpoint.create(url=url, secret=secret, description=name, configured_as=name)
+        except IntegrityError:  # another process starting at the same moment created it first
+            await update_where(EventEndpoint, changes, configured_as=name)
+    endpoint = await select_one(EventEndpoint, configured_as=name)
+    assert endpoint is not None  # created or updated just now; endpoints are deleted by admins
+    return endpoint.id
 
 
 async def note_outcomes(endpoint_id: str, delivered: int, dead: int) -> None:

@@ -177,9 +177,14 @@ async def record_outcomes(endpoint_id: str, delivered: int, dead: int, disable_a
 
 
 async def define_configured(named: dict[str, str], secret: str) -> None:
-    """ORDER_SERVICE_URL and the like: their endpoints, signed with OUTBOUND_WEBHOOK_SECRET."""
+    """ORDER_SERVICE_URL and the like: their endpoints, signed with OUTBOUND_WEBHOOK_SECRET.
+
+    Deliveries made before endpoints existed name their consumer (`order`): they become
+    that endpoint's, so an upgrade delivers what was still open.
+    """
     for name, url in named.items():
-        await repository.define_configured(name, url, secret)
+        endpoint_id = await repository.define_configured(name, url, secret)
+        await relay.adopt_deliveries(name, endpoint_id)
 
 
 def new_secret() -> str:

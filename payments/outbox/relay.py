@@ -363,6 +363,11 @@ async def recover(consumer: str, wants: Callable[[str], bool], since: datetime) 
     return len(missing) + reopened
 
 
+async def adopt_deliveries(old_consumer: str, consumer: str) -> int:
+    """Hand the deliveries made for `old_consumer` (a name, before endpoints) to `consumer`."""
+    return await OutboxDelivery.filter(consumer=old_consumer).update(consumer=consumer)
+
+
 async def forget_consumer(consumer: str) -> int:
     """Delete every delivery of a deleted endpoint; how many there were."""
     return await OutboxDelivery.filter(consumer=consumer).delete()
