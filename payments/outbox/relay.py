@@ -327,15 +327,11 @@ async def recover(consumer: str, wants: Callable[[str], bool], since: datetime) 
     now = datetime.now(UTC)
     async with in_transaction() as connection:
         events = OutboxEvent.filter(created_at__gte=since, relayed_at__isnull=False)
-        wanted = {
-            event_id: (payment_id, version)
-            for event_id, event_type, payment_id, version in await events.using_db(
-                connection
-            ).values_list("id", "type", "payment_id", "version")
-            if wants(event_type)
-        }
-        had = OutboxDelivery.filter(consumer=consumer, event_id__in=list(wanted))
-        statuses = dict(await had.using_db(connection).values_list("event_id", "status"))
+        rows = events.using_db(connection).values_list("id", "type", "payment_id", "version")
+        wanted = {row[0]: row for row in await rows if wants(row[1])}
+        had = OutboxDelivery.filter(consumer=consumer, event__created_at__gte=since)
+        had_rows = await had.using_db(connection).values_list("id", "event_id", "status")
+        had_events = {row[1] for row in had_rows}
         missing = [
             OutboxDelivery(
                 event_id=event_id,
@@ -346,19 +342,21 @@ async def recover(consumer: str, wants: Callable[[str], bool], since: datetime) 
                 next_attempt_at=_LONG_AGO,
                 enqueued_at=now,
             )
-            for event_id, (payment_id, version) in wanted.items()
-            if event_id not in statuses
+            for event_id, _, payment_id, version in wanted.values()
+            if event_id not in had_events
         ]
-        await OutboxDelivery.bulk_create(missing, using_db=connection)
+        await OutboxDelivery.bulk_create(missing, batch_size=RELAY_BATCH, using_db=connection)
+        dead = [row[0] for row in had_rows if row[1] in wanted and row[2] == DeliveryStatus.DEAD]
         reopened = (
-            await had.filter(status=DeliveryStatus.DEAD)
+            await OutboxDelivery.filter(id__in=dead)
             .using_db(connection)
             .update(
                 status=DeliveryStatus.ENQUEUED, attempts=0, dead_at=None, next_attempt_at=_LONG_AGO
             )
         )
-        # Only rows no batch holds now (a held row's lease lies ahead).
-        waiting = had.filter(status__in=OPEN, next_attempt_at__lte=now)
+        # Only open rows no batch holds now (a held row's lease lies ahead).
+        open_ids = [row[0] for row in had_rows if row[1] in wanted and row[2] in OPEN]
+        waiting = OutboxDelivery.filter(id__in=open_ids, next_attempt_at__lte=now)
         await waiting.using_db(connection).update(next_attempt_at=_LONG_AGO)
     return len(missing) + reopened
 
