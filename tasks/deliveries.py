@@ -27,6 +27,12 @@ _clients = ConsumerClients(connections_per_consumer=BATCH_SIZE)
 _lanes = Lanes()
 
 
+@functools.cache
+def _destinations(rules: UrlRules) -> endpoints.Destinations:
+    """The process's reads of where endpoints' batches go (one per URL rules: one)."""
+    return endpoints.Destinations(rules)
+
+
 @dramatiq.actor(
     broker=current_broker(),
     queue_name="deliveries",
@@ -47,15 +53,18 @@ async def deliver_events(consumer: str, delivery_ids: list[int]) -> None:
 
 async def _deliver(consumer: str, delivery_ids: list[int]) -> None:
     settings = actor_runtime().settings
-    destination = await endpoints.destination(consumer, UrlRules.from_settings(settings))
+    destinations = _destinations(UrlRules.from_settings(settings))
+    destination = await destinations.get(consumer)
     if destination is None:
         return  # deleted or disabled: what it did not get, recoverEventEndpoint sends
     policy = DeliveryPolicy.from_settings(settings)
     session = _clients.session(consumer, destination.url, destination.public_only)
     result = await deliver_batch(destination, delivery_ids, policy, session)
     await endpoints.record_outcomes(
-        consumer, result.delivered, result.dead, policy.disable_after_dead
+        destination, result.delivered, result.dead, policy.disable_after_dead
     )
+    if result.dead:
+        destinations.forget(consumer)  # its run of failures (or its disabling) is news
     for delivery_id, delay in result.retries:
         await send_off_loop(deliver_events, [(consumer, [delivery_id])], delay=delay)
     if result.now:

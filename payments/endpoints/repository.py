@@ -3,10 +3,20 @@
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 
 from models.endpoint import EventEndpoint
-from payments.shared.rows import select_one, update_where
+from payments.shared.rows import fetch_rows, select_one, update_where
+
+# A delivered one ends the run (this batch's dead ones start the next); at the threshold the
+# endpoint is disabled with its reason, in the same statement.
+_NOTE_OUTCOMES = """
+UPDATE event_endpoints SET
+    consecutive_dead = CASE WHEN $2 THEN $3 ELSE consecutive_dead + $3 END,
+    enabled = enabled AND (CASE WHEN $2 THEN $3 ELSE consecutive_dead + $3 END) < $4,
+    disabled_reason = CASE
+        WHEN enabled AND (CASE WHEN $2 THEN $3 ELSE consecutive_dead + $3 END) >= $4 THEN $5
+        ELSE disabled_reason END
+WHERE id = $1"""
 
 
 async def get(endpoint_id: str) -> EventEndpoint | None:
@@ -58,13 +68,11 @@ async def define_configured(name: str, url: str, secret: str) -> str:
     return endpoint.id
 
 
-async def note_outcomes(endpoint_id: str, delivered: int, dead: int) -> None:
-    """Count dead-lettered deliveries since the last delivered one (a delivery resets it)."""
-    run = dead if delivered else F("consecutive_dead") + dead
-    await EventEndpoint.filter(id=endpoint_id).update(consecutive_dead=run)
+async def note_outcomes(
+    endpoint_id: str, delivered: int, dead: int, disable_after: int, reason: str
+) -> None:
+    """Count dead-lettered deliveries since the last delivered one; disable at `disable_after`.
 
-
-async def disable_failing(endpoint_id: str, threshold: int, reason: str) -> bool:
-    """Disable the endpoint if its run of dead deliveries reached `threshold`; whether it did."""
-    failing = EventEndpoint.filter(id=endpoint_id, enabled=True, consecutive_dead__gte=threshold)
-    return bool(await failing.update(enabled=False, disabled_reason=reason))
+    One statement, so concurrent batches' outcomes add up and the last one disables.
+    """
+    await fetch_rows(_NOTE_OUTCOMES, [endpoint_id, delivered > 0, dead, disable_after, reason])

@@ -2,7 +2,9 @@
 
 import base64
 import binascii
+import math
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -22,6 +24,7 @@ _EVENT_TYPE_LENGTH = 64
 _EVENT_TYPE_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._")
 _CURSOR_KIND = "endpoint:"
 DISABLED_BY_ADMIN = "Disabled by an admin."
+DESTINATION_TTL = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -145,17 +148,38 @@ async def enabled_destinations() -> list[Destination]:
     return [destination_of(endpoint) for endpoint in await repository.enabled()]
 
 
-async def destination(endpoint_id: str, rules: UrlRules) -> Destination | None:
-    """Where a batch of the endpoint's deliveries goes; None once deleted or disabled.
+class Destinations:
+    """Where each endpoint's batches go, read at most once a DESTINATION_TTL per process.
 
-    An admin's endpoint reaches public addresses only where `rules` say so; those the
-    environment defines are the operator's own, typically inside the cluster.
+    A batch runs every few milliseconds per endpoint under load; an admin's change (URL,
+    secret, disabling, deletion) reaches delivery within the TTL.
     """
-    endpoint = await repository.get(endpoint_id)
-    if endpoint is None or not endpoint.enabled:
-        return None
-    public_only = rules.public_only and endpoint.configured_as is None
-    return replace(destination_of(endpoint), public_only=public_only)
+
+    def __init__(self, rules: UrlRules, ttl: timedelta = DESTINATION_TTL) -> None:
+        self.rules = rules
+        self.ttl = ttl.total_seconds()
+        self._read: dict[str, tuple[float, Destination | None]] = {}
+
+    async def get(self, endpoint_id: str) -> Destination | None:
+        """The endpoint's destination; None once deleted or disabled.
+
+        An admin's endpoint reaches public addresses only where the rules say so; those the
+        environment defines are the operator's own, typically inside the cluster.
+        """
+        read_at, known = self._read.get(endpoint_id, (-math.inf, None))
+        if time.monotonic() - read_at < self.ttl:
+            return known
+        endpoint = await repository.get(endpoint_id)
+        found = None
+        if endpoint is not None and endpoint.enabled:
+            public_only = self.rules.public_only and endpoint.configured_as is None
+            found = replace(destination_of(endpoint), public_only=public_only)
+        self._read[endpoint_id] = (time.monotonic(), found)
+        return found
+
+    def forget(self, endpoint_id: str) -> None:
+        """Read the endpoint afresh next time."""
+        self._read.pop(endpoint_id, None)
 
 
 def destination_of(endpoint: EventEndpoint) -> Destination:
@@ -164,16 +188,26 @@ def destination_of(endpoint: EventEndpoint) -> Destination:
     until = endpoint.previous_secret_until
     if endpoint.previous_secret and until is not None and until > datetime.now(UTC):
         keys += (endpoint.previous_secret,)
-    return Destination(endpoint.id, endpoint.url, keys, tuple(endpoint.event_types))
+    return Destination(
+        endpoint.id,
+        endpoint.url,
+        keys,
+        tuple(endpoint.event_types),
+        failing=endpoint.consecutive_dead > 0,
+    )
 
 
-async def record_outcomes(endpoint_id: str, delivered: int, dead: int, disable_after: int) -> None:
-    """Track the endpoint's run of dead-lettered deliveries; disable it at `disable_after`."""
-    if not delivered and not dead:
+async def record_outcomes(
+    destination: Destination, delivered: int, dead: int, disable_after: int
+) -> None:
+    """Track the endpoint's run of dead-lettered deliveries; disable it at `disable_after`.
+
+    A healthy endpoint's deliveries (none dead, none before) change nothing: no statement.
+    """
+    if not dead and not (delivered and destination.failing):
         return
-    await repository.note_outcomes(endpoint_id, delivered, dead)
     reason = f"The last {disable_after} deliveries were dead-lettered."
-    await repository.disable_failing(endpoint_id, disable_after, reason)
+    await repository.note_outcomes(destination.id, delivered, dead, disable_after, reason)
 
 
 async def define_configured(named: dict[str, str], secret: str) -> None:

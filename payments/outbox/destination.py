@@ -18,6 +18,8 @@ class Destination:
     event_types: tuple[str, ...] = (EVERY_EVENT,)
     # An admin's endpoint in production: connections go to public addresses only.
     public_only: bool = False
+    # Its last deliveries were dead-lettered (the run that disables it has begun).
+    failing: bool = False
 
     def wants(self, event_type: str) -> bool:
         """Whether the filter names `event_type` exactly or by a prefix ending in `*`."""

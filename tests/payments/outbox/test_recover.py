@@ -36,14 +36,16 @@ async def _event(
 async def test_recover_sends_what_was_missed_and_nothing_else():
     """Dead, missing and waiting deliveries since `since` re-open; delivered or unwanted do not."""
     consumer, now = f"ep_{uuid.uuid4().hex[:12]}", datetime.now(UTC)
-    since = now - timedelta(minutes=5)
-    delivered = await _event(consumer, "payment.succeeded", DeliveryStatus.DELIVERED, now)
-    dead = await _event(consumer, "payment.succeeded", DeliveryStatus.DEAD, now)
-    never_sent = await _event(consumer, "payment.refunded", None, now)
-    waiting = await _event(consumer, "payment.failed", DeliveryStatus.ENQUEUED, now)
-    unwanted = await _event(consumer, "dispute.created", None, now)
-    too_old = await _event(consumer, "payment.succeeded", DeliveryStatus.DEAD, since - timedelta(1))
-    count = await recover(consumer, lambda t: t.startswith("payment."), since)
+    # Types of this test's own: the session's other tests write events too.
+    wanted, since = f"p{uuid.uuid4().hex[:8]}", now - timedelta(minutes=5)
+    delivered = await _event(consumer, f"{wanted}.succeeded", DeliveryStatus.DELIVERED, now)
+    dead = await _event(consumer, f"{wanted}.succeeded", DeliveryStatus.DEAD, now)
+    never_sent = await _event(consumer, f"{wanted}.refunded", None, now)
+    waiting = await _event(consumer, f"{wanted}.failed", DeliveryStatus.ENQUEUED, now)
+    unwanted = await _event(consumer, f"d{wanted}.created", None, now)
+    old = since - timedelta(1)
+    too_old = await _event(consumer, f"{wanted}.succeeded", DeliveryStatus.DEAD, old)
+    count = await recover(consumer, lambda t: t.startswith(f"{wanted}."), since)
     rows = {row.event_id: row for row in await OutboxDelivery.filter(consumer=consumer)}
     assert count == 2  # the dead one re-opened, the missing one created
     assert rows[delivered].status is DeliveryStatus.DELIVERED
