@@ -1,4 +1,4 @@
-"""The `payments` command line: dev, serve, worker, migrate, schema, token, webhooks, deliveries."""
+"""The `payments` command line: dev, serve, worker, migrate, schema, token, operator commands."""
 
 import argparse
 import asyncio
@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.delivery_cli import add_deliveries_command
+from app.endpoint_cli import add_endpoints_command
 from app.reconcile_cli import add_reconcile_command
 from app.webhook_cli import add_webhooks_command
 from payments.shared.auth import ALL_SCOPES, CUSTOMER_SCOPES, issue_token
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     add_webhooks_command(commands, _add)
     add_deliveries_command(commands, _add)
+    add_endpoints_command(commands, _add)
     add_reconcile_command(commands, _add)
     return parser
 

@@ -29,7 +29,7 @@ def add_deliveries_command(
 def _list(args: argparse.Namespace) -> None:
     from payments.outbox.relay import list_deliveries
 
-    for d in asyncio.run(_with_database(command_settings(), list_deliveries(args.failed))):
+    for d in asyncio.run(with_database(command_settings(), list_deliveries(args.failed))):
         print(
             f"{d.event_id} {d.consumer} {d.status.value} attempts={d.attempts} "
             f"last_status={d.last_status_code} error={d.last_error or ''}"
@@ -39,11 +39,12 @@ def _list(args: argparse.Namespace) -> None:
 def _redrive(args: argparse.Namespace) -> None:
     from payments.outbox.relay import redrive
 
-    ids = asyncio.run(_with_database(command_settings(), redrive(args.event_id)))
+    ids = asyncio.run(with_database(command_settings(), redrive(args.event_id)))
     print(f"payments: {len(ids)} deliveries re-driven (the worker's relay sends them)")
 
 
-async def _with_database(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+async def with_database(settings: Settings, work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` with the database of `settings` open (an operator command)."""
     from payments.platform.database import close_database, open_database
 
     await open_database(settings.database_url, pool_size=2)

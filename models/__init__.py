@@ -7,4 +7,5 @@ MODEL_MODULES = [
     "models.inbox",
     "models.customer",
     "models.dispute",
+    "models.endpoint",
 ]

@@ -1,9 +1,10 @@
 """The outbox relay's place in a worker: wired to the queue and schedule, started and stopped."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
@@ -11,13 +12,16 @@ import structlog
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
+from payments.endpoints import service as endpoints
 from payments.gateway_events.backlog import observe_webhook_backlog
 from payments.live.publisher import redis_publisher
-from payments.outbox.relay import Publish, Relay, RelayJobs
+from payments.outbox.destination import Destination
+from payments.outbox.policy import DeliveryPolicy
+from payments.outbox.relay import Publish, Relay, RelayConfig, RelayJobs
 from payments.shared.settings import Settings
 from tasks.actor_runtime import actor_runtime
 from tasks.broker import current_broker
-from tasks.deliveries import close_http_client, enqueue_deliveries
+from tasks.deliveries import DRAIN_SECONDS, close_http_client, enqueue_deliveries
 from tasks.in_process import InProcessBroker
 from tasks.schedule import Scheduler
 from tasks.stripe_events import resend_unapplied_stripe_events
@@ -38,12 +42,44 @@ def build_relay(settings: Settings, publish: Publish | None = None) -> Relay:
     if publish is None and redis is not None:
         publish = redis_publisher(redis, settings.queue_namespace)
     jobs = RelayJobs(
+        destinations=ConfiguredEndpoints(settings).enabled,
         enqueue=enqueue_deliveries,
         run_due=scheduler.run_due,
         resend_unapplied_events=resend_unapplied_stripe_events,
         observe_backlogs=observe_webhook_backlog,
     )
-    return Relay(settings, jobs, publish, redis)
+    return Relay(relay_config(settings), jobs, publish, redis)
+
+
+def relay_config(settings: Settings) -> RelayConfig:
+    """The few settings the relay reads."""
+    return RelayConfig(
+        database_url=settings.database_url,
+        queue_namespace=settings.queue_namespace,
+        interval=timedelta(milliseconds=settings.relay_interval_ms),
+        stranded_after=timedelta(seconds=settings.delivery_stranded_after_seconds),
+        batch_lease=DeliveryPolicy.from_settings(settings).lease,
+    )
+
+
+class ConfiguredEndpoints:
+    """The enabled endpoints, once those ORDER_SERVICE_URL and the like define are in place.
+
+    Defined on the relay's first beat that reaches the database (a worker may start
+    before it), then read on every beat.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        secret = settings.outbound_webhook_secret
+        self.named = settings.configured_endpoints
+        self.secret = secret.get_secret_value() if secret else ""
+        self.defined = False
+
+    async def enabled(self) -> Sequence[Destination]:
+        if not self.defined:
+            await endpoints.define_configured(self.named, self.secret)
+            self.defined = True
+        return await endpoints.enabled_destinations()
 
 
 class RelayMiddleware(Middleware):
@@ -71,7 +107,8 @@ class RelayMiddleware(Middleware):
             log.warning("relay_stop_failed", error=repr(exc))
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: Any) -> None:
-        asyncio.run_coroutine_threadsafe(close_http_client(), _loop()).result(timeout=5)
+        closing = asyncio.run_coroutine_threadsafe(close_http_client(), _loop())
+        closing.result(timeout=DRAIN_SECONDS + 5)
 
 
 @asynccontextmanager

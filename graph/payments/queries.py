@@ -7,10 +7,12 @@ import strawberry
 from graph.connections import Node
 from graph.context import Info
 from graph.disputes.types import Dispute
+from graph.endpoints.types import EventEndpoint
 from graph.enums import PaymentStatus
 from graph.payments.types import Payment, PaymentConnection
 from graph.refunds.types import Refund
 from payments.disputes import reads as disputes
+from payments.endpoints import service as endpoints
 from payments.reads import service as reads
 
 
@@ -59,6 +61,9 @@ class PaymentQueries:
         if str(id).startswith("dsp_"):
             dispute = await disputes.get_dispute(principal, str(id))
             return Dispute.from_model(dispute) if dispute else None
+        if str(id).startswith("ep_"):
+            endpoint = await endpoints.get_endpoint(principal, str(id))
+            return EventEndpoint.from_model(endpoint) if endpoint else None
         if str(id).startswith("rfd_"):
             refund = await reads.get_refund(principal, str(id))
             return Refund.from_model(refund) if refund else None

@@ -1,1 +1,1 @@
-"""Events out: the outbox relay's claims and signed delivery to the consumers."""
+"""Events out: the outbox relay's claims and signed delivery to the event endpoints."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 import aiohttp
 import structlog
 
+from payments.outbox.destination import Destination
 from payments.outbox.lease import BatchLease, batch_lease
 from payments.outbox.policy import Attempt, Claim, DeliveryPolicy, Outcome, judge
 from payments.outbox.posting import post
@@ -30,15 +31,18 @@ class BatchResult:
 
     retries: list[tuple[int, int]] = field(default_factory=list)  # (delivery id, delay in ms)
     now: list[int] = field(default_factory=list)
+    # Recorded outcomes, for the endpoint's run of dead-lettered deliveries.
+    delivered: int = 0
+    dead: int = 0
 
 
 async def deliver_batch(
-    consumer: str,
+    destination: Destination,
     delivery_ids: Sequence[int],
     policy: DeliveryPolicy,
     session: aiohttp.ClientSession,
 ) -> BatchResult:
-    """POST the due deliveries among `delivery_ids` to `consumer`, each payment's in order.
+    """POST the due deliveries among `delivery_ids` to `destination`, each payment's in order.
 
     Safe to run twice: only one run claims each row; a delivered, dead, busy or not yet
     due one is skipped. Payments are posted concurrently; the versions of one payment
@@ -46,27 +50,32 @@ async def deliver_batch(
     another batch); finishing a version wakes the next.
     """
     result = BatchResult()
-    if consumer not in policy.consumers or not delivery_ids:
-        return result  # a consumer missing from the configuration keeps its deliveries open
+    if not delivery_ids:
+        return result
     length = batch_lease(policy.lease)
-    claims = await claim_due(consumer, delivery_ids, length)
+    claims = await claim_due(destination.id, delivery_ids, length)
     if not claims:
         return result
     budget_ends = time.monotonic() + (policy.lease.total_seconds() - policy.deadline)
     claimed = [claim.delivery.id for claim in claims]
     async with BatchLease(claimed, claims[0].lease, length).renewed() as lease:
         behind = await behind_others(claims)
-        url = policy.consumers[consumer]
         runs = (
             _run_chain(
-                chain, chain[0].delivery.id in behind, url, policy, session, budget_ends, lease
+                chain,
+                chain[0].delivery.id in behind,
+                destination,
+                policy,
+                session,
+                budget_ends,
+                lease,
             )
             for chain in _chains(claims)
         )
         chains = await asyncio.gather(*runs)
     for _, woken in chains:
         result.now += woken
-    await _record_all(consumer, [attempts for attempts, _ in chains], result, lease)
+    await _record_all(destination.id, [attempts for attempts, _ in chains], result, lease)
     return result
 
 
@@ -81,7 +90,7 @@ def _chains(claims: list[Claim]) -> list[list[Claim]]:
 async def _run_chain(
     chain: list[Claim],
     blocked: bool,
-    url: str,
+    destination: Destination,
     policy: DeliveryPolicy,
     session: aiohttp.ClientSession,
     budget_ends: float,
@@ -104,7 +113,7 @@ async def _run_chain(
             woken += [delivery_id] if delivery_id is not None else []
             blocked = True
             continue
-        status_code, error = await post(claim.event, url, policy, session)
+        status_code, error = await post(claim.event, destination, policy, session)
         attempts.append(judge(claim, status_code, error, policy))
         blocked = not attempts[-1].finished
     return attempts, woken
@@ -136,6 +145,8 @@ def _observe(attempt: Attempt, recorded: bool, result: BatchResult) -> None:
         log.warning("delivery_lease_lost", delivery_id=delivery.id)
         return
     metrics.DELIVERIES.labels(delivery.consumer, attempt.outcome.value).inc()
+    result.delivered += attempt.outcome is Outcome.DELIVERED
+    result.dead += attempt.outcome is Outcome.DEAD
     if attempt.retry_in_ms is not None:
         result.retries.append((delivery.id, attempt.retry_in_ms))
     if attempt.outcome is Outcome.DEAD:

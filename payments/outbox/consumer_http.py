@@ -1,11 +1,16 @@
 """The HTTP pools that events are POSTed to consumers over, one per consumer."""
 
 import asyncio
+import socket
 import urllib.request
 from collections import deque
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
+from payments.shared.addresses import is_public
 
 # A consumer that closes the connection after each answer (HTTP/1.0 or `Connection: close`:
 # Python's http.server, many small services) takes a new connection per POST into a short
@@ -30,11 +35,17 @@ class ConsumerClients:
         self.connections_per_consumer = connections_per_consumer
         self._sessions: dict[str, aiohttp.ClientSession] = {}
 
-    def session(self, consumer: str, url: str) -> aiohttp.ClientSession:
-        """The session of the consumer at `url`, pacing its POSTs as its connections allow."""
+    def session(self, consumer: str, url: str, public_only: bool = False) -> aiohttp.ClientSession:
+        """The session of the consumer at `url`, pacing its POSTs as its connections allow.
+
+        `public_only` connects only to public addresses, whatever the host's DNS answers now.
+        """
         session = self._sessions.get(consumer)
         if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=self.connections_per_consumer)
+            connector = aiohttp.TCPConnector(
+                limit=self.connections_per_consumer,
+                resolver=PublicAddresses() if public_only else None,
+            )
             # Consumers' cookies are not ours to keep. The proxy is read from the
             # environment once: aiohttp's trust_env re-reads it and ~/.netrc per request.
             session = aiohttp.ClientSession(
@@ -52,6 +63,22 @@ class ConsumerClients:
         self._sessions.clear()
         for session in sessions:
             await session.close()
+
+
+class PublicAddresses(ThreadedResolver):
+    """Resolves to public addresses only, at each connection.
+
+    The URL was checked when it was registered, but its host's DNS may answer a private
+    address later (DNS rebinding): checked here, a connection can never be opened to one.
+    """
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        public = [r for r in await super().resolve(host, port, family) if is_public(r["host"])]
+        if not public:
+            raise OSError(f"{host} resolves to no public address")
+        return public
 
 
 class PostsInFlight:

@@ -27,25 +27,23 @@ ATTEMPT_COLUMNS = (
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    """Where events go and how hard we try (the DELIVERY_* settings)."""
+    """How hard we try (the DELIVERY_* settings), whatever the endpoint."""
 
-    consumers: dict[str, str]
-    secret: str
     max_attempts: int = 20
     min_backoff_ms: int = 1000
     max_backoff_ms: int = 600_000
+    # An endpoint whose last this many deliveries were dead-lettered is disabled.
+    disable_after_dead: int = 10
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "DeliveryPolicy":
-        secret = settings.outbound_webhook_secret
         return cls(
-            consumers=settings.consumers,
-            secret=secret.get_secret_value() if secret else "",
             max_attempts=settings.delivery_max_attempts,
             min_backoff_ms=settings.delivery_min_backoff_ms,
             max_backoff_ms=settings.delivery_max_backoff_ms,
+            disable_after_dead=settings.endpoint_disable_after_failures,
         )
 
     @property

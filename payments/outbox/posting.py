@@ -7,6 +7,7 @@ import time
 import aiohttp
 
 from models.outbox import OutboxEvent
+from payments.outbox.destination import Destination
 from payments.outbox.policy import DeliveryPolicy
 from payments.shared.correlation import REQUEST_ID_HEADER
 from payments.shared.input_rules import storable
@@ -17,16 +18,26 @@ _KEPT_ERROR_CHARACTERS = 500
 
 
 async def post(
-    event: OutboxEvent, url: str, policy: DeliveryPolicy, session: aiohttp.ClientSession
+    event: OutboxEvent,
+    destination: Destination,
+    policy: DeliveryPolicy,
+    session: aiohttp.ClientSession,
 ) -> tuple[int | None, str | None]:
-    """POST the signed event; its status code, or None and the error when there was no answer."""
+    """POST the signed event; its status code, or None and the error when there was no answer.
+
+    Signed with each of the destination's secrets, space-separated (Standard Webhooks): after
+    a rotation the consumer verifies with whichever secret it has.
+    """
     body = json.dumps(event.payload, separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
         "content-type": "application/json",
         "webhook-id": event.id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": standard_webhook_signature(policy.secret, event.id, timestamp, body),
+        "webhook-signature": " ".join(
+            standard_webhook_signature(secret, event.id, timestamp, body)
+            for secret in destination.secrets
+        ),
     }
     if event.request_id:
         headers[REQUEST_ID_HEADER] = event.request_id
@@ -37,7 +48,7 @@ async def post(
         # aiohttp times each phase; the deadline bounds the whole attempt within the lease.
         async with (
             asyncio.timeout(policy.deadline),
-            session.post(url, data=body, headers=headers, timeout=timeout) as response,
+            session.post(destination.url, data=body, headers=headers, timeout=timeout) as response,
         ):
             # Enough for `last_error`; reading a short answer whole lets the connection be reused.
             answer = await response.content.read(_ANSWER_BYTES)

@@ -17,10 +17,10 @@ from tortoise.transactions import in_transaction
 
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
+from payments.outbox.destination import Destination
 from payments.outbox.events import OUTBOX_CHANNEL
-from payments.outbox.policy import OPEN, DeliveryPolicy
+from payments.outbox.policy import OPEN
 from payments.shared import metrics
-from payments.shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -47,9 +47,23 @@ POLL_WITHOUT_NOTIFY_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
+class RelayConfig:
+    """The settings the relay reads (RELAY_INTERVAL_MS, DELIVERY_STRANDED_AFTER_SECONDS...)."""
+
+    database_url: str
+    queue_namespace: str
+    interval: timedelta
+    stranded_after: timedelta
+    # The longest a delivery batch may hold its rows (DeliveryPolicy.lease).
+    batch_lease: timedelta
+
+
+@dataclass(frozen=True)
 class RelayJobs:
     """What the relay hands to the rest of the worker: the queue, the schedule, other backlogs."""
 
+    # The enabled event endpoints, read each beat (an admin's change applies at once).
+    destinations: Callable[[], Awaitable[Sequence[Destination]]]
     enqueue: Callable[[Due], Awaitable[None]]
     run_due: Callable[[], Awaitable[None]]
     # Once after a fault heals: re-apply gateway events received before it and not applied.
@@ -70,22 +84,22 @@ class Relay:
 
     def __init__(
         self,
-        settings: Settings,
+        config: RelayConfig,
         jobs: RelayJobs,
         publish: Publish | None = None,
         redis: Redis | None = None,
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.jobs = jobs
         self.publish = publish
         self.redis = redis
-        self.interval = settings.relay_interval_ms / 1000
-        self.notified = settings.database_url.startswith(("postgres://", "postgresql://"))
+        self.interval = config.interval.total_seconds()
+        self.notified = config.database_url.startswith(("postgres://", "postgresql://"))
         self.idle_seconds = (
             self.interval if self.notified else min(self.interval, POLL_WITHOUT_NOTIFY_SECONDS)
         )
-        self.stranded_after = timedelta(seconds=settings.delivery_stranded_after_seconds)
-        self.resend_for = DeliveryPolicy.from_settings(settings).lease + RESEND_MARGIN
+        self.stranded_after = config.stranded_after
+        self.resend_for = config.batch_lease + RESEND_MARGIN
         self.wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._gauge_at = 0.0
@@ -122,10 +136,11 @@ class Relay:
         A beat woken by a commit between intervals only relays: what the sweep finds
         (deliveries stranded for DELIVERY_STRANDED_AFTER_SECONDS) cannot be that fresh.
         """
-        consumers = list(self.settings.consumers)
-        await self._relay_backlog(consumers)
+        destinations = await self.jobs.destinations()
+        await self._relay_backlog(destinations)
         if time.monotonic() - self._swept_at < self.interval:
             return
+        consumers = [destination.id for destination in destinations]
         self._swept_at = time.monotonic()
         if await self._broker_emptied():
             self._heal()
@@ -140,14 +155,12 @@ class Relay:
             self._gauge_at = time.monotonic()
         await self.jobs.run_due()
 
-    async def _relay_backlog(self, consumers: list[str]) -> None:
-        # A full batch means more are waiting: keep going instead of sleeping a beat.
-        full_batch = RELAY_BATCH * len(consumers)
+    async def _relay_backlog(self, destinations: Sequence[Destination]) -> None:
         for _ in range(MAX_BATCHES_PER_BEAT):
-            due: Due = await relay_events(consumers, self.publish)
+            due, claimed = await relay_events(destinations, self.publish)
             await self.jobs.enqueue(due)
-            if not consumers or sum(map(len, due.values())) < full_batch:
-                return
+            if claimed < RELAY_BATCH:
+                return  # else a full batch: more are waiting, keep going instead of sleeping
 
     def _heal(self) -> None:
         """A fault is over: re-send what it may have lost (deliveries, gateway events)."""
@@ -175,7 +188,7 @@ class Relay:
         """
         if self.redis is None:
             return False
-        marker = f"{self.settings.queue_namespace}:relay:broker-marker"
+        marker = f"{self.config.queue_namespace}:relay:broker-marker"
         return bool(await self.redis.set(marker, "1", nx=True))
 
     async def _listen(self) -> None:
@@ -184,7 +197,7 @@ class Relay:
         if self._listener is not None and not self._listener.is_closed():
             return
         # A dedicated connection: a pooled one would be handed to queries between beats.
-        self._listener = await asyncpg.connect(self.settings.database_url)
+        self._listener = await asyncpg.connect(self.config.database_url)
         await self._listener.add_listener(OUTBOX_CHANNEL, lambda *_: self.wake.set())
 
     async def _drop_listener(self) -> None:
@@ -194,27 +207,30 @@ class Relay:
             self._listener = None
 
 
-async def relay_events(consumers: Collection[str], publish: Publish | None = None) -> Due:
-    """Claim committed, unrelayed events and create one delivery per consumer.
+async def relay_events(
+    destinations: Sequence[Destination], publish: Publish | None = None
+) -> tuple[Due, int]:
+    """Claim committed, unrelayed events and create one delivery per endpoint that wants each.
 
-    Returns the delivery ids to enqueue, by consumer. Rows are claimed with FOR UPDATE SKIP LOCKED,
-    so relays in several workers on several machines share the work (Tortoise drops
-    the clause on SQLite, where `payments dev` is the only process). With no consumer
-    configured, events are logged and marked relayed. `publish` (the live feed) gets
-    the claimed events before they are marked relayed: if it fails, they stay unrelayed
-    and are published again on the next beat (subscribers drop what they already have).
+    Returns the delivery ids to enqueue, by endpoint, and how many events were claimed.
+    Rows are claimed with FOR UPDATE SKIP LOCKED, so relays in several workers on several
+    machines share the work (Tortoise drops the clause on SQLite, where `payments dev` is
+    the only process). With no endpoint enabled, events are logged and marked relayed.
+    `publish` (the live feed) gets the claimed events before they are marked relayed: if
+    it fails, they stay unrelayed and are published again on the next beat (subscribers
+    drop what they already have).
     """
     async with in_transaction() as connection:
         events = await _claim_unrelayed(connection)
         if not events:
-            return {}
+            return {}, 0
         if publish is not None:
             await publish(events)
         now = datetime.now(UTC)
         deliveries = [
             OutboxDelivery(
                 event_id=event.id,
-                consumer=consumer,
+                consumer=destination.id,
                 payment_id=event.payment_id,
                 version=event.version,
                 status=DeliveryStatus.ENQUEUED,
@@ -222,7 +238,8 @@ async def relay_events(consumers: Collection[str], publish: Publish | None = Non
                 enqueued_at=now,
             )
             for event in events
-            for consumer in consumers
+            for destination in destinations
+            if destination.wants(event.type)
         ]
         event_ids = [event.id for event in events]
         if deliveries:
@@ -230,10 +247,10 @@ async def relay_events(consumers: Collection[str], publish: Publish | None = Non
         await OutboxEvent.filter(id__in=event_ids).using_db(connection).update(relayed_at=now)
         created = OutboxDelivery.filter(event_id__in=event_ids).using_db(connection)
         rows = await created.order_by("id").values_list("consumer", "id")
-    if not consumers:
+    if not destinations:
         for event in events:
             log.info("payment_event", event_id=event.id, type=event.type, payload=event.payload)
-    return _by_consumer(rows)
+    return _by_consumer(rows), len(events)
 
 
 def _by_consumer(rows: Iterable[tuple[str, int]]) -> Due:
@@ -297,6 +314,61 @@ async def redrive(event_id: str | None = None, delivery_id: int | None = None) -
         status=DeliveryStatus.ENQUEUED, attempts=0, dead_at=None, next_attempt_at=_LONG_AGO
     )
     return ids
+
+
+async def recover(consumer: str, wants: Callable[[str], bool], since: datetime) -> int:
+    """Make every relayed event since `since` that `consumer` wants and lacks due again.
+
+    An event it never had a delivery of (filtered out then, disabled, or created before
+    it) gets one; a dead one is re-opened; an open one that waits is made due. Due long
+    ago, so the relay's next sweep enqueues them; the batches post each payment's in
+    version order, as always. Returns how many deliveries were created or re-opened.
+    """
+    now = datetime.now(UTC)
+    async with in_transaction() as connection:
+        events = OutboxEvent.filter(created_at__gte=since, relayed_at__isnull=False)
+        rows = events.using_db(connection).values_list("id", "type", "payment_id", "version")
+        wanted = {row[0]: row for row in await rows if wants(row[1])}
+        had = OutboxDelivery.filter(consumer=consumer, event__created_at__gte=since)
+        had_rows = await had.using_db(connection).values_list("id", "event_id", "status")
+        had_events = {row[1] for row in had_rows}
+        missing = [
+            OutboxDelivery(
+                event_id=event_id,
+                consumer=consumer,
+                payment_id=payment_id,
+                version=version,
+                status=DeliveryStatus.ENQUEUED,
+                next_attempt_at=_LONG_AGO,
+                enqueued_at=now,
+            )
+            for event_id, _, payment_id, version in wanted.values()
+            if event_id not in had_events
+        ]
+        await OutboxDelivery.bulk_create(missing, batch_size=RELAY_BATCH, using_db=connection)
+        dead = [row[0] for row in had_rows if row[1] in wanted and row[2] == DeliveryStatus.DEAD]
+        reopened = (
+            await OutboxDelivery.filter(id__in=dead)
+            .using_db(connection)
+            .update(
+                status=DeliveryStatus.ENQUEUED, attempts=0, dead_at=None, next_attempt_at=_LONG_AGO
+            )
+        )
+        # Only open rows no batch holds now (a held row's lease lies ahead).
+        open_ids = [row[0] for row in had_rows if row[1] in wanted and row[2] in OPEN]
+        waiting = OutboxDelivery.filter(id__in=open_ids, next_attempt_at__lte=now)
+        await waiting.using_db(connection).update(next_attempt_at=_LONG_AGO)
+    return len(missing) + reopened
+
+
+async def adopt_deliveries(old_consumer: str, consumer: str) -> int:
+    """Hand the deliveries made for `old_consumer` (a name, before endpoints) to `consumer`."""
+    return await OutboxDelivery.filter(consumer=old_consumer).update(consumer=consumer)
+
+
+async def forget_consumer(consumer: str) -> int:
+    """Delete every delivery of a deleted endpoint; how many there were."""
+    return await OutboxDelivery.filter(consumer=consumer).delete()
 
 
 async def list_deliveries(failed_only: bool = False, limit: int = 100) -> list[OutboxDelivery]:

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     paypal_cert_ca_file: FilePath | None = None
     order_service_url: str | None = None
     notification_service_url: str | None = None
+    inventory_service_url: str | None = None
     outbound_webhook_secret: SecretStr | None = None
     jwt_secret: SecretStr | None = None
     jwt_jwks_url: str | None = None
@@ -97,6 +98,11 @@ class Settings(BaseSettings):
     # has not been seen for this long is enqueued again (e.g. after a Redis restart).
     relay_interval_ms: int = Field(default=1000, ge=10)
     delivery_stranded_after_seconds: int = Field(default=60, ge=1)
+    # Event endpoints: how long a rotated-out secret still signs, how many dead-lettered
+    # deliveries in a row disable an endpoint, and whether production may target private hosts.
+    endpoint_secret_grace_seconds: int = Field(default=86400, ge=0)
+    endpoint_disable_after_failures: int = Field(default=10, ge=1)
+    endpoint_allow_private_networks: bool = False
     # JSON object of per-currency minimum charge amounts in minor units, e.g. {"USD": 50}.
     charge_amount_minimums: dict[str, int] = Field(default_factory=dict)
     charge_amount_maximum: int | None = Field(default=None, ge=1)
@@ -190,9 +196,13 @@ class Settings(BaseSettings):
         )
 
     @property
-    def consumers(self) -> dict[str, str]:
-        """The downstream services that receive payment events, by name."""
-        named = {"order": self.order_service_url, "notification": self.notification_service_url}
+    def configured_endpoints(self) -> dict[str, str]:
+        """The event endpoints the environment defines, by description (order, notification...)."""
+        named = {
+            "order": self.order_service_url,
+            "notification": self.notification_service_url,
+            "inventory": self.inventory_service_url,
+        }
         return {name: url for name, url in named.items() if url}
 
     @property
@@ -244,7 +254,7 @@ def _check_required(settings: Settings) -> None:
         raise SettingsError("JWT_SECRET: required (or JWT_JWKS_URL)")
     if not settings.webhook_secrets:
         raise SettingsError("STRIPE_WEBHOOK_SECRET: required outside `payments dev`")
-    if settings.consumers and not settings.outbound_webhook_secret:
+    if settings.configured_endpoints and not settings.outbound_webhook_secret:
         raise SettingsError("OUTBOUND_WEBHOOK_SECRET: required when a consumer URL is set")
     if settings.gateway_name is GatewayName.STRIPE and not settings.stripe_api_key:
         raise SettingsError("STRIPE_API_KEY: required when GATEWAY=stripe")

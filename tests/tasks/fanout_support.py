@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import json
 import os
 import time
 import uuid
@@ -21,7 +22,14 @@ from starlette.routing import Route
 from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL
 from tests.graph.charging import CHARGE, REFUND, charge_input
 from tests.processes import PAYMENTS, WorkerProcess, api_process
-from tests.support import TEST_JWT_SECRET, TEST_WEBHOOK_SECRET, graphql, new_subject, serve, token
+from tests.support import (
+    TEST_JWT_SECRET,
+    TEST_WEBHOOK_SECRET,
+    graphql,
+    new_subject,
+    serve,
+    token,
+)
 from tests.tasks.closing_consumer import closing_consumer
 
 OUTBOUND_SECRET = "whsec_" + base64.b64encode(b"fan-out-test-secret-0123456789").decode()
@@ -126,6 +134,15 @@ async def charge_many(stack: Stack, count: int, refund_every: int = 0) -> None:
 
     async with httpx.AsyncClient(base_url=stack.api, timeout=60) as client:
         await asyncio.gather(*(one(i) for i in range(count)))
+
+
+def versions_in_arrival_order(receiver: Receiver) -> dict[str, list[int]]:
+    versions: dict[str, list[int]] = defaultdict(list)
+    for record in receiver.received:
+        if record["status"] < 300:
+            payment = json.loads(record["body"])["data"]["payment"]
+            versions[payment["id"]].append(payment["version"])
+    return versions
 
 
 async def wait_until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:

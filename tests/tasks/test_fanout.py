@@ -18,9 +18,9 @@ from tests.support import graphql, new_subject, token
 from tests.tasks.fanout_support import (
     OUTBOUND_SECRET,
     ClosingReceiver,
-    Receiver,
     charge_many,
     fanout_stack,
+    versions_in_arrival_order,
     wait_until,
 )
 
@@ -41,15 +41,6 @@ PAYMENT_KEYS = {
 }
 
 
-def _versions_in_arrival_order(receiver: Receiver) -> dict[str, list[int]]:
-    versions: dict[str, list[int]] = defaultdict(list)
-    for record in receiver.received:
-        if record["status"] < 300:
-            payment = json.loads(record["body"])["data"]["payment"]
-            versions[payment["id"]].append(payment["version"])
-    return versions
-
-
 async def test_every_event_reaches_both_consumers_signed_and_in_order():
     """200 payments (some refunded twice): every event at both services, verified, in order."""
     async with fanout_stack() as stack:
@@ -65,7 +56,7 @@ async def test_every_event_reaches_both_consumers_signed_and_in_order():
             assert body["id"] == record["headers"]["webhook-id"]
             assert body["type"] == "payment." + body["data"]["payment"]["status"].lower()
             assert set(body["data"]["payment"]) == PAYMENT_KEYS
-        for versions in _versions_in_arrival_order(receiver).values():
+        for versions in versions_in_arrival_order(receiver).values():
             assert versions == sorted(versions) and len(set(versions)) == len(versions)
 
 
@@ -83,7 +74,8 @@ async def test_server_errors_are_retried_with_the_same_webhook_id():
         (event_id,) = await stack.event_ids()
         await wait_until(lambda: event_id in stack.order.delivered_ids(), "the retried event")
         rows = await stack.query(
-            "SELECT status, attempts FROM outbox_deliveries WHERE consumer = 'order'"
+            "SELECT status, attempts FROM outbox_deliveries AS d"
+            " JOIN event_endpoints AS e ON e.id = d.consumer WHERE e.description = 'order'"
         )
     assert stack.order.attempts() == {event_id: 4}
     assert [(r["status"], r["attempts"]) for r in rows] == [("DELIVERED", 4)]
@@ -98,7 +90,8 @@ async def test_client_errors_are_dead_lettered_and_can_be_redriven():
         await wait_until(lambda: len(stack.notification.received) == 1, "the first attempt")
         await asyncio.sleep(1)  # a wrong retry would show up by now
         dead = await stack.query(
-            "SELECT status FROM outbox_deliveries WHERE consumer = 'notification'"
+            "SELECT status FROM outbox_deliveries AS d"
+            " JOIN event_endpoints AS e ON e.id = d.consumer WHERE e.description = 'notification'"
         )
         stack.notification.answer = lambda _: 200
         redrive = await asyncio.create_subprocess_exec(
@@ -194,7 +187,7 @@ async def test_a_later_version_waits_for_an_earlier_one_that_is_being_retried():
         await stack.refund(client, sub, payment["id"], 200)
         await wait_until(lambda: len(stack.order.delivered_ids()) == 3, "all three events")
     assert failures[2] == 9
-    assert _versions_in_arrival_order(stack.order) == {payment["id"]: [2, 3, 4]}
+    assert versions_in_arrival_order(stack.order) == {payment["id"]: [2, 3, 4]}
     # Held, not attempted: the later versions were each POSTed exactly once.
     assert (failures[3], failures[4]) == (1, 1)
 
@@ -209,7 +202,7 @@ async def test_two_worker_machines_share_the_outbox_without_double_posting():
                 await wait_until(lambda r=receiver: r.delivered_ids() >= expected, "all events")
     for receiver in (stack.order, stack.notification):
         assert set(receiver.attempts().values()) == {1}, "an event was POSTed twice"
-        for versions in _versions_in_arrival_order(receiver).values():
+        for versions in versions_in_arrival_order(receiver).values():
             assert versions == sorted(versions)
 
 
@@ -223,5 +216,5 @@ async def test_a_consumer_that_closes_each_connection_gets_every_event_once():
     assert len(expected) == 200 + 2 * 50
     for receiver in (stack.order, stack.notification):
         assert set(receiver.attempts().values()) == {1}
-        for versions in _versions_in_arrival_order(receiver).values():
+        for versions in versions_in_arrival_order(receiver).values():
             assert versions == sorted(versions)

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
 from payments.outbox.batch import deliver_batch
+from payments.outbox.destination import Destination
 from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.relay import sweep_stranded
 from payments.platform.database import apply_migrations, close_database, open_database
@@ -37,7 +38,10 @@ class Receiver:
     answer: Answer | None = None
 
     def policy(self, **timeouts: float) -> DeliveryPolicy:
-        return DeliveryPolicy(consumers={"order": self.url}, secret=SECRET, **timeouts)
+        return DeliveryPolicy(**timeouts)
+
+    def destination(self) -> Destination:
+        return Destination("order", self.url, (SECRET,))
 
     def recording(self, slow_first: bool = False) -> list[tuple[str, int]]:
         """Answer 200 to everything (version 1 slowly if asked); the list of what arrived."""
@@ -125,7 +129,7 @@ async def test_one_batch_delivers_many_rows(
     payments = {uuid.uuid4().hex: [1] for _ in range(20)}
     ids = await _deliveries(payments)
     posted = receiver.recording()
-    result = await deliver_batch("order", ids, receiver.policy(), session)
+    result = await deliver_batch(receiver.destination(), ids, receiver.policy(), session)
     assert sorted(posted) == sorted((payment, 1) for payment in payments)
     assert await _statuses(ids) == {DeliveryStatus.DELIVERED}
     assert (result.retries, result.now) == ([], [])
@@ -138,7 +142,7 @@ async def test_two_versions_of_one_payment_in_a_batch_are_posted_in_order(
     payment = uuid.uuid4().hex
     ids = await _deliveries({payment: [1, 2], uuid.uuid4().hex: [1]})
     posted = receiver.recording(slow_first=True)
-    await deliver_batch("order", list(reversed(ids)), receiver.policy(), session)
+    await deliver_batch(receiver.destination(), list(reversed(ids)), receiver.policy(), session)
     assert [version for paid, version in posted if paid == payment] == [1, 2]
     assert await _statuses(ids) == {DeliveryStatus.DELIVERED}
 
@@ -155,7 +159,7 @@ async def _hung_batch(
         raise AssertionError("unreachable")
 
     receiver.answer = hang
-    batch = asyncio.create_task(deliver_batch("order", ids, policy, session))
+    batch = asyncio.create_task(deliver_batch(receiver.destination(), ids, policy, session))
     await hung.wait()
     return batch
 
@@ -172,7 +176,7 @@ async def test_a_batch_killed_mid_post_loses_nothing(
     swept = (await sweep_stranded(["order"], timedelta(0))).get("order", [])
     assert set(ids) <= set(swept)
     posted = receiver.recording()
-    await deliver_batch("order", ids, policy, session)
+    await deliver_batch(receiver.destination(), ids, policy, session)
     assert len(posted) == 3 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
 
 
@@ -192,9 +196,9 @@ async def test_a_batch_slower_than_its_lease_keeps_its_rows_by_renewing(
 
     receiver.answer = slow
     policy = receiver.policy(read_timeout=5)
-    first = asyncio.create_task(deliver_batch("order", ids, policy, session))
+    first = asyncio.create_task(deliver_batch(receiver.destination(), ids, policy, session))
     await asyncio.sleep(1.0)  # past the first lease: only its renewal keeps the row
-    await deliver_batch("order", ids, policy, session)
+    await deliver_batch(receiver.destination(), ids, policy, session)
     await first
     assert posted == 1 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
 
@@ -210,7 +214,7 @@ async def test_a_killed_batch_frees_its_rows_after_the_short_lease(
     dying.cancel()  # no outcome recorded, no more renewals
     await asyncio.sleep(0.6)
     posted = receiver.recording()
-    await deliver_batch("order", ids, policy, session)
+    await deliver_batch(receiver.destination(), ids, policy, session)
     assert len(posted) == 1 and await _statuses(ids) == {DeliveryStatus.DELIVERED}
 
 
@@ -225,7 +229,7 @@ async def test_a_retried_version_holds_the_next_and_a_4xx_is_dead(
         return 503 if payment["id"] == retried else 400
 
     receiver.answer = answer
-    result = await deliver_batch("order", ids, receiver.policy(), session)
+    result = await deliver_batch(receiver.destination(), ids, receiver.policy(), session)
     rows = {row.id: row for row in await OutboxDelivery.filter(id__in=ids)}
     assert [delivery_id for delivery_id, _ in result.retries] == [ids[0]]
     assert (rows[ids[0]].status, rows[ids[0]].attempts) == (DeliveryStatus.ENQUEUED, 1)
@@ -234,5 +238,5 @@ async def test_a_retried_version_holds_the_next_and_a_4xx_is_dead(
     # Its retry delivers version 1, which wakes the held version 2.
     await OutboxDelivery.filter(id=ids[0]).update(next_attempt_at=datetime.now(UTC))
     receiver.recording()
-    again = await deliver_batch("order", [ids[0]], receiver.policy(), session)
+    again = await deliver_batch(receiver.destination(), [ids[0]], receiver.policy(), session)
     assert again.now == [ids[1]]

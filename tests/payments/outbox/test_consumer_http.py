@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from models.outbox import OutboxEvent
 from payments.outbox.consumer_http import CLOSING_CONSUMER_POSTS, ConsumerClients, PostsInFlight
+from payments.outbox.destination import Destination
 from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.posting import post
 from tests.support import serve
@@ -33,7 +34,7 @@ async def clients() -> AsyncIterator[ConsumerClients]:
 
 async def _post_batches(clients: ConsumerClients, url: str, batches: int) -> list[int | None]:
     """POST `batches` batches of BATCH events to `url`, each batch's at once; their statuses."""
-    policy = DeliveryPolicy(consumers={"order": url}, secret=SECRET)
+    policy, destination = DeliveryPolicy(), Destination("order", url, (SECRET,))
     session = clients.session("order", url)
     statuses = []
     for batch in range(batches):
@@ -41,7 +42,9 @@ async def _post_batches(clients: ConsumerClients, url: str, batches: int) -> lis
             OutboxEvent(id=f"evt_{batch}_{i}", payload={"n": i}, request_id=None)
             for i in range(BATCH)
         ]
-        answers = await asyncio.gather(*(post(event, url, policy, session) for event in events))
+        answers = await asyncio.gather(
+            *(post(event, destination, policy, session) for event in events)
+        )
         statuses += [status for status, _ in answers]
     return statuses
 
@@ -109,3 +112,25 @@ async def test_a_post_cancelled_while_it_waits_leaves_no_slot_behind():
         answer.set()
     await asyncio.gather(*posts, return_exceptions=True)
     assert (gate.in_flight, gate.limit) == (0, CLOSING_CONSUMER_POSTS)
+
+
+async def test_an_admins_endpoint_whose_name_now_resolves_inside_is_never_connected_to(clients):
+    """DNS rebinding: a public-only endpoint's host answering 127.0.0.1 gets no connection."""
+    reached = []
+
+    async def inside(request: Request) -> Response:
+        reached.append(request.url.path)
+        return Response(status_code=204)
+
+    async with serve(Starlette(routes=[Route("/events", inside, methods=["POST"])])) as base:
+        url = base.replace("127.0.0.1", "localhost") + "/events"
+        event = OutboxEvent(id="evt_rebound", payload={"n": 1}, request_id=None)
+        guarded = Destination("ep_rebound", url, (SECRET,), public_only=True)
+        session = clients.session(guarded.id, url, public_only=True)
+        status, error = await post(event, guarded, DeliveryPolicy(), session)
+        assert (status, reached) == (None, [])
+        assert error is not None and error.startswith("ClientConnectorDNSError")
+        configured = Destination("ep_configured", url, (SECRET,))
+        session = clients.session(configured.id, url)
+        assert (await post(event, configured, DeliveryPolicy(), session))[0] == 204
+    assert reached == ["/events"]  # the operator's own endpoint still reaches inside

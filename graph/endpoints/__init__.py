@@ -1,0 +1,1 @@
+"""Event endpoints in GraphQL: the admin registry of where payment events go."""
