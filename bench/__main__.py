@@ -20,12 +20,14 @@ from bench.load import (
     PAYMENT_FIELDS,
     WARMUP,
     Row,
+    baseline_costs,
     burst_at_rate,
     cpu_costs,
     drained,
     end_to_end,
     graphql_body,
     measured,
+    read_costs,
     seed_payments,
     wrk,
 )
@@ -50,6 +52,14 @@ LIFECYCLE_REQUESTS = int(os.environ.get("BENCH_LIFECYCLE_REQUESTS", "2000"))
 ONLY = os.environ.get("BENCH_ONLY", "")
 CONSUMER_RATE = int(os.environ.get("BENCH_CONSUMER_RATE", "500"))
 SUBJECT = "bench-customer"
+PAGE = graphql_body(
+    "{ payments(first: 20) { nodes { id status refunds { amount } events { status } } } }"
+)
+
+
+def _one(payment_id: str) -> str:
+    """The body of row 1: one payment by id."""
+    return graphql_body(f'{{ payment(id: "{payment_id}") {{ {PAYMENT_FIELDS} }} }}')
 
 
 def signed_events(count: int) -> Path:
@@ -160,9 +170,10 @@ async def run_in_one_stack(token: str) -> list[Row]:
         if ONLY == "fanout":
             return await fanout(stack, token)
         if ONLY == "reads":
-            rows = await reads(stack, token, (await seed_payments(stack, token, 400))[0])
+            payment_id = (await seed_payments(stack, token, 400))[0]
+            rows = await reads(stack, token, payment_id)
             judge(rows)
-            return rows
+            return rows + await read_cpu(stack, token, payment_id)
         ids = await seed_payments(stack, token, 400)
         await drained(stack)
         # First, on a quiet stack; each write scenario is followed by a drain, so the
@@ -173,7 +184,7 @@ async def run_in_one_stack(token: str) -> list[Row]:
         api = stack.api
         rss_warm = {pid: rss_mb(pid) for pid in stack.worker_pids("api")}
         rows = await reads(stack, token, ids[0])
-        one = graphql_body(f'{{ payment(id: "{ids[0]}") {{ {PAYMENT_FIELDS} }} }}')
+        one = _one(ids[0])
         rows.append(
             await measured(
                 "3. chargePayment, fresh keys", api, "graphql.lua", BENCH_BODY=CHARGE, **env
@@ -224,10 +235,7 @@ async def run_in_one_stack(token: str) -> list[Row]:
 async def reads(stack: Stack, token: str, payment_id: str) -> list[Row]:
     """1. payment(id) and 2. a page of 20, each after its raw baseline measured just before."""
     env = {"BENCH_TOKEN": token}
-    one = graphql_body(f'{{ payment(id: "{payment_id}") {{ {PAYMENT_FIELDS} }} }}')
-    page = graphql_body(
-        "{ payments(first: 20) { nodes { id status refunds { amount } events { status } } } }"
-    )
+    one, page = _one(payment_id), PAGE
     return [
         await measured(
             "read baseline (Starlette + asyncpg)",
@@ -248,6 +256,21 @@ async def reads(stack: Stack, token: str, payment_id: str) -> list[Row]:
             **env,
         ),
     ]
+
+
+async def read_cpu(stack: Stack, token: str, payment_id: str) -> list[Row]:
+    """CPU ms per read of the API and of the raw baseline: steadier than req/s when shared."""
+    rows = []
+    for name, body, path in (
+        ("payment(id)", _one(payment_id), f"/payment/{payment_id}"),
+        ("payments(first: 20) + refunds + events", PAGE, f"/payments/{SUBJECT}"),
+    ):
+        api = (await read_costs(stack, token, body))["API"]
+        raw = (await baseline_costs(stack, path))["raw baseline"]
+        row = Row(f"CPU ms per read: {name}", 0, 0, 0, 0, ratio=f"{raw / api:.2f}")
+        row.target = f"API {api:.2f} / raw baseline {raw:.2f}"
+        rows.append(row)
+    return rows
 
 
 async def memory(stack: Stack, body: str, env: dict[str, str], warm: dict[int, float]) -> Row:

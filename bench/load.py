@@ -133,6 +133,22 @@ async def read_costs(stack: Stack, token: str, read: str) -> dict[str, float]:
     return await cpu_ms_per_request(stack, CPU_REQUESTS, reads)
 
 
+async def baseline_costs(stack: Stack, path: str) -> dict[str, float]:
+    """CPU ms per GET of the raw baseline's `path`, 16 at a time."""
+
+    async def reads() -> None:
+        async with httpx.AsyncClient(base_url=stack.baseline, timeout=60) as client:
+            limit = asyncio.Semaphore(16)
+
+            async def one() -> None:
+                async with limit:
+                    (await client.get(path)).raise_for_status()
+
+            await asyncio.gather(*(one() for _ in range(CPU_REQUESTS)))
+
+    return await cpu_ms_per_request(stack, CPU_REQUESTS, reads)
+
+
 async def cpu_costs(stack: Stack, token: str, read: str) -> list[Row]:
     """9. CPU per request by process: a charge with its fan-out, and a payment(id)."""
     rows = []
