@@ -110,6 +110,9 @@ async def seed_payments(stack: Stack, token: str, count: int) -> list[str]:
         for i in range(count)
     ]
     answers = await post_all(stack, token, charges)
+    refused = [answer for answer in answers if not answer.get("data")]
+    if refused:
+        raise RuntimeError(f"{len(refused)} seed charges failed, the first: {refused[0]}")
     return [answer["data"]["chargePayment"]["payment"]["id"] for answer in answers]
 
 
