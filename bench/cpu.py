@@ -35,6 +35,7 @@ def parts(stack: Stack) -> dict[str, list[int]]:
         "API": process_tree(stack.processes["api"].pid),
         "worker": process_tree(stack.processes["worker"].pid),
         "PostgreSQL": postgres_pids(),
+        "raw baseline": process_tree(stack.processes["baseline"].pid),
     }
 
 

@@ -110,6 +110,9 @@ async def seed_payments(stack: Stack, token: str, count: int) -> list[str]:
         for i in range(count)
     ]
     answers = await post_all(stack, token, charges)
+    refused = [answer for answer in answers if not answer.get("data")]
+    if refused:
+        raise RuntimeError(f"{len(refused)} seed charges failed, the first: {refused[0]}")
     return [answer["data"]["chargePayment"]["payment"]["id"] for answer in answers]
 
 
@@ -129,6 +132,22 @@ async def read_costs(stack: Stack, token: str, read: str) -> dict[str, float]:
 
     async def reads() -> None:
         await post_all(stack, token, [json.loads(read)] * CPU_REQUESTS)
+
+    return await cpu_ms_per_request(stack, CPU_REQUESTS, reads)
+
+
+async def baseline_costs(stack: Stack, path: str) -> dict[str, float]:
+    """CPU ms per GET of the raw baseline's `path`, 16 at a time."""
+
+    async def reads() -> None:
+        async with httpx.AsyncClient(base_url=stack.baseline, timeout=60) as client:
+            limit = asyncio.Semaphore(16)
+
+            async def one() -> None:
+                async with limit:
+                    (await client.get(path)).raise_for_status()
+
+            await asyncio.gather(*(one() for _ in range(CPU_REQUESTS)))
 
     return await cpu_ms_per_request(stack, CPU_REQUESTS, reads)
 

@@ -8,10 +8,11 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
 from models.dispute import Dispute
-from models.payment import PaymentStatusHistory, Refund
+from models.payment import Refund
 from payments.disputes.reads import disputes_by_payment
 from payments.live.hub import Hub
 from payments.reads.service import (
+    StatusChange,
     client_secrets_by_payment,
     history_by_payment,
     refunds_by_payment,
@@ -27,7 +28,7 @@ class Loaders:
     refunds: DataLoader[str, list[Refund]] = field(
         default_factory=lambda: DataLoader(load_fn=refunds_by_payment)
     )
-    history: DataLoader[str, list[PaymentStatusHistory]] = field(
+    history: DataLoader[str, list[StatusChange]] = field(
         default_factory=lambda: DataLoader(load_fn=history_by_payment)
     )
     client_secrets: DataLoader[str, str | None] = field(

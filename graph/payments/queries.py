@@ -53,7 +53,7 @@ class PaymentQueries:
         domain_filter = (filter or PaymentFilter()).to_domain()
         page_size = 20 if first is None else first
         page = await reads.list_payments(principal, page_size, after, domain_filter)
-        return PaymentConnection.from_page(page)
+        return await PaymentConnection.from_page(page).read_children(info)
 
     @strawberry.field(description="A payment, refund or dispute by its id, or null.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
