@@ -99,8 +99,15 @@ def create_app(
         Route("/health/ready", ready),
         Route("/metrics", _metrics),
         stripe_webhook_route(runtime, enqueue=enqueue_stripe_event),
-        paypal_webhook_route(
-            build_paypal_verifier(settings, runtime.paypal), enqueue=enqueue_stripe_event
+        # No PayPal rail (production without credentials): nothing PayPal could tell us.
+        *(
+            [
+                paypal_webhook_route(
+                    build_paypal_verifier(settings, runtime.paypal), enqueue_stripe_event
+                )
+            ]
+            if runtime.paypal is not None
+            else []
         ),
         *authentication_routes(runtime.gateway),
         *simulated_paypal_routes(runtime.paypal),

@@ -33,11 +33,13 @@ def build_runtime(settings: Settings, gateway: Gateway | None = None) -> Runtime
 def build_paypal(settings: Settings, redis: Redis | None) -> Gateway | None:
     """PayPal's own rail when its credentials are set (settings checked REDIS_URL then).
 
-    Without credentials, the simulated PayPal (DESIGN.md section 4).
+    Without credentials, the simulated PayPal (DESIGN.md section 4), except in production:
+    there its approval page would turn a click into a SUCCEEDED payment with no money
+    behind it, so PAYPAL is PAYMENT_METHOD_TYPE_UNSUPPORTED instead.
     """
     credentials = settings.paypal_credentials
     if credentials is None:
-        return simulated_paypal(settings)
+        return None if settings.is_production else simulated_paypal(settings)
     if redis is None:
         return None
     from payments.gateways.paypal.client import PayPalClient

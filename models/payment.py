@@ -93,6 +93,13 @@ class Payment(Model):
         # Only captured money can go back (a partial capture released the rest).
         return int(self.amount_captured - self.amount_refunded - self.amount_refund_pending)
 
+    @property
+    def money_received(self) -> int:
+        """What the payment brought in: a bank transfer's fundings so far, else its captures."""
+        if self.payment_method_type is PaymentMethodType.BANK_TRANSFER:
+            return int(self.amount_received)
+        return int(self.amount_captured)
+
 
 class Refund(Model):
     id = fields.CharField(max_length=ID_LENGTH, primary_key=True, default=new_refund_id)

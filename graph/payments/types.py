@@ -211,10 +211,7 @@ class Payment(Node):
             updated_at=payment.updated_at,
             provider=payment.gateway,
             payment_method_type=payment.payment_method_type,
-            # A bank transfer's money arrives in parts; on the other rails it is what was captured.
-            amount_received=payment.amount_received
-            if payment.payment_method_type is PaymentMethodType.BANK_TRANSFER
-            else payment.amount_captured,
+            amount_received=payment.money_received,
             _client_secret=payment.client_secret,
             _next_action=payment.next_action,
         )

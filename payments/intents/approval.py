@@ -11,7 +11,7 @@ import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from models.enums import EventSource, PaymentStatus, PendingOperation
+from models.enums import EventSource, PaymentMethodType, PaymentStatus, PendingOperation
 from models.payment import Payment
 from payments.gateways.base import ChargeResult, ConfirmRequest
 from payments.lifecycle.answer_fields import outcome_fields
@@ -63,7 +63,11 @@ async def capture_approved(payment_id: str, config: ServiceConfig, event_id: str
         payment = await lock_payment(payment_id, connection)
         if payment is not None and payment.status is PaymentStatus.PENDING:
             raise ApprovalDeferred(f"Payment {payment_id} is still being created.")
-        if payment is None or payment.status not in APPROVABLE:
+        # Only a PayPal payment is approved at PayPal: a signed approval naming another
+        # rail's payment (its custom_id) must never confirm it.
+        if payment is None or payment.payment_method_type is not PaymentMethodType.PAYPAL:
+            return
+        if payment.status not in APPROVABLE:
             return
         if payment.pending_operation is PendingOperation.CANCEL:
             raise ApprovalDeferred(f"Payment {payment_id} is being canceled.")

@@ -73,8 +73,9 @@ def payment_snapshot(payment: Payment) -> dict[str, Any]:
         "amount": payment.amount,
         "amountRefunded": payment.amount_refunded,
         "amountCaptured": payment.amount_captured,
-        # What a bank transfer brought in so far: its partial fundings are events too.
-        "amountReceived": payment.amount_received,
+        # What a bank transfer brought in so far (its partial fundings are events too);
+        # on the other rails what was captured, as GraphQL's amountReceived.
+        "amountReceived": payment.money_received,
         "currency": payment.currency,
         "failureCode": payment.failure_code,
         "version": payment.version,

@@ -48,7 +48,15 @@ async def post(
         # aiohttp times each phase; the deadline bounds the whole attempt within the lease.
         async with (
             asyncio.timeout(policy.deadline),
-            session.post(destination.url, data=body, headers=headers, timeout=timeout) as response,
+            # No redirects: a Location could aim the POST inside the network the endpoint
+            # rules keep it out of (and past the https-only rule); a 3xx is a failed attempt.
+            session.post(
+                destination.url,
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+            ) as response,
         ):
             # Enough for `last_error`; reading a short answer whole lets the connection be reused.
             answer = await response.content.read(_ANSWER_BYTES)

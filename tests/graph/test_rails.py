@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from models.enums import PaymentMethodType
+from models.outbox import OutboxEvent
 from models.payment import Payment
 from payments.intents import service as intents
 from payments.intents.rules import IntentInput
@@ -42,6 +43,10 @@ async def test_a_card_payment_names_its_rail_and_has_nothing_left_to_do(http):
     assert view["paymentMethodType"] == "CARD"
     assert view["amountReceived"] == view["amountCaptured"] > 0
     assert view["nextAction"] is None
+    # Consumers (HTTP and Kafka) are told the same amountReceived as GraphQL shows.
+    event = await OutboxEvent.filter(payment_id=payment["id"]).order_by("-version").first()
+    assert event is not None
+    assert event.payload["data"]["payment"]["amountReceived"] == view["amountCaptured"]
 
 
 async def test_card_authentication_is_a_client_secret_action_for_the_owner_only(http):

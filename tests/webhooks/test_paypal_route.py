@@ -333,7 +333,10 @@ async def test_a_flood_of_new_certificate_urls_costs_a_bounded_number_of_fetches
 async def test_the_certificate_cache_is_bounded(
     pki: PayPalPKI, host_tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """However many certificate URLs are named, at most CACHE_ENTRIES are remembered."""
+    """However many certificate URLs are named, at most CACHE_ENTRIES of each kind are kept.
+
+    Trusted certificates and refused URLs are kept apart, CACHE_ENTRIES each.
+    """
     monkeypatch.setattr(signature, "FETCHES_PER_WINDOW", 1000)
     async with CertificateHost(host_tls).running() as host:
         verifier = WebhookVerifier(
@@ -342,7 +345,7 @@ async def test_the_certificate_cache_is_bounded(
             [pki.authority.certificate],
             ssl.create_default_context(cafile=str(pki.ca_file)),
         )
-        for number in range(CACHE_ENTRIES + 20):
+        for number in range(2 * CACHE_ENTRIES + 20):
             body = paypal_event()
             url = (
                 host.publish(pki.leaf.certificate_pem) if number % 2 else f"{host.origin}/{number}"
@@ -354,8 +357,68 @@ async def test_the_certificate_cache_is_bounded(
                 await verifier.verify(headers, body)
             except SignatureRefused:
                 assert number % 2 == 0
-        assert verifier.cached_certificates == CACHE_ENTRIES
-        assert host.connections == CACHE_ENTRIES + 20
+        assert verifier.cached_certificates == 2 * CACHE_ENTRIES
+        assert host.connections == 2 * CACHE_ENTRIES + 20
+
+
+def _verifier_for(host: CertificateHost, pki: PayPalPKI) -> WebhookVerifier:
+    return WebhookVerifier(
+        WEBHOOK_ID,
+        frozenset({f"127.0.0.1:{host.port}"}),
+        [pki.authority.certificate],
+        ssl.create_default_context(cafile=str(pki.ca_file)),
+    )
+
+
+def _signed(pki: PayPalPKI, body: bytes, url: str) -> dict[str, str]:
+    return {k.lower(): v for k, v in pki.leaf.sign_paypal_webhook(body, url, WEBHOOK_ID).items()}
+
+
+async def test_strangers_urls_never_evict_or_starve_the_trusted_certificate(
+    pki: PayPalPKI, host_tls: ssl.SSLContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flood of refused URLs keeps the trusted certificate usable.
+
+    Past its re-fetch time, with the fetch budget spent, it still serves while the
+    certificate itself is valid.
+    """
+    monkeypatch.setattr(signature, "FETCHES_PER_WINDOW", 1000)
+    async with CertificateHost(host_tls).running() as host:
+        verifier = _verifier_for(host, pki)
+        trusted = host.publish(pki.leaf.certificate_pem)
+        await verifier.verify(_signed(pki, body := paypal_event(), trusted), body)
+        for number in range(4 * CACHE_ENTRIES):
+            junk = paypal_event()
+            with pytest.raises(SignatureRefused):
+                await verifier.verify(_signed(pki, junk, f"{host.origin}/junk/{number}"), junk)
+        connections = host.connections
+        await verifier.verify(_signed(pki, body := paypal_event(), trusted), body)
+        assert host.connections == connections  # still cached: not fetched again
+        # Its re-fetch time passed while strangers spent the whole fetch budget.
+        monkeypatch.setattr(signature, "CERTIFICATE_TTL", timedelta(0))
+        monkeypatch.setattr(signature, "FETCHES_PER_WINDOW", 0)
+        stale = signature._Cached(
+            verifier._cache[trusted].key,
+            signature.datetime.now(signature.UTC),
+            verifier._cache[trusted].expires,
+        )
+        verifier._cache[trusted] = stale
+        await verifier.verify(_signed(pki, body := paypal_event(), trusted), body)
+
+
+async def test_an_unreachable_url_is_not_asked_for_again_at_once(
+    pki: PayPalPKI, host_tls: ssl.SSLContext
+) -> None:
+    """One unreachable URL named again and again costs one fetch, and stays a 503."""
+    async with CertificateHost(host_tls).running() as host:
+        port = host.port
+        verifier = _verifier_for(host, pki)
+    url = f"https://127.0.0.1:{port}/cert"
+    for _ in range(5):
+        body = paypal_event()
+        with pytest.raises(CertificateUnavailable):
+            await verifier.verify(_signed(pki, body, url), body)
+    assert len(verifier._fetch_times) == 1
 
 
 async def test_an_unreachable_certificate_host_is_503_so_paypal_retries(
@@ -431,8 +494,10 @@ async def test_a_host_dripping_bytes_is_given_up_on_at_the_fetch_deadline(
     [
         ("https://api.paypal.com/v1/notifications/certs/CERT-360caa42", True),
         ("https://api.sandbox.paypal.com/v1/notifications/certs/CERT-1", True),
-        ("https://paypal.com/cert", True),
-        ("https://API.PAYPAL.COM/cert", True),
+        ("https://API.PAYPAL.COM/v1/notifications/certs/CERT-1", True),
+        ("https://paypal.com/cert", False),
+        ("https://www.paypal.com/signin", False),
+        ("https://api.paypal.com/v1/notifications/webhooks", False),
         ("http://api.paypal.com/cert", False),
         ("https://api.paypal.com:8443/cert", False),
         ("https://paypal.com.evil.test/cert", False),

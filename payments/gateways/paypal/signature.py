@@ -46,9 +46,12 @@ FETCHES_PER_WINDOW = 10
 FETCH_WINDOW_SECONDS = 60.0
 # A refused or unreachable certificate is not asked for again before this.
 FAILURE_TTL = timedelta(minutes=10)
+# An unreachable URL never trusted before is refused this long (then asked again).
+UNREACHABLE_TTL = timedelta(minutes=1)
 # A certificate is re-fetched at least this often, so a revoked one does not live forever.
 CERTIFICATE_TTL = timedelta(hours=24)
 MAX_CHAIN_DEPTH = 4
+PAYPAL_CERTIFICATE_PATH = "/v1/notifications/certs/"
 PEM_BEGIN, PEM_END = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
 
 
@@ -111,7 +114,12 @@ def certificate_url_allowed(url: str, listed_hosts: frozenset[str]) -> bool:
     named = f"[{host}]" if ":" in host else host
     listed = bool({named, f"{named}:{port}"} & listed_hosts)
     if parts.scheme == "https":
-        paypal = (host == "paypal.com" or host.endswith(".paypal.com")) and port in (None, 443)
+        paypal = (
+            (host == "paypal.com" or host.endswith(".paypal.com"))
+            and port in (None, 443)
+            # Where PayPal serves its webhook certificates: no other page of its hosts.
+            and parts.path.startswith(PAYPAL_CERTIFICATE_PATH)
+        )
         return paypal or listed
     return parts.scheme == "http" and listed and _is_loopback(host)
 
@@ -129,6 +137,11 @@ def _is_loopback(host: str) -> bool:
 class _Cached:
     key: rsa.RSAPublicKey | None  # None: refused or unreachable, remembered for a while
     until: datetime
+    # When the certificate itself expires (trusted ones): kept past `until` while a
+    # re-fetch is unavailable, so strangers spending the fetch budget lock nobody out.
+    expires: datetime | None = None
+    # Not reached (network), rather than refused: answered as unavailable, PayPal retries.
+    unreachable: bool = False
 
 
 class WebhookVerifier:
@@ -153,7 +166,9 @@ class WebhookVerifier:
         self.listed_hosts = listed_hosts
         self._store = Store(list(anchors))
         self._tls = tls
+        # Trusted certificates and failed URLs apart: strangers' URLs fill only the second.
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._failed: OrderedDict[str, _Cached] = OrderedDict()
         # Certificates held without a fetch (the development one), still chain-checked.
         self._known = {url: self._checked_key(pem)[0] for url, pem in (known or {}).items()}
         self._fetching = asyncio.Lock()
@@ -162,7 +177,7 @@ class WebhookVerifier:
     @property
     def cached_certificates(self) -> int:
         """How many certificate URLs (trusted or refused) this process remembers."""
-        return len(self._cache)
+        return len(self._cache) + len(self._failed)
 
     async def verify(self, headers: Mapping[str, str], body: bytes) -> None:
         """Return when PayPal signed `body` for our webhook; raise SignatureRefused if not.
@@ -187,17 +202,30 @@ class WebhookVerifier:
         cached = self._cached(url)
         if cached is None:
             async with self._fetching:  # one fetch at a time; a waiter may find it cached
-                cached = self._cached(url) or await self._fetch_and_check(url)
+                cached = self._cached(url) or await self._refreshed(url)
         if cached.key is None:
+            if cached.unreachable:
+                raise CertificateUnavailable(url)
             raise SignatureRefused("certificate_refused")
         return cached.key
 
     def _cached(self, url: str) -> _Cached | None:
-        entry = self._cache.get(url)
-        if entry is None or entry.until <= datetime.now(UTC):
-            return None
-        self._cache.move_to_end(url)
-        return entry
+        now = datetime.now(UTC)
+        for cache in (self._cache, self._failed):
+            entry = cache.get(url)
+            if entry is not None and entry.until > now:
+                cache.move_to_end(url)
+                return entry
+        return None
+
+    async def _refreshed(self, url: str) -> _Cached:
+        try:
+            return await self._fetch_and_check(url)
+        except CertificateUnavailable:
+            stale = self._cache.get(url)
+            if stale is not None and stale.expires and stale.expires > datetime.now(UTC):
+                return stale  # the certificate is still valid; re-fetched once we can
+            raise
 
     async def _fetch_and_check(self, url: str) -> _Cached:
         self._spend_fetch()
@@ -209,12 +237,15 @@ class WebhookVerifier:
             key, expires = self._checked_key(pem)
         except (httpx.TransportError, TimeoutError) as error:
             log.warning("paypal_certificate_unreachable", url=url, error=repr(error))
+            if url not in self._cache:
+                # Not asked again at once: a repeated unreachable URL would spend the budget.
+                self._remember_failure(url, _Cached(None, now + UNREACHABLE_TTL, unreachable=True))
             raise CertificateUnavailable(url) from None
         except (SignatureRefused, httpx.HTTPError, httpx.InvalidURL) as refused:
             # A URL httpx cannot use, a 404, a body no certificate: asking again changes nothing.
             log.warning("paypal_certificate_refused", url=url, reason=str(refused))
-            return self._remember(url, _Cached(None, now + FAILURE_TTL))
-        return self._remember(url, _Cached(key, min(expires, now + CERTIFICATE_TTL)))
+            return self._remember_failure(url, _Cached(None, now + FAILURE_TTL))
+        return self._remember(url, _Cached(key, min(expires, now + CERTIFICATE_TTL), expires))
 
     def _spend_fetch(self) -> None:
         now = time.monotonic()
@@ -224,11 +255,10 @@ class WebhookVerifier:
         self._fetch_times.append(now)
 
     def _remember(self, url: str, entry: _Cached) -> _Cached:
-        self._cache[url] = entry
-        self._cache.move_to_end(url)
-        while len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
-        return entry
+        return _bounded_put(self._cache, url, entry)
+
+    def _remember_failure(self, url: str, entry: _Cached) -> _Cached:
+        return _bounded_put(self._failed, url, entry)
 
     async def _download(self, url: str) -> bytes:
         # No redirects: a redirect could lead anywhere, past the host check.
@@ -306,3 +336,11 @@ def _readable(pem: bytes) -> list[x509.Certificate]:
             return [x509.load_pem_x509_certificate(pem)]
         except ValueError:
             return []
+
+
+def _bounded_put(cache: OrderedDict[str, _Cached], url: str, entry: _Cached) -> _Cached:
+    cache[url] = entry
+    cache.move_to_end(url)
+    while len(cache) > CACHE_ENTRIES:
+        cache.popitem(last=False)
+    return entry

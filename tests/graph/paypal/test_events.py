@@ -11,7 +11,7 @@ from models.payment import Payment
 from payments.gateway_events.service import process_stored_event
 from payments.intents.approval import ApprovalDeferred
 from tests.fakes.paypal_ledger import COMPLETED, PENDING, to_minor
-from tests.graph.charging import refund
+from tests.graph.charging import charge, refund
 from tests.graph.lifecycle import call
 from tests.graph.paypal.conftest import PayPalWorld
 from tests.support import new_subject
@@ -186,3 +186,26 @@ async def test_an_approval_before_the_creation_committed_waits_for_it(paypal: Pa
     assert await process_stored_event(row.id, lambda: paypal.worker) is InboxStatus.PROCESSED
     assert (await Payment.get(id=created["id"])).status is PaymentStatus.SUCCEEDED
     assert paypal.fake.ledger.money_moves == {order_id: 1}
+
+
+async def test_an_approval_naming_a_card_payment_confirms_nothing(paypal: PayPalWorld):
+    """A signed CHECKOUT.ORDER.APPROVED whose custom_id names a card payment moves nothing.
+
+    Only a PayPal payment is approved at PayPal; the card waiting for 3-D Secure is left.
+    """
+    sub = new_subject()
+    card = (await charge(paypal.http, sub, paymentMethodId="pm_card_authenticationRequired"))[
+        "payment"
+    ]
+    assert card["status"] == "REQUIRES_ACTION"
+    before = await Payment.get(id=card["id"])
+    order_id = (await _created(paypal, sub))["providerPaymentId"]
+    paypal.fake.ledger.approve(order_id, COMPLETED)
+    order = paypal.fake.ledger.render_order(order_id, None)
+    for unit in order["purchase_units"]:
+        unit["custom_id"] = card["id"]
+    order["id"] = f"FORGED{uuid.uuid4().hex[:10].upper()}"
+    await paypal.deliver("CHECKOUT.ORDER.APPROVED", order)
+    after = await Payment.get(id=card["id"])
+    assert (after.status, after.version) == (before.status, before.version)
+    assert paypal.fake.ledger.money_moves.get(order_id, 0) == 0

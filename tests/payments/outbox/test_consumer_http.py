@@ -134,3 +134,31 @@ async def test_an_admins_endpoint_whose_name_now_resolves_inside_is_never_connec
         session = clients.session(configured.id, url)
         assert (await post(event, configured, DeliveryPolicy(), session))[0] == 204
     assert reached == ["/events"]  # the operator's own endpoint still reaches inside
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+async def test_a_redirect_is_a_failed_attempt_never_followed_inside(clients, status):
+    """An endpoint answering a redirect to an inside address: never followed, not delivered.
+
+    The redirect's target (an IP literal, so no resolver would have checked it) is never
+    reached, whatever the endpoint's public-only guard.
+    """
+    reached = []
+
+    async def inside(request: Request) -> Response:
+        reached.append(request.method)
+        return Response(status_code=204)
+
+    async with serve(Starlette(routes=[Route("/meta", inside, methods=["GET", "POST"])])) as target:
+
+        async def redirect(request: Request) -> Response:
+            return Response(status_code=status, headers={"location": f"{target}/meta"})
+
+        async with serve(Starlette(routes=[Route("/events", redirect, methods=["POST"])])) as base:
+            url = base + "/events"
+            event = OutboxEvent(id="evt_redirected", payload={"n": 1}, request_id=None)
+            destination = Destination("ep_redirect", url, (SECRET,))
+            session = clients.session(destination.id, url)
+            delivered, error = await post(event, destination, DeliveryPolicy(), session)
+    assert (delivered, reached) == (status, [])
+    assert error is not None  # kept as the attempt's failure, retried as any other
