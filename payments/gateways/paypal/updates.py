@@ -2,15 +2,17 @@
 
 The payment is named by `custom_id` (ours, on the order, its captures and authorizations)
 or by the order id: `resource.id` of an order, `supplementary_data.related_ids.order_id`
-of a capture or authorization. A refund's `custom_id` is `<payment id>:<refund id>`.
+of a capture or authorization. A refund's `custom_id` is `<payment id>:<refund id>`; a
+dispute's disputed transaction carries the capture's `custom_id` as `custom`.
 """
 
 import json
 from datetime import UTC, datetime
 from typing import Any
 
-from models.enums import PaymentStatus, RefundStatus
+from models.enums import DisputeStatus, PaymentStatus, RefundStatus
 from payments.gateways.base import (
+    DisputeReported,
     EventEnvelope,
     GatewayUpdate,
     PaymentApproved,
@@ -39,6 +41,11 @@ _AUTHORIZATION_STATUSES = {
 }
 # The resource of these two is a refund: ours, or PayPal's own (a reversal, a chargeback).
 _REFUND_EVENTS = frozenset({"PAYMENT.CAPTURE.REFUNDED", "PAYMENT.CAPTURE.REVERSED"})
+_DISPUTE_EVENTS = frozenset(
+    {"CUSTOMER.DISPUTE.CREATED", "CUSTOMER.DISPUTE.UPDATED", "CUSTOMER.DISPUTE.RESOLVED"}
+)
+# Outcomes of a resolved dispute that leave the money with the merchant.
+_SELLER_KEEPS = frozenset({"RESOLVED_SELLER_FAVOUR", "CANCELED_BY_BUYER", "DENIED"})
 _REFUND_STATUSES = {
     "COMPLETED": RefundStatus.SUCCEEDED,
     "PENDING": RefundStatus.PENDING,
@@ -92,6 +99,8 @@ def _read(
         return text(resource, "id"), custom_id, PaymentApproved()
     if event_type in _REFUND_EVENTS:
         return _refund(resource)
+    if event_type in _DISPUTE_EVENTS:
+        return _dispute(resource)
     order_id, custom_id = related_order_id(resource), text(resource, "custom_id")
     if event_type in _CAPTURE_STATUSES:
         return order_id, custom_id, _capture_moved(_CAPTURE_STATUSES[event_type], resource)
@@ -104,8 +113,52 @@ def _read(
             if expires is not None:
                 fields["capture_before"] = expires
         return order_id, custom_id, PaymentMoved(status, _known(fields))
-    # CUSTOMER.DISPUTE.* and any other type: stored, no effect (yet).
+    # Any other type: stored, no effect.
     return order_id, custom_id, None
+
+
+def _dispute(resource: dict[str, Any]) -> tuple[None, str | None, DisputeReported | None]:
+    """A PayPal dispute as the neutral report; None where it lacks what we keep."""
+    transactions = objects(resource.get("disputed_transactions"))
+    payment_id = next((custom for t in transactions if (custom := text(t, "custom"))), None)
+    money = resource.get("dispute_amount")
+    dispute_id, amount = text(resource, "dispute_id"), minor_units(money)
+    currency = text(money, "currency_code") if isinstance(money, dict) else None
+    reported_at = _time(resource.get("update_time")) or _time(resource.get("create_time"))
+    if not (dispute_id and amount is not None and currency and reported_at):
+        return None, payment_id, None
+    movements = objects(resource.get("money_movements"))
+    seller = [m for m in movements if text(m, "affected_party") == "SELLER"]
+    return (
+        None,
+        payment_id,
+        DisputeReported(
+            provider_dispute_id=dispute_id,
+            amount=amount,
+            currency=currency.upper(),
+            reason=(text(resource, "reason") or "general").lower(),
+            status=_dispute_status(resource),
+            evidence_due_by=_time(resource.get("seller_response_due_date")),
+            reported_at=reported_at,
+            funds_withdrawn=any(text(m, "type") == "DEBIT" for m in seller),
+            funds_reinstated=any(text(m, "type") == "CREDIT" for m in seller),
+        ),
+    )
+
+
+def _dispute_status(resource: dict[str, Any]) -> DisputeStatus:
+    # An inquiry (the buyer asks before claiming) is a warning, as Stripe's inquiries are.
+    inquiry = text(resource, "dispute_life_cycle_stage") == "INQUIRY"
+    status = text(resource, "status")
+    if status == "RESOLVED":
+        if inquiry:
+            return DisputeStatus.WARNING_CLOSED
+        outcome = resource.get("dispute_outcome")
+        code = text(outcome, "outcome_code") if isinstance(outcome, dict) else None
+        return DisputeStatus.WON if code in _SELLER_KEEPS else DisputeStatus.LOST
+    if status == "WAITING_FOR_SELLER_RESPONSE":
+        return DisputeStatus.WARNING_NEEDS_RESPONSE if inquiry else DisputeStatus.NEEDS_RESPONSE
+    return DisputeStatus.WARNING_UNDER_REVIEW if inquiry else DisputeStatus.UNDER_REVIEW
 
 
 def _capture_moved(status: PaymentStatus, capture: dict[str, Any]) -> PaymentMoved:

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from models.enums import InboxStatus, PaymentStatus, PendingOperation
+from models.dispute import Dispute
+from models.enums import DisputeStatus, InboxStatus, PaymentStatus, PendingOperation
 from models.inbox import WebhookEvent
 from models.payment import Payment
 from payments.gateway_events.service import process_stored_event
@@ -126,19 +127,77 @@ async def test_authorization_events_follow_the_hold_and_its_void(paypal: PayPalW
     assert (row.status, row.amount_capturable) == (PaymentStatus.CANCELED, 0)
 
 
-async def test_disputes_and_refunds_made_at_paypal_are_stored_without_effect(
-    paypal: PayPalWorld,
-):
-    """CUSTOMER.DISPUTE.* waits for the disputes issue; a refund without our reference is kept."""
+def _paypal_dispute(
+    payment_id: str, status: str, update_time: str, **fields: Any
+) -> dict[str, Any]:
+    """A dispute resource as PayPal's CUSTOMER.DISPUTE.* webhooks carry it."""
+    return {
+        "dispute_id": "PP-D-" + payment_id[-8:],
+        "create_time": "2026-12-01T10:00:00.000Z",
+        "update_time": update_time,
+        "disputed_transactions": [
+            {"seller_transaction_id": "3BC38643YC807283D", "custom": payment_id}
+        ],
+        "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
+        "status": status,
+        "dispute_amount": {"currency_code": "EUR", "value": "42.00"},
+        "dispute_life_cycle_stage": "CHARGEBACK",
+        "seller_response_due_date": "2026-12-11T10:00:00.000Z",
+        **fields,
+    }
+
+
+async def test_a_paypal_dispute_blocks_refunds_and_converges_in_any_order(paypal: PayPalWorld):
+    """CUSTOMER.DISPUTE.* make a Dispute of the payment, duplicated and out of order.
+
+    While it is open the payment is disputed and refundPayment is refused; resolved in the
+    seller's favour it is WON, and a late, older CREATED changes nothing.
+    """
     sub = new_subject()
     created = await _created(paypal, sub)
     await _approved_by_event(paypal, created["providerPaymentId"])
-    dispute = {
-        "dispute_id": "PP-D-1234",
-        "status": "OPEN",
-        "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
-    }
-    assert await paypal.deliver("CUSTOMER.DISPUTE.CREATED", dispute) is InboxStatus.IGNORED
+    opened = _paypal_dispute(
+        created["id"],
+        "WAITING_FOR_SELLER_RESPONSE",
+        "2026-12-01T10:00:00.000Z",
+        money_movements=[{"affected_party": "SELLER", "type": "DEBIT"}],
+    )
+    for _ in range(2):
+        assert await paypal.deliver("CUSTOMER.DISPUTE.CREATED", opened) is InboxStatus.PROCESSED
+    row = await Payment.get(id=created["id"])
+    assert row.disputed_at is not None
+    (dispute,) = await Dispute.filter(payment_id=created["id"])
+    assert (dispute.status, dispute.amount, dispute.currency) == (
+        DisputeStatus.NEEDS_RESPONSE,
+        4200,
+        "EUR",
+    )
+    refused = await refund(paypal.http, sub, created["id"], amount=100)
+    assert [error["code"] for error in refused["errors"]] == ["PAYMENT_NOT_REFUNDABLE"]
+    assert paypal.fake.ledger.refunds_of(created["providerPaymentId"]) == []
+
+    resolved = _paypal_dispute(
+        created["id"],
+        "RESOLVED",
+        "2026-12-05T10:00:00.000Z",
+        dispute_outcome={"outcome_code": "RESOLVED_SELLER_FAVOUR"},
+    )
+    await paypal.deliver("CUSTOMER.DISPUTE.RESOLVED", resolved)
+    await paypal.deliver(
+        "CUSTOMER.DISPUTE.CREATED", {**opened, "dispute_id": dispute.provider_dispute_id}
+    )
+    (won,) = await Dispute.filter(payment_id=created["id"])
+    assert won.status is DisputeStatus.WON
+    assert won.closed_at is not None
+
+
+async def test_a_refund_made_at_paypal_without_our_reference_is_stored_without_effect(
+    paypal: PayPalWorld,
+):
+    """A refund PayPal reports that we did not ask for (no custom_id of ours) moves nothing."""
+    sub = new_subject()
+    created = await _created(paypal, sub)
+    await _approved_by_event(paypal, created["providerPaymentId"])
     (capture,) = paypal.fake.ledger.captures_of(created["providerPaymentId"])
     foreign = paypal.fake.ledger.refund_capture(
         capture["id"], {"amount": {"currency_code": "EUR", "value": "1.00"}}
