@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from app.factory import create_app
+from app.wiring import simulated_gateway
 from models.endpoint import EventEndpoint
-from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.shared.auth import ALL_SCOPES
 from tests.conftest import make_settings
 from tests.support import error_codes, graphql, new_subject, serve, token
@@ -138,9 +138,7 @@ async def test_bad_urls_and_filters_are_validation_errors(http, fields, field):
 async def production(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """The API as ENVIRONMENT=production runs it."""
     settings = make_settings(database_url, environment="production")
-    app = create_app(
-        settings, gateway=SimulatedGateway.from_settings(settings), owns_database=False
-    )
+    app = create_app(settings, gateway=simulated_gateway(settings), owns_database=False)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         yield client
 

@@ -8,6 +8,7 @@ from models.enums import DisputeStatus, InboxStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment
 from payments.reconciliation.service import ReconcilePolicy, reconcile
+from payments.service_config import ServiceConfig
 from payments.shared import metrics
 from tests.payments.disputes.test_convergence import _deliver, _lifecycle
 from tests.webhooks.factories import charged, deliver, dispute_object, event, new_id, quiet_gateway
@@ -26,12 +27,12 @@ async def test_an_unknown_payments_dispute_is_kept_then_adopted_when_the_payment
     assert (kept.payment_id, kept.status, kept.amount) == (None, DisputeStatus.NEEDS_RESPONSE, 3000)
 
     gateway = quiet_gateway()
-    await reconcile(gateway, ReconcilePolicy())
+    await reconcile(ServiceConfig(gateway=gateway), ReconcilePolicy())
     assert (await Dispute.get(id=kept.id)).payment_id is None
     assert metrics.DISPUTES_UNMATCHED._value.get() >= 1  # reported, not dropped
 
     payment = await charged("pm_card_visa", 3000, quiet_gateway(pinned_id=provider_payment_id))
-    await reconcile(gateway, ReconcilePolicy())
+    await reconcile(ServiceConfig(gateway=gateway), ReconcilePolicy())
     adopted = await Dispute.get(id=kept.id)
     after = await Payment.get(id=payment.id)
     assert adopted.payment_id == payment.id
