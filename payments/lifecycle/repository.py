@@ -118,15 +118,8 @@ async def record_ignored(
     provider_event_id: str | None = None,
 ) -> None:
     """The history row of a move the payment did not make (already past it, stale, repeated)."""
-    await PaymentStatusHistory.create(
-        payment_id=payment.id,
-        from_status=payment.status,
-        status=target,
-        source=source,
-        version=payment.version,
-        provider_event_id=provider_event_id,
-        applied=False,
-        using_db=connection,
+    await _record(
+        payment, connection, source, provider_event_id, payment.status, target=target, applied=False
     )
 
 
@@ -155,14 +148,19 @@ async def _record(
     provider_event_id: str | None = None,
     from_status: PaymentStatus | None = None,
     note: str | None = None,
+    *,
+    target: PaymentStatus | None = None,
+    applied: bool = True,
 ) -> None:
+    # `target`: the status of a move not made (the payment stays in its own).
     await PaymentStatusHistory.create(
         payment_id=payment.id,
         from_status=from_status,
-        status=payment.status,
+        status=target or payment.status,
         source=source,
         version=payment.version,
         provider_event_id=provider_event_id,
+        applied=applied,
         note=note,
         using_db=connection,
     )

@@ -92,7 +92,7 @@ class PayPalGateway:
 
     @property
     def disputes(self) -> DisputeGateway:
-        # CUSTOMER.DISPUTE.* events are stored but not read yet, so no PayPal dispute is kept.
+        # Its disputes are read from CUSTOMER.DISPUTE.*; answering them here is not built yet.
         raise PaymentMethodTypeUnsupported("PayPal disputes are answered at PayPal for now.")
 
     def accepts(self, currency: str, capture_method: CaptureMethod) -> bool:

@@ -125,7 +125,7 @@ class SimulatedPayPal:
 
     @property
     def disputes(self) -> DisputeGateway:
-        # As on the PayPal rail: CUSTOMER.DISPUTE.* events are not read yet.
+        # As on the PayPal rail: disputes are read from webhooks, not answered here yet.
         raise PaymentMethodTypeUnsupported("PayPal disputes are answered at PayPal for now.")
 
     def accepts(self, currency: str, capture_method: CaptureMethod) -> bool:
