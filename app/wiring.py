@@ -94,7 +94,7 @@ def simulated_paypal(settings: Settings) -> SimulatedPayPal:
         webhook_id=settings.paypal_webhook_id or DEVELOPMENT_WEBHOOK_ID,
         webhook_delay_seconds=settings.simulated_webhook_delay_ms / 1000,
         # PayPal's evidence types, so what passes here passes at PayPal.
-        dispute_answers=SimulatedDisputes(evidence_rule=paypal_evidence),
+        dispute_answers=SimulatedDisputes(evidence_rule=paypal_evidence, stages_evidence=False),
     )
 
 

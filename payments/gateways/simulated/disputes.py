@@ -26,6 +26,8 @@ class SimulatedDisputes:
 
     # The evidence the simulated provider takes: app/ gives the simulated PayPal PayPal's rule.
     evidence_rule: Callable[[object], Json] = field(default=any_text)
+    # Stripe stages evidence sent without `submit`; PayPal takes evidence only as a submission.
+    stages_evidence: bool = True
 
     def evidence_fields(self, evidence: object) -> Json:
         """`evidence` if the simulated provider's rule takes it; else ValidationFailed."""
@@ -34,8 +36,8 @@ class SimulatedDisputes:
     async def submit_evidence(
         self, dispute: DisputeReported, evidence: Json, submit: bool, idempotency_key: str
     ) -> DisputeReported:
-        """Staged evidence changes nothing; submitted, the dispute goes under review."""
-        if not submit:
+        """Staged evidence changes nothing; submitted (or unstageable), it goes under review."""
+        if not submit and self.stages_evidence:
             return replace(dispute, reported_at=datetime.now(UTC))
         inquiry = dispute.status in _INQUIRIES
         status = DisputeStatus.WARNING_UNDER_REVIEW if inquiry else DisputeStatus.UNDER_REVIEW

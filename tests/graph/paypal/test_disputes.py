@@ -187,6 +187,16 @@ async def test_the_simulated_paypal_answers_disputes_by_paypal_evidence_types(se
         evidence_due_by=None,
         reported_at=datetime.now(UTC),
     )
-    reviewed = await disputes.submit_evidence(opened, FULFILLED, True, "k1")
+    # As at PayPal, which stages nothing: evidence without `submit` is submitted too.
+    reviewed = await disputes.submit_evidence(opened, FULFILLED, False, "k1")
     lost = await disputes.accept(opened, "k2")
     assert (reviewed.status, lost.status) == (DisputeStatus.UNDER_REVIEW, DisputeStatus.LOST)
+
+
+async def test_evidence_without_submit_is_submitted_as_paypal_stages_nothing(paypal: PayPalWorld):
+    """submit=false: PayPal has no staging, so the evidence is provided (UNDER_REVIEW)."""
+    _, dispute = await _disputed(paypal)
+    answer = await submit_evidence(paypal.http, dispute["id"], FULFILLED, submit=False)
+    payload = answer["data"]["submitDisputeEvidence"]
+    assert payload["errors"] == [] and payload["dispute"]["status"] == "UNDER_REVIEW", answer
+    assert len(paypal.fake.disputes.disputes[dispute["providerDisputeId"]]["evidences"]) == 1
