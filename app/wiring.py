@@ -6,7 +6,9 @@ from urllib.parse import urlsplit
 from redis.asyncio import Redis
 
 from payments.gateways.base import Gateway
+from payments.gateways.paypal.disputes import paypal_evidence
 from payments.gateways.paypal.signature import WebhookVerifier, trust_anchors
+from payments.gateways.simulated.disputes import SimulatedDisputes
 from payments.gateways.simulated.gateway import SimulatedGateway
 from payments.gateways.simulated.paypal import (
     DEVELOPMENT_CERT_URL,
@@ -91,6 +93,8 @@ def simulated_paypal(settings: Settings) -> SimulatedPayPal:
         base_url=f"{own.scheme}://{own.netloc}" if own.netloc else None,
         webhook_id=settings.paypal_webhook_id or DEVELOPMENT_WEBHOOK_ID,
         webhook_delay_seconds=settings.simulated_webhook_delay_ms / 1000,
+        # PayPal's evidence types, so what passes here passes at PayPal.
+        dispute_answers=SimulatedDisputes(evidence_rule=paypal_evidence, stages_evidence=False),
     )
 
 

@@ -13,6 +13,8 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.paypal_ledger import Json, PayPalFailure, PayPalLedger
+from tests.fakes.paypal_ledger import Json, PayPalDisputes, PayPalFailure, PayPalLedger
 
 CLIENT_ID = "test-paypal-client"
 CLIENT_SECRET = "test-paypal-secret"
@@ -44,6 +46,7 @@ class FakePayPal:
     """PayPal's behaviour where our money rules depend on it, kept in memory."""
 
     ledger: PayPalLedger = field(default_factory=PayPalLedger)
+    disputes: PayPalDisputes = field(init=False)
     # The merchant's app; tests give each fake its own, so tokens cached in Redis stay apart.
     client_id: str = CLIENT_ID
     token_ttl_seconds: int = 32_400
@@ -57,6 +60,9 @@ class FakePayPal:
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     knobs: list[Knob] = field(default_factory=list)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.disputes = PayPalDisputes(self.ledger)
 
     def slow(self, path_part: str, seconds: float, times: int = 1_000) -> None:
         self.knobs.append(Knob(path_part, "slow", times, seconds))
@@ -113,6 +119,23 @@ class FakePayPal:
                 lambda r, b, p: ("refund", ledger.refund_capture(r.path_params["id"], b)["id"]),
             ),
             self._read("/v2/payments/refunds/{id}", ledger.render_refund),
+            self._read("/v1/customer/disputes/{id}", self.disputes.render),
+            self._route(
+                "/v1/customer/disputes/{id}/provide-evidence",
+                "POST",
+                lambda r, b, p: (
+                    "dispute",
+                    self.disputes.provide_evidence(r.path_params["id"], b)["dispute_id"],
+                ),
+            ),
+            self._route(
+                "/v1/customer/disputes/{id}/accept-claim",
+                "POST",
+                lambda r, b, p: (
+                    "dispute",
+                    self.disputes.accept_claim(r.path_params["id"], b)["dispute_id"],
+                ),
+            ),
         ]
         return Starlette(routes=routes)
 
@@ -170,7 +193,7 @@ class FakePayPal:
             raw = await request.body()
             self.requests.append((method, request.url.path, request_id))
             try:
-                body = json.loads(raw) if raw else {}
+                body = _read_body(request.headers.get("content-type", ""), raw)
             except ValueError:
                 return JSONResponse(
                     {
@@ -203,13 +226,18 @@ class FakePayPal:
                     },
                     500,
                 )
-            # A void changes an existing authorization (200); the other writes make one (201).
-            status = 200 if request.url.path.endswith("/void") else 201
+            # A void or a dispute's answer changes what exists (200); other writes make one (201).
+            changes = request.url.path.endswith("/void") or "/disputes/" in request.url.path
+            status = 200 if changes else 201
             return JSONResponse(self._render(*made, prefer), status)
 
         return Route(path, endpoint, methods=[method])
 
     def _render(self, kind: str, item_id: str, prefer: str | None) -> Json:
+        if kind == "dispute":
+            # customer_disputes_v1's `subsequent_action`: a link to the dispute, no state.
+            link = f"https://api.sandbox.paypal.com/v1/customer/disputes/{item_id}"
+            return {"links": [{"href": link, "rel": "self", "method": "GET"}]}
         if kind == "order":
             return self.ledger.render_order(item_id, prefer)
         if kind == "capture":
@@ -227,6 +255,21 @@ class FakePayPal:
 
     def calls(self, path_part: str) -> list[tuple[str, str, str | None]]:
         return [call for call in self.requests if path_part in call[1]]
+
+
+def _read_body(content_type: str, raw: bytes) -> Json:
+    """A JSON body, or a multipart/form-data body's JSON part `input` (provide-evidence)."""
+    if not content_type.startswith("multipart/form-data"):
+        body = json.loads(raw) if raw else {}
+        return body if isinstance(body, dict) else {}
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "input":
+            body = json.loads(part.get_payload(decode=True) or b"{}")
+            return body if isinstance(body, dict) else {}
+    raise ValueError("no input part")
 
 
 def _unauthorized() -> Response:

@@ -34,7 +34,8 @@ from payments.gateways.paypal.tokens import AccessToken, TokenStore
 MAX_THREADS = 8
 _ACCESS_TOKEN: contextvars.ContextVar[str] = contextvars.ContextVar("paypal_access_token")
 
-SdkCall = Callable[[PaypalServersdkClient], ApiResponse]
+# An SDK controller call, or a request the SDK has no controller for: both answer `.text`.
+SdkCall = Callable[[PaypalServersdkClient], ApiResponse | requests.Response]
 
 
 class _ContextBearer(HeaderAuth):  # type: ignore[misc]
@@ -91,6 +92,9 @@ class PayPalClient:
         self._oauth: OAuth2 = self._sdk.auth_managers["Oauth2"]
         self._sdk.auth_managers["Oauth2"] = _ContextBearer()
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="paypal")
+        # For the REST endpoints the SDK has no controller for (Customer Disputes).
+        self._session = requests.Session()
+        self._timeout_seconds = timeout_seconds
         self._tokens = TokenStore(redis, namespace, client_id, self._fetch_token)
 
     async def send(self, call: SdkCall) -> Json:
@@ -104,6 +108,42 @@ class PayPalClient:
             return await self._run(call, token.value)
         except _TokenRefused:
             raise unavailable(401, None, "token refused twice") from None
+
+    async def send_rest(
+        self,
+        path: str,
+        *,
+        request_id: str | None = None,
+        json_body: Json | None = None,
+        form_input: Json | None = None,
+    ) -> Json:
+        """A call the SDK has no controller for, with the same token, thread pool and errors.
+
+        A GET without a body; a POST of `json_body`, or of `form_input` as the multipart
+        part `input` (as PayPal's provide-evidence takes it).
+        """
+
+        def call(sdk: PaypalServersdkClient) -> requests.Response:
+            headers = {"Authorization": f"Bearer {_ACCESS_TOKEN.get()}"}
+            if request_id is not None:
+                headers["PayPal-Request-Id"] = request_id
+            files = None
+            if form_input is not None:
+                files = {"input": (None, json.dumps(form_input), "application/json")}
+            method = "GET" if json_body is None and files is None else "POST"
+            response = self._session.request(
+                method,
+                sdk.config.get_base_uri(Server.DEFAULT) + path,
+                headers=headers,
+                json=json_body,
+                files=files,
+                timeout=self._timeout_seconds,
+            )
+            if response.status_code >= 400:
+                raise ApiException(response.reason, response)
+            return response
+
+        return await self.send(call)
 
     async def _run(self, call: SdkCall, access_token: str) -> Json:
         context = contextvars.copy_context()
@@ -130,6 +170,7 @@ class PayPalClient:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._session.close()
 
 
 def _read_error(status: int, text: str | None) -> Exception:

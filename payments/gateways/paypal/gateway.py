@@ -27,6 +27,7 @@ from payments.gateways.base import (
     RefundResult,
 )
 from payments.gateways.paypal.client import PayPalClient
+from payments.gateways.paypal.disputes import PayPalDisputes
 from payments.gateways.paypal.errors import PayPalRefusal
 from payments.gateways.paypal.reading import (
     authorization_result,
@@ -92,8 +93,7 @@ class PayPalGateway:
 
     @property
     def disputes(self) -> DisputeGateway:
-        # Its disputes are read from CUSTOMER.DISPUTE.*; answering them here is not built yet.
-        raise PaymentMethodTypeUnsupported("PayPal disputes are answered at PayPal for now.")
+        return PayPalDisputes(self._client)
 
     def accepts(self, currency: str, capture_method: CaptureMethod) -> bool:
         """Whether PayPal takes `currency`, and can hold it for a MANUAL capture."""

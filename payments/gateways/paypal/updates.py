@@ -100,7 +100,7 @@ def _read(
     if event_type in _REFUND_EVENTS:
         return _refund(resource)
     if event_type in _DISPUTE_EVENTS:
-        return _dispute(resource)
+        return dispute_change(resource)
     order_id, custom_id = related_order_id(resource), text(resource, "custom_id")
     if event_type in _CAPTURE_STATUSES:
         return order_id, custom_id, _capture_moved(_CAPTURE_STATUSES[event_type], resource)
@@ -117,7 +117,7 @@ def _read(
     return order_id, custom_id, None
 
 
-def _dispute(resource: dict[str, Any]) -> tuple[None, str | None, DisputeReported | None]:
+def dispute_change(resource: dict[str, Any]) -> tuple[None, str | None, DisputeReported | None]:
     """A PayPal dispute as the neutral report; None where it lacks what we keep."""
     transactions = objects(resource.get("disputed_transactions"))
     payment_id = next((custom for t in transactions if (custom := text(t, "custom"))), None)

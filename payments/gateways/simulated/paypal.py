@@ -30,6 +30,7 @@ from payments.gateways.base import (
     RefundResult,
 )
 from payments.gateways.simulated.certificates import Authority, Issued
+from payments.gateways.simulated.disputes import SimulatedDisputes
 from payments.shared.errors import (
     InvalidAmount,
     NotFound,
@@ -117,6 +118,7 @@ class SimulatedPayPal:
     # Answers by PayPal-Request-Id: a replay gets the order's current state, as PayPal does.
     requests: dict[str, str] = field(default_factory=dict)
     refunds: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+    dispute_answers: SimulatedDisputes = field(default_factory=SimulatedDisputes)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
 
     @property
@@ -125,8 +127,8 @@ class SimulatedPayPal:
 
     @property
     def disputes(self) -> DisputeGateway:
-        # As on the PayPal rail: disputes are read from webhooks, not answered here yet.
-        raise PaymentMethodTypeUnsupported("PayPal disputes are answered at PayPal for now.")
+        # Answered at once and deterministically, as the simulated card gateway answers.
+        return self.dispute_answers
 
     def accepts(self, currency: str, capture_method: CaptureMethod) -> bool:
         """Any currency we know the minor units of, held or captured, as a sandbox would."""
