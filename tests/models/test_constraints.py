@@ -57,6 +57,17 @@ async def test_partial_indexes_exist(database_url):
     }
 
 
+async def test_every_foreign_key_leads_an_index(database_url):
+    """A child's rows are read by their parent's id (refunds of a page): never a full scan."""
+    rows = await _rows(
+        "SELECT c.conrelid::regclass::text AS table, a.attname AS column FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "WHERE c.contype = 'f' AND NOT EXISTS (SELECT 1 FROM pg_index i "
+        "WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])"
+    )
+    assert rows == []
+
+
 @pytest.mark.parametrize(
     "fields",
     [
