@@ -34,6 +34,7 @@ from payments.gateways.simulated.outcomes import (
     stable_id,
     stripe_event,
 )
+from payments.gateways.simulated.webhook_client import WebhookClient
 from payments.shared.errors import (
     InvalidAmount,
     NotFound,
@@ -104,6 +105,7 @@ class SimulatedGateway:
     # Where the authentication page sends the browser back to, by intent (confirm's returnUrl).
     return_urls: dict[str, str] = field(default_factory=dict)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
+    _webhooks: WebhookClient = field(default_factory=WebhookClient)
 
     @property
     def charge_count(self) -> int:
@@ -376,6 +378,7 @@ class SimulatedGateway:
     async def aclose(self) -> None:
         for task in list(self._pending):
             task.cancel()
+        await self._webhooks.aclose()
 
     def _schedule_webhook(self, event: dict[str, object], delay_seconds: float) -> None:
         if self.webhook_url is None:
@@ -390,12 +393,11 @@ class SimulatedGateway:
         header = stripe_signature_header(self.webhook_secret, body, int(time.time()))
         assert self.webhook_url is not None
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(
-                    self.webhook_url,
-                    content=body,
-                    headers={"Stripe-Signature": header, "Content-Type": "application/json"},
-                )
+            response = await self._webhooks.post(
+                self.webhook_url,
+                body,
+                {"Stripe-Signature": header, "Content-Type": "application/json"},
+            )
             log.info("simulated_webhook_sent", type=event["type"], status=response.status_code)
         except httpx.HTTPError as exc:
             log.warning("simulated_webhook_failed", type=event["type"], error=str(exc))

@@ -31,6 +31,7 @@ from payments.gateways.base import (
 )
 from payments.gateways.simulated.certificates import Authority, Issued
 from payments.gateways.simulated.disputes import SimulatedDisputes
+from payments.gateways.simulated.webhook_client import WebhookClient
 from payments.shared.errors import (
     InvalidAmount,
     NotFound,
@@ -120,6 +121,7 @@ class SimulatedPayPal:
     refunds: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     dispute_answers: SimulatedDisputes = field(default_factory=SimulatedDisputes)
     _pending: set["asyncio.Task[None]"] = field(default_factory=set)
+    _webhooks: WebhookClient = field(default_factory=WebhookClient)
 
     @property
     def customers(self) -> CustomerGateway:
@@ -295,6 +297,7 @@ class SimulatedPayPal:
     async def aclose(self) -> None:
         for task in list(self._pending):
             task.cancel()
+        await self._webhooks.aclose()
 
     def _send(self, event_type: str, resource_type: str, resource: Json) -> None:
         if self.base_url is None:
@@ -321,12 +324,11 @@ class SimulatedPayPal:
         body = json.dumps(event).encode()
         headers = self.signer.sign_paypal_webhook(body, DEVELOPMENT_CERT_URL, self.webhook_id)
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(
-                    f"{self.base_url}/webhooks/paypal",
-                    content=body,
-                    headers={**headers, "Content-Type": "application/json"},
-                )
+            response = await self._webhooks.post(
+                f"{self.base_url}/webhooks/paypal",
+                body,
+                {**headers, "Content-Type": "application/json"},
+            )
             log.info(
                 "simulated_paypal_webhook_sent",
                 type=event["event_type"],
