@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.cpu import cpu_seconds, process_tree
-from bench.lifecycle import ORDER, intents_timed, posted
+from bench.cpu import cpu_ms_per_request, cpu_seconds, process_tree
+from bench.lifecycle import ORDER, Measured, intents_timed, posted
 from bench.load import CONNECTIONS, WARMUP, Row, drained, events_file, wrk
 from bench.stack import BIN, ROOT, Stack, bench_module, running_stack, serve_here
 from payments.gateways.simulated.certificates import Authority, Issued
@@ -151,24 +151,42 @@ def _paypal_event(signer: Issued, cert_url: str) -> tuple[dict[str, str], bytes]
 
 
 async def rail_rows(token: str, root: Path, events: PayPalEvents) -> list[Row]:
-    """Rows 18-20 in one stack running `root`'s code, each after a warm-up of its own."""
+    """Rows 18-20 in one stack running `root`'s code, after row 10's card intent for reference."""
     async with running_stack(root=root, settings=events.settings) as stack:
         # A bank transfer is paid into the customer's balance: the token's subject is one.
         answer = await posted(stack.api, token, CUSTOMER, {"email": "bench@example.com"})
         if not (answer.get("data") or {}).get("createCustomer", {}).get("customer"):
             raise RuntimeError(f"createCustomer failed: {answer}")
-        rows = []
-        for number, method in (("18", "PAYPAL"), ("19", "BANK_TRANSFER")):
-            name = f"{number}. createPaymentIntent {method}, fresh keys"
-            intent = {**ORDER, "paymentMethodType": method}
-            await intents_timed(stack.api, token, name, intent, RAIL_REQUESTS // 10, CONNECTIONS)
-            measured = await intents_timed(
-                stack.api, token, name, intent, RAIL_REQUESTS, CONNECTIONS
+        rows = [
+            await intent_row(
+                stack, token, f"{number}. createPaymentIntent {method}, fresh keys", method
             )
-            rows.append(Row(*measured))
-            await drained(stack)
+            for number, method in (("10", "CARD"), ("18", "PAYPAL"), ("19", "BANK_TRANSFER"))
+        ]
         rows.append(await paypal_webhooks(stack, events.path))
     return rows
+
+
+async def intent_row(stack: Stack, token: str, name: str, method: str) -> Row:
+    """RAIL_REQUESTS intents of `method` with fresh keys after a tenth as many to warm up.
+
+    With the CPU each process spent per intent, what the intents caused included (drained).
+    """
+    intent = {**ORDER, "paymentMethodType": method}
+    await intents_timed(stack.api, token, name, intent, RAIL_REQUESTS // 10, CONNECTIONS)
+    await drained(stack)
+    timed: list[Measured] = []
+
+    async def intents() -> None:
+        timed.append(
+            await intents_timed(stack.api, token, name, intent, RAIL_REQUESTS, CONNECTIONS)
+        )
+        await drained(stack)
+
+    costs = await cpu_ms_per_request(stack, RAIL_REQUESTS, intents)
+    # PostgreSQL's share is left out: the server is shared with other work on this machine.
+    spent = f"CPU ms per intent: API {costs['API']:.1f} / worker {costs['worker']:.1f}"
+    return Row(*timed[0], target=spent)
 
 
 async def paypal_webhooks(stack: Stack, events: Path) -> Row:
@@ -200,19 +218,20 @@ async def paypal_webhooks(stack: Stack, events: Path) -> Row:
 
 
 async def verification_rows(root: Path, events: PayPalEvents) -> list[Row]:
-    """20. `root`'s WebhookVerifier alone, in a process of its own, over VERIFICATIONS events."""
+    """20. `root`'s WebhookVerifier alone, in a process of its own: the best of its rounds."""
     answer = await bench_module(
         root, "bench.verification", str(events.path), str(VERIFICATIONS), env=events.settings
     )
-    microseconds = answer["us"]
+    rounds = sorted(answer["us"])
     return [
         Row(
             "20. PayPal signature check alone, cached certificate (events/s, in-process)",
-            1e6 / microseconds,
+            1e6 / rounds[0],
             0,
             0,
             0,
-            target=f"{microseconds:.0f} µs/event over {VERIFICATIONS} events",
+            target=f"{rounds[0]:.0f} µs/event, the best of {len(rounds)} rounds over "
+            f"{VERIFICATIONS} events (median {rounds[len(rounds) // 2]:.0f})",
         )
     ]
 

@@ -14,9 +14,14 @@ from pathlib import Path
 
 from payments.gateways.paypal.signature import WebhookVerifier, trust_anchors
 
+ROUNDS = 5
 
-async def verification_us(events: Path, count: int) -> float:
-    """µs per verify over the first `count` events, after one that fetched the certificate."""
+
+async def verification_us(events: Path, count: int, rounds: int = ROUNDS) -> list[float]:
+    """µs per verify of each round over the first `count` events, the certificate cached.
+
+    Rounds, because the machine is shared: the best is the check's own cost.
+    """
     anchors, tls = trust_anchors(Path(os.environ["PAYPAL_CERT_CA_FILE"]))
     verifier = WebhookVerifier(
         os.environ["PAYPAL_WEBHOOK_ID"],
@@ -26,11 +31,14 @@ async def verification_us(events: Path, count: int) -> float:
     )
     with events.open() as file:
         signed = [_signed(line) for line in islice(file, count)]
-    await verifier.verify(*signed[0])
-    started = time.perf_counter()
-    for headers, body in signed:
-        await verifier.verify(headers, body)
-    return (time.perf_counter() - started) * 1e6 / len(signed)
+    await verifier.verify(*signed[0])  # fetches the certificate into the cache
+    spent = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for headers, body in signed:
+            await verifier.verify(headers, body)
+        spent.append((time.perf_counter() - started) * 1e6 / len(signed))
+    return spent
 
 
 def _signed(line: str) -> tuple[dict[str, str], bytes]:
