@@ -166,8 +166,8 @@ async def running_stack(
             )
         )
         api, baseline = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{baseline_port}"
-        await _wait_http(f"{api}/health/live")
-        await _wait_http(f"{baseline}/payment/none")
+        await _wait_http(f"{api}/health/live", processes["api"])
+        await _wait_http(f"{baseline}/payment/none", processes["baseline"])
         yield Stack(api, baseline, database_url, env, receivers, processes, len(urls))
 
 
@@ -251,9 +251,12 @@ async def _run(command: Path, *args: str, env: dict[str, str]) -> None:
         raise RuntimeError(f"{command} {' '.join(args)} failed")
 
 
-async def _wait_http(url: str) -> None:
+async def _wait_http(url: str, process: asyncio.subprocess.Process) -> None:
+    # Two minutes: on the shared 2-core machine at load 9-10, 30 s was once too few.
     async with httpx.AsyncClient() as client:
-        for _ in range(300):
+        for _ in range(1200):
+            if process.returncode is not None:
+                raise RuntimeError(f"{url}: its process exited ({process.returncode})")
             try:
                 await client.get(url)
                 return
