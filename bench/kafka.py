@@ -4,11 +4,13 @@ import asyncio
 import json
 import os
 import time
+from dataclasses import asdict
+from pathlib import Path
 
 import asyncpg
 
 from bench.load import Row
-from bench.stack import scratch_database
+from bench.stack import bench_module, scratch_database
 from payments.outbox.kafka import new_producer, publish_pending
 from payments.platform.database import apply_migrations, close_database, open_database
 from tests.tansu import TANSU, tansu_broker
@@ -76,6 +78,12 @@ async def kafka_rows() -> list[Row]:
     ]
 
 
+async def kafka_rows_of(root: Path) -> list[Row]:
+    """kafka_rows in a process of its own importing `root`'s code (another revision's tree)."""
+    answer = await bench_module(root, "bench.kafka", env={})
+    return [Row(**row) for row in answer["rows"]]
+
+
 async def _seed(database_url: str) -> None:
     connection = await asyncpg.connect(database_url)
     try:
@@ -99,3 +107,7 @@ def _bare_rate(bootstrap: str) -> float:
         producer.poll(0)
     producer.flush(60)
     return EVENTS / (time.perf_counter() - started)
+
+
+if __name__ == "__main__":
+    print("BENCH " + json.dumps({"rows": [asdict(row) for row in asyncio.run(kafka_rows())]}))

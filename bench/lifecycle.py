@@ -33,12 +33,10 @@ Measured = tuple[str, float, float, float, int]
 
 async def lifecycle_rows(api: str, token: str, requests: int, connections: int) -> list[Measured]:
     """Both rows; `requests` of each, `connections` in flight at once."""
-    intents = [_body(INTENT, ORDER) for _ in range(requests)]
+    name = "10. createPaymentIntent, fresh keys"
+    intent_row = await intents_timed(api, token, name, ORDER, requests, connections)
     held = [_body(HOLD, {**ORDER, "paymentMethodId": "pm_card_visa", "captureMethod": "MANUAL"})]
     async with httpx.AsyncClient(base_url=api, timeout=60, headers=_auth(token)) as client:
-        intent_row = await _timed(
-            client, "10. createPaymentIntent, fresh keys", intents, connections
-        )
         seeded = await _posts(client, held * requests, connections)
         ids = [answer["data"]["chargePayment"]["payment"]["id"] for answer, _ in seeded]
         captures = [_body(CAPTURE, {"paymentId": payment_id}) for payment_id in ids]
@@ -46,6 +44,21 @@ async def lifecycle_rows(api: str, token: str, requests: int, connections: int) 
             client, "11. capturePayment of fresh authorizations", captures, connections
         )
     return [intent_row, capture_row]
+
+
+async def intents_timed(
+    api: str, token: str, name: str, intent: dict[str, Any], requests: int, connections: int
+) -> Measured:
+    """A row of `requests` createPaymentIntent calls for `intent`, each with a fresh key."""
+    async with httpx.AsyncClient(base_url=api, timeout=60, headers=_auth(token)) as client:
+        return await _timed(client, name, [_body(INTENT, intent)] * requests, connections)
+
+
+async def posted(api: str, token: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """One GraphQL request with a fresh idempotency key `k`; its decoded answer."""
+    async with httpx.AsyncClient(base_url=api, timeout=60, headers=_auth(token)) as client:
+        ((answer, _),) = await _posts(client, [_body(query, variables)], 1)
+    return answer
 
 
 def _body(query: str, variables: dict[str, Any]) -> dict[str, Any]:

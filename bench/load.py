@@ -5,9 +5,12 @@ import json
 import os
 import statistics
 import subprocess
+import tempfile
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -74,6 +77,16 @@ async def measured(
     await wrk(url, script, WARMUP, connections, **env)
     r = await wrk(url, script, DURATION, connections, **env)
     return Row(name, r["rps"], r["p50_us"] / 1000, r["p99_us"] / 1000, r["errors"])
+
+
+def events_file(events: Iterable[tuple[Mapping[str, str], bytes]]) -> Path:
+    """A file of signed webhook events (headers, body), as bench/lua/webhooks.lua sends them."""
+    path = Path(tempfile.mkstemp(suffix=".events")[1])
+    with path.open("w") as file:
+        for headers, body in events:
+            signed = "|".join(f"{name}: {value}" for name, value in headers.items())
+            file.write(f"{signed}\t{body.decode()}\n")
+    return path
 
 
 def graphql_body(query: str) -> str:

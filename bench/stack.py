@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +47,7 @@ class Receivers:
     @asynccontextmanager
     async def kept_alive(self, name: str) -> AsyncIterator[str]:
         """`name`'s receiver under uvicorn here, keeping connections alive; its base URL."""
-        async with _serve_here(self.app(name)) as url:
+        async with serve_here(self.app(name)) as url:
             yield url
 
     @asynccontextmanager
@@ -94,7 +94,11 @@ def rss_mb(pid: int) -> float:
 
 @asynccontextmanager
 async def running_stack(
-    root: Path = ROOT, bin_dir: Path = BIN, closing_consumers: bool = False, endpoints: int = 2
+    root: Path = ROOT,
+    bin_dir: Path = BIN,
+    closing_consumers: bool = False,
+    endpoints: int = 2,
+    settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Stack]:
     """Everything up, everything torn down (processes killed, database dropped) on exit.
 
@@ -103,6 +107,7 @@ async def running_stack(
     `closing_consumers`, both receivers close the connection after each answer. `endpoints`
     receivers get every event: the order service alone for 1; order and notification (from
     the environment) and, past 2, endpoints registered with `payments endpoints create`.
+    `settings` are environment variables the API and worker get besides the benchmark's.
     """
     receivers = Receivers()
     receiver = receivers.closing if closing_consumers else receivers.kept_alive
@@ -113,7 +118,7 @@ async def running_stack(
             for name in names[:endpoints]
         ]
         database_url = await stack.enter_async_context(scratch_database())
-        env = _env(root, database_url, *urls[:2])
+        env = {**_env(root, database_url, *urls[:2]), **(settings or {})}
         await _run(bin_dir / "payments", "migrate", env=env)
         for url in urls[2:]:
             await _run(bin_dir / "payments", "endpoints", "create", url, env=env)
@@ -161,8 +166,8 @@ async def running_stack(
             )
         )
         api, baseline = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{baseline_port}"
-        await _wait_http(f"{api}/health/live")
-        await _wait_http(f"{baseline}/payment/none")
+        await _wait_http(f"{api}/health/live", processes["api"])
+        await _wait_http(f"{baseline}/payment/none", processes["baseline"])
         yield Stack(api, baseline, database_url, env, receivers, processes, len(urls))
 
 
@@ -226,7 +231,8 @@ async def _process(
 
 
 @asynccontextmanager
-async def _serve_here(app: Starlette) -> AsyncIterator[str]:
+async def serve_here(app: Starlette) -> AsyncIterator[str]:
+    """`app` under uvicorn in this process, on a free loopback port; its base URL."""
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
@@ -245,9 +251,12 @@ async def _run(command: Path, *args: str, env: dict[str, str]) -> None:
         raise RuntimeError(f"{command} {' '.join(args)} failed")
 
 
-async def _wait_http(url: str) -> None:
+async def _wait_http(url: str, process: asyncio.subprocess.Process) -> None:
+    # Two minutes: on the shared 2-core machine at load 9-10, 30 s was once too few.
     async with httpx.AsyncClient() as client:
-        for _ in range(300):
+        for _ in range(1200):
+            if process.returncode is not None:
+                raise RuntimeError(f"{url}: its process exited ({process.returncode})")
             try:
                 await client.get(url)
                 return
@@ -262,6 +271,25 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def bench_module(
+    root: Path, module: str, *args: str, env: Mapping[str, str]
+) -> dict[str, Any]:
+    """The BENCH line of `python -m module args` importing `root`'s code (another revision's)."""
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "python"),
+        "-m",
+        module,
+        *args,
+        cwd=root,
+        env={**os.environ, **env, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{module} under {root} failed ({process.returncode})")
+    return json_line(stdout.decode())
 
 
 def json_line(output: str) -> dict[str, Any]:
