@@ -1,9 +1,11 @@
 """A real `payments serve` whose log the fuzzers read: an ERROR or a traceback is a finding."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from payments.shared.settings import Settings
@@ -42,3 +44,34 @@ async def logged_api(
     with log.open("wb") as output:
         async with api_process(settings_env(settings), output=output) as api:
             yield LoggedApi(api.url, log)
+
+
+# A new connection for every request, as a client per request had: no request rides on a
+# connection an earlier hostile one left behind, nor on one the server is closing as idle.
+_A_CONNECTION_A_REQUEST = httpx.Limits(max_keepalive_connections=0)
+
+
+@asynccontextmanager
+async def _client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=30, limits=_A_CONNECTION_A_REQUEST
+    ) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def logged_client(logged_api: LoggedApi) -> AsyncIterator[httpx.AsyncClient]:
+    """One client for a module's requests to `logged_api`.
+
+    Building an httpx client loads the CA bundle (~60 ms of CPU): one per request would spend
+    minutes of a run on certificates that plain-HTTP requests never use.
+    """
+    async with _client(logged_api.url) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def server_client(server: str) -> AsyncIterator[httpx.AsyncClient]:
+    """One client for a module's requests to the in-process `server`, as `logged_client`."""
+    async with _client(server) as client:
+        yield client

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import graphql
-import httpx
 import pytest
 
 from payments.shared.auth import ALL_SCOPES
@@ -127,7 +126,7 @@ def _variables(field: graphql.GraphQLField, path: tuple[str, ...], hostile: Any)
 
 @pytest.mark.parametrize(("kind", "field_name", "path", "hostile"), _cases())
 async def test_a_hostile_value_in_any_argument_is_never_an_internal_error(
-    logged_api, kind, field_name, path, hostile
+    logged_api, logged_client, kind, field_name, path, hostile
 ):
     """NUL or over-long ids, odd numbers, DateTimes or JSON in one argument: data or an error."""
     root = SCHEMA.query_type if kind == "query" else SCHEMA.mutation_type
@@ -137,14 +136,13 @@ async def test_a_hostile_value_in_any_argument_is_never_an_internal_error(
         "variables": _variables(field, path, hostile),
     }
     logged = logged_api.written()
-    async with httpx.AsyncClient(base_url=logged_api.url, timeout=30) as client:
-        response = await client.post(
-            "/graphql",
-            content=json.dumps(body),  # ASCII-escaped: the lone surrogate travels too
-            headers={
-                "content-type": "application/json",
-                "authorization": f"Bearer {token(new_subject(), ALL_SCOPES)}",
-            },
-        )
+    response = await logged_client.post(
+        "/graphql",
+        content=json.dumps(body),  # ASCII-escaped: the lone surrogate travels too
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {token(new_subject(), ALL_SCOPES)}",
+        },
+    )
     assert response_problems(response) == [], response.text[:1000]
     assert logged_api.error_lines(since=logged) == []

@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import graphql
-import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,15 +37,14 @@ DOCUMENTS = {
 @pytest.mark.parametrize("operation", OPERATIONS)
 @settings(BOUNDED, max_examples=50)
 @given(data=st.data())
-async def test_no_generated_operation_is_an_unexpected_error(server, operation, data):
+async def test_no_generated_operation_is_an_unexpected_error(server_client, operation, data):
     """Valid documents with hostile values: typed errors or data, never a 500 or a trace."""
     document = data.draw(DOCUMENTS[operation], label="document")
     bearer = data.draw(st.sampled_from(TOKENS), label="bearer")
     body = json.dumps({"query": document})  # ASCII-escaped: lone surrogates travel too
-    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
-        response = await client.post(
-            "/graphql",
-            content=body,
-            headers={"content-type": "application/json", "authorization": f"Bearer {bearer}"},
-        )
+    response = await server_client.post(
+        "/graphql",
+        content=body,
+        headers={"content-type": "application/json", "authorization": f"Bearer {bearer}"},
+    )
     assert response_problems(response) == [], (document, response.text[:2000])

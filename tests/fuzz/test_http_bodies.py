@@ -167,7 +167,7 @@ TARGETS = st.one_of(
     target=TARGETS,
 )
 async def test_no_http_request_is_an_internal_error(
-    logged_api, body, content_type, accept, authorization, method, target
+    logged_api, logged_client, body, content_type, accept, authorization, method, target
 ):
     """Any bytes, media type, token, query string, method: a 4xx or data, never a fault."""
     headers = {
@@ -180,7 +180,6 @@ async def test_no_http_request_is_an_internal_error(
         if value is not None
     }
     logged = logged_api.written()
-    async with httpx.AsyncClient(base_url=logged_api.url, timeout=30) as client:
-        response = await client.request(method, target, content=body, headers=headers)
+    response = await logged_client.request(method, target, content=body, headers=headers)
     assert response_problems(response) == [], (body[:300], headers, response.text[:1000])
     assert logged_api.error_lines(since=logged) == [], (body[:300], headers)

@@ -4,7 +4,6 @@ import contextlib
 import json
 from typing import Any
 
-import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,12 +71,15 @@ async def _money() -> list[tuple[Any, ...]]:
 
 @settings(BOUNDED, max_examples=150)
 @given(stripe_event=EVENTS)
-async def test_signed_event_bodies_are_answered_below_500_and_move_no_money(server, stripe_event):
+async def test_signed_event_bodies_are_answered_below_500_and_move_no_money(
+    server_client, stripe_event
+):
     """Verified random events get 200 or 400; processing one matching nothing changes nothing."""
     before = await _money()
     body = json.dumps(stripe_event).encode()  # ASCII-escaped, as any JSON encoder may send
-    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
-        response = await client.post("/webhooks/stripe", content=body, headers=signed_headers(body))
+    response = await server_client.post(
+        "/webhooks/stripe", content=body, headers=signed_headers(body)
+    )
     assert response.status_code in (200, 400), response.text
     if response.status_code == 200:
         row = await WebhookEvent.get(event_id=stripe_event["id"])
@@ -127,14 +129,15 @@ PAYPAL_EVENTS = st.fixed_dictionaries(
 
 @settings(BOUNDED, max_examples=60)
 @given(paypal_event=PAYPAL_EVENTS)
-async def test_signed_paypal_bodies_are_answered_below_500_and_move_no_money(server, paypal_event):
+async def test_signed_paypal_bodies_are_answered_below_500_and_move_no_money(
+    server_client, paypal_event
+):
     """PayPal events signed as the simulated PayPal signs them: 200 or 400, no money moved."""
     before = await _money()
     body = json.dumps(paypal_event).encode()
     signer = development_identity().issued
     headers = signer.sign_paypal_webhook(body, DEVELOPMENT_CERT_URL, DEVELOPMENT_WEBHOOK_ID)
-    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
-        response = await client.post("/webhooks/paypal", content=body, headers=headers)
+    response = await server_client.post("/webhooks/paypal", content=body, headers=headers)
     assert response.status_code in (200, 400), response.text
     if response.status_code == 200:
         row = await WebhookEvent.get(provider="paypal", event_id=paypal_event["id"])
