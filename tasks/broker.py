@@ -7,6 +7,7 @@ from typing import Any
 
 import dramatiq
 import redis
+from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import AsyncIO
@@ -50,7 +51,7 @@ def setup_broker(settings: Settings, *, worker: bool = False) -> dramatiq.Broker
             socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
         )
         broker = RedisBrokerThatReconnects(client=client, namespace=settings.queue_namespace)  # type: ignore[no-untyped-call]
-        broker.add_middleware(AsyncIO())
+        broker.add_middleware(AsyncIODyingWithTheProcess())
     else:
         broker = InProcessBroker()
     if worker:
@@ -113,3 +114,21 @@ def current_broker() -> dramatiq.Broker:
     if broker is None:
         raise RuntimeError("call tasks.broker.setup_broker(settings) before importing actors")
     return broker
+
+
+class AsyncIODyingWithTheProcess(AsyncIO):
+    """Dramatiq's AsyncIO middleware, its event loop's thread a daemon.
+
+    A second SIGTERM (`pkill`, or a signal to the process group: the supervisor forwards
+    its own too) makes Dramatiq exit the worker's main thread at once, skipping the hooks
+    that stop the loop. Dramatiq's loop thread is not a daemon, so the process lived on
+    until SIGKILL, its relay failing every beat against the finalizing interpreter. A kill
+    means what is in flight is abandoned (unacked, so redelivered); a clean stop still
+    stops and joins the loop in `after_worker_shutdown`.
+    """
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: Any) -> None:
+        thread = EventLoopThread(self.logger)
+        thread.daemon = True
+        thread.start(timeout=1.0)
+        set_event_loop_thread(thread)

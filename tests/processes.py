@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 PAYMENTS = str(Path(sys.executable).with_name("payments"))
+ONE_PROCESS = ("--processes", "1", "--threads", "4")
 
 
 @dataclass
@@ -27,16 +28,16 @@ class WorkerProcess:
     @classmethod
     @contextmanager
     def start(
-        cls, env: dict[str, str], args: Sequence[str] = ("--processes", "1", "--threads", "4")
+        cls, env: dict[str, str], args: Sequence[str] = ONE_PROCESS
     ) -> Iterator["WorkerProcess"]:
-        worker = cls(cls._spawn(env, args), env)
+        worker = cls(cls.spawn(env, args), env)
         try:
             yield worker
         finally:
             worker.stop()
 
     @staticmethod
-    def _spawn(env: dict[str, str], args: Sequence[str]) -> "subprocess.Popen[bytes]":
+    def spawn(env: dict[str, str], args: Sequence[str] = ONE_PROCESS) -> "subprocess.Popen[bytes]":
         process = subprocess.Popen(
             [PAYMENTS, "worker", *args],
             env=env,
@@ -54,13 +55,14 @@ class WorkerProcess:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
-    def restart(self, args: Sequence[str] = ("--processes", "1", "--threads", "4")) -> None:
-        self.process = self._spawn(self.env, args)
+    def restart(self, args: Sequence[str] = ONE_PROCESS) -> None:
+        self.process = self.spawn(self.env, args)
 
     def stop(self) -> None:
+        """SIGTERM to the supervisor alone, as Kubernetes sends it; it stops its workers."""
         if self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
