@@ -1,5 +1,7 @@
 """Shared fixtures: a fresh PostgreSQL database, Redis, and the API served over real HTTP."""
 
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -113,12 +115,21 @@ def reference_clients() -> Path:
     """tests/js with its npm packages (graphql-ws, graphql-http) installed, for node scripts."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.fail("node and npm are needed for the reference-client tests")
-    subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--silent"],
-        cwd=REFERENCE_CLIENTS,
-        check=True,
-        timeout=300,
-    )
+    # Parallel sessions share tests/js: one installs (npm ci empties node_modules first)
+    # while the others wait, and none reinstalls what the same lock file already put there.
+    lock = REFERENCE_CLIENTS / "package-lock.json"
+    installed = REFERENCE_CLIENTS / "node_modules" / ".installed-from"
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
+    with (REFERENCE_CLIENTS / ".install-lock").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if not installed.exists() or installed.read_text() != wanted:
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--silent"],
+                cwd=REFERENCE_CLIENTS,
+                check=True,
+                timeout=300,
+            )
+            installed.write_text(wanted)
     return REFERENCE_CLIENTS
 
 
