@@ -2,7 +2,6 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from graphql import (
@@ -20,7 +19,7 @@ from graphql import (
 from graphql.validation import NoSchemaIntrospectionCustomRule, specified_rules
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 
-from graph.protection.documents import CachedDocuments, DocumentCache
+from graph.protection.documents import DocumentCache
 
 # Mutations that can take a customer's money: card testers' tools, so each one spends
 # the caller's RATE_LIMIT_CHARGE budget; fundBankTransfer moves money too.
@@ -44,8 +43,8 @@ class DocumentLimits:
     max_aliases: int = 15
     introspection: bool = True
 
-    def extensions(self) -> list[Any]:
-        """Extension factories (Strawberry wants classes or factories, never instances).
+    def document_cache(self) -> DocumentCache:
+        """Documents parsed and validated against these limits, once per distinct text.
 
         The depth and alias limiters build a new rule class per instance; their rules are
         built once here, beside the token limit, and checked once per distinct document.
@@ -58,7 +57,7 @@ class DocumentLimits:
         ]
         if not self.introspection:
             rules.append(NoSchemaIntrospectionCustomRule)
-        return [partial(CachedDocuments, DocumentCache(tuple(rules), self.max_tokens))]
+        return DocumentCache(tuple(rules), self.max_tokens)
 
 
 class OneMoneyMutation(ValidationRule):

@@ -1,11 +1,11 @@
-"""One extension per operation: its metrics and log context, and its rate-limit budgets."""
+"""The operation gate: each operation's metrics and log context, and its rate-limit budgets."""
 
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import structlog
-from graphql import ExecutionResult, GraphQLError
+from graphql import DocumentNode, ExecutionResult, GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from graph.protection.limits import CHARGING_MUTATIONS, selected_root_fields
@@ -20,29 +20,50 @@ MULTIPLE = "multiple"
 
 
 class OperationGate(SchemaExtension):
-    """Labels, counts and times each operation, and charges its root fields to budgets.
+    """A GatedOperation for each operation Strawberry runs through its extensions (streams).
 
-    One extension for both, as Strawberry builds each extension's hooks anew on every
-    request, and both need the operation's root fields.
+    One extension for both the metrics and the budgets, as Strawberry builds each
+    extension's hooks anew on every request, and both need the operation's root fields.
     """
 
     def on_operation(self) -> Iterator[None]:
-        self.label = UNKNOWN
-        started = time.perf_counter()
+        self.gate = GatedOperation()
         yield
         result = self.execution_context.result
-        record_operation(self.label, result is None or bool(result.errors), started)
+        self.gate.record(failed=result is None or bool(result.errors))
 
     async def on_execute(self) -> AsyncIterator[None]:
         # Strawberry calls this only once the document has passed validation.
         context = self.execution_context
-        fields = selected_root_fields(context.graphql_document, context.operation_name)
-        self.label = operation_label(fields)
-        structlog.contextvars.bind_contextvars(operation=self.label)
-        refused = await budget_refusal(context.context, fields)
+        refused = await self.gate.admit(
+            context.context, context.graphql_document, context.operation_name
+        )
         if refused is not None:
             context.result = ExecutionResult(data=None, errors=[refused])
         yield
+
+
+class GatedOperation:
+    """Labels, counts and times one operation, and charges its root fields to budgets."""
+
+    def __init__(self) -> None:
+        self.label = UNKNOWN
+        self.started = time.perf_counter()
+
+    async def admit(
+        self, context: Any, document: DocumentNode | None, operation_name: str | None
+    ) -> GraphQLError | None:
+        """Label a validated document's operation; the error if a budget refuses it."""
+        fields = selected_root_fields(document, operation_name)
+        self.label = operation_label(fields)
+        structlog.contextvars.bind_contextvars(operation=self.label)
+        return await budget_refusal(context, fields)
+
+    def record(self, *, failed: bool) -> None:
+        """Count and time the operation, by label and outcome."""
+        outcome = "error" if failed else "ok"
+        metrics.GRAPHQL_OPERATIONS.labels(self.label, outcome).inc()
+        metrics.GRAPHQL_DURATION.labels(self.label).observe(time.perf_counter() - self.started)
 
 
 def operation_label(root_fields: list[str]) -> str:
@@ -57,13 +78,6 @@ def operation_label(root_fields: list[str]) -> str:
     if len(fields) == 1:
         return fields.pop()
     return MULTIPLE if fields else UNKNOWN
-
-
-def record_operation(label: str, failed: bool, started: float) -> None:
-    """Count and time one operation, by label and outcome."""
-    outcome = "error" if failed else "ok"
-    metrics.GRAPHQL_OPERATIONS.labels(label, outcome).inc()
-    metrics.GRAPHQL_DURATION.labels(label).observe(time.perf_counter() - started)
 
 
 async def budget_refusal(context: Any, root_fields: list[str]) -> GraphQLError | None:

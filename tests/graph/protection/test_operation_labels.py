@@ -5,10 +5,12 @@ import random
 import re
 
 import httpx
+import pytest
 from graphql import GraphQLObjectType, get_named_type, is_leaf_type
 
 from graph.protection.operation_gate import operation_label
 from graph.schema import build_schema
+from payments.shared import metrics
 
 SCHEMA = build_schema()._schema
 ROOTS = [root for root in (SCHEMA.query_type, SCHEMA.mutation_type) if root is not None]
@@ -92,3 +94,25 @@ def test_a_label_is_one_schema_field_or_multiple_or_unknown():
     assert operation_label(["payment", "payment", "__typename"]) == "payment"
     assert operation_label(["payment", "payments"]) == "multiple"
     assert operation_label(["__typename"]) == operation_label([]) == "unknown"
+
+
+def _operations_counted(label: str, outcome: str) -> float:
+    (family,) = metrics.GRAPHQL_OPERATIONS.collect()
+    wanted = {"operation": label, "outcome": outcome}
+    return sum(s.value for s in family.samples if s.name.endswith("_total") and s.labels == wanted)
+
+
+@pytest.mark.parametrize(
+    ("document", "label"),
+    [
+        ("{ payment(", "unknown"),  # unparsable
+        ("{ invented }", "unknown"),  # parsed, invalid
+        ('{ payment(id: "pay_x") { id } }', "payment"),  # run: unauthenticated, an error
+    ],
+    ids=["unparsable", "invalid", "executed"],
+)
+async def test_every_answered_document_is_counted_once_under_its_label(http, document, label):
+    before = _operations_counted(label, "error")
+    answer = await http.post("/graphql", json={"query": document})
+    assert answer.status_code == 200 and answer.json()["errors"]
+    assert _operations_counted(label, "error") == before + 1
