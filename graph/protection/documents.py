@@ -1,4 +1,4 @@
-"""Each distinct GraphQL document parsed and validated once, by one extension."""
+"""Each distinct GraphQL document parsed and validated once, for HTTP and WebSocket alike."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,10 +40,11 @@ class DocumentCache:
 
 
 class CachedDocuments(SchemaExtension):
-    """Parsing and validation from a DocumentCache.
+    """Parsing and validation from a DocumentCache, for what Strawberry runs (streams).
 
     One extension in place of Strawberry's ParserCache, ValidationCache, MaxTokensLimiter
     and AddValidationRules: Strawberry builds every extension's hooks anew per request.
+    An HTTP operation reads the cache directly (PaymentsSchema.execute).
     """
 
     def __init__(self, cache: DocumentCache) -> None:
