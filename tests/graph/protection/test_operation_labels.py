@@ -6,14 +6,11 @@ import re
 
 import httpx
 import pytest
-from graphql import GraphQLObjectType, get_named_type, is_leaf_type
 
 from graph.protection.operation_gate import operation_label
-from graph.schema import build_schema
 from payments.shared import metrics
+from tests.graph.protection.invented_documents import ROOTS, SCHEMA, invented_document
 
-SCHEMA = build_schema()._schema
-ROOTS = [root for root in (SCHEMA.query_type, SCHEMA.mutation_type) if root is not None]
 ROOT_FIELDS = {name for root in ROOTS for name in root.fields}
 SUBSCRIPTION_FIELDS = set(SCHEMA.subscription_type.fields) if SCHEMA.subscription_type else set()
 BOUNDED_LABELS = ROOT_FIELDS | SUBSCRIPTION_FIELDS | {"multiple", "unknown"}
@@ -21,36 +18,6 @@ DOCUMENTS = 3000
 LABEL = re.compile(r'^payments_graphql_operations_total\{operation="([^"]*)"', re.MULTILINE)
 # What the invented documents and webhooks are made of: none of it may become a label value.
 INVENTED = re.compile(r'="[^"]*(invented|Op\d|x\d+_\d|evil\.)')
-
-
-def _selection(root: GraphQLObjectType, name: str, alias: str) -> tuple[str, list[str]]:
-    """`alias: name(args) { __typename }` and the variables it declares, none of them given."""
-    field = root.fields[name]
-    variables = [f"${alias}_{arg}: {field.args[arg].type}" for arg in field.args]
-    arguments = ", ".join(f"{arg}: ${alias}_{arg}" for arg in field.args)
-    call = f"{alias}: {name}({arguments})" if arguments else f"{alias}: {name}"
-    leaf = is_leaf_type(get_named_type(field.type))
-    return (call if leaf else f"{call} {{ __typename }}"), variables
-
-
-def _document(rng: random.Random, index: int) -> str:
-    """A distinct document: a random mix of root fields under invented aliases and names.
-
-    One in five also selects a field the schema lacks; all declare variables they never
-    send, so valid ones reach execution (and labelling) and stop at variable coercion.
-    """
-    root = rng.choice(ROOTS)
-    names = rng.sample(sorted(root.fields), rng.randint(1, min(6, len(root.fields))))
-    selections, variables = [], []
-    for position, name in enumerate(names):
-        selection, declared = _selection(root, name, f"x{index}_{position}")
-        selections.append(selection)
-        variables += declared
-    if rng.random() < 0.2:
-        selections.append(f"invented{index} {{ id }}")
-    keyword = "query" if root is SCHEMA.query_type else "mutation"
-    declared = f"({', '.join(variables)})" if variables else ""
-    return f"{keyword} Op{index}_{rng.getrandbits(32)}{declared} {{ {' '.join(selections)} }}"
 
 
 def _operation_labels(metrics_text: str) -> set[str]:
@@ -64,7 +31,7 @@ async def test_thousands_of_invented_documents_leave_a_bounded_label_set(http):
     """
     before = (await http.get("/metrics")).text
     rng = random.Random(24)
-    documents = [_document(rng, index) for index in range(DOCUMENTS)]
+    documents = [invented_document(rng, index) for index in range(DOCUMENTS)]
     assert len(set(documents)) == DOCUMENTS
     async with httpx.AsyncClient(base_url=str(http.base_url), timeout=60) as client:
         for start in range(0, DOCUMENTS, 50):
