@@ -11,6 +11,7 @@ from payments.cancellations.service import CancelInput, cancel
 from payments.service_config import ServiceConfig
 from payments.shared.auth import ALL_SCOPES, Principal
 from payments.shared.errors import PaymentsError
+from payments.shared.rows import every_row
 
 log = structlog.get_logger(__name__)
 
@@ -31,8 +32,8 @@ async def cancel_lapsed_authorizations(config: ServiceConfig, now: datetime | No
         free, status=PaymentStatus.AUTHORIZED, capture_before__lte=now or datetime.now(UTC)
     )
     canceled = 0
-    for payment_id in await lapsed.limit(BATCH_SIZE).values_list("id", flat=True):
-        canceled += await _expire(str(payment_id), config)
+    async for payment in every_row(lapsed, BATCH_SIZE):
+        canceled += await _expire(payment.id, config)
     return canceled
 
 

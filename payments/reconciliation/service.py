@@ -16,6 +16,7 @@ from payments.lifecycle.transitions import Change, apply_change, lock_payment
 from payments.refunds.service import commit_refund_outcome
 from payments.service_config import ServiceConfig
 from payments.shared.errors import GatewayUnavailable, NotFound, PaymentMethodTypeUnsupported
+from payments.shared.rows import every_row
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +44,7 @@ async def reconcile(rails: ServiceConfig, policy: ReconcilePolicy) -> int:
     changed = 0
     stale, abandon = now - policy.stale_after, now - policy.abandon_after
     pending = Payment.filter(status=PaymentStatus.PENDING, updated_at__lt=stale)
-    for payment in await pending.limit(BATCH_SIZE):
+    async for payment in every_row(pending, BATCH_SIZE):
         changed += await _settle_payment(payment, rails, abandon)
     # A bank transfer waits for the customer's bank for days, and is not overdue for it: its
     # money arrives as the provider's events (recovered from Stripe's Events list too).
@@ -55,10 +56,10 @@ async def reconcile(rails: ServiceConfig, policy: ReconcilePolicy) -> int:
         status__in=_AWAITING_GATEWAY,
         updated_at__lt=stale,
     )
-    for payment in await awaiting.filter(provider_payment_id__isnull=False).limit(BATCH_SIZE):
+    async for payment in every_row(awaiting.filter(provider_payment_id__isnull=False), BATCH_SIZE):
         changed += await _poll_payment(payment, rails)
     refunds = Refund.filter(status=RefundStatus.PENDING, updated_at__lt=stale)
-    for refund in await refunds.limit(BATCH_SIZE):
+    async for refund in every_row(refunds, BATCH_SIZE):
         changed += await _settle_refund(refund, rails, abandon)
     adopted, _ = await adopt_unmatched()
     return changed + adopted

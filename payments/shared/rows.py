@@ -6,7 +6,7 @@ statement once per model, columns and dialect, and afterwards only bind values.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import ValidationError
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from payments.shared.input_rules import is_storable
 
@@ -83,6 +84,24 @@ async def fetch_rows(sql: str, values: Sequence[Any]) -> list[dict[str, Any]]:
     db = connections.get("default")
     _, rows = await db.execute_query(_in_dialect(sql, db.capabilities.dialect), list(values))
     return [dict(row) for row in rows]
+
+
+async def every_row(query: QuerySet[M], batch: int) -> AsyncIterator[M]:
+    """Every row `query` matches, read `batch` at a time in primary-key order.
+
+    A sweep must reach them all: reading only the first `batch` would read the same rows
+    on every run while those stay matched (a gateway that keeps failing for them), and
+    never the ones behind.
+    """
+    key = query.model._meta.pk_attr
+    after = query
+    while True:
+        rows = await after.order_by(key).limit(batch)
+        for row in rows:
+            yield row
+        if len(rows) < batch:
+            return
+        after = query.filter(**{f"{key}__gt": rows[-1].pk})
 
 
 def _db_values(row: Model, columns: Sequence[str]) -> list[Any]:

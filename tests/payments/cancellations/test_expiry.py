@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from models.enums import CancellationReason, PaymentStatus
 from models.outbox import OutboxEvent
 from models.payment import Payment
+from payments.cancellations import expiry
 from payments.cancellations.expiry import cancel_lapsed_authorizations
 from payments.service_config import ServiceConfig
 from tests.graph.lifecycle import authorized, call
@@ -44,3 +45,29 @@ async def test_a_lapsed_authorization_cannot_be_captured(http):
     )
     result = await call(http, sub, "capturePayment", paymentId=payment["id"])
     assert [e["code"] for e in result["errors"]] == ["PAYMENT_NOT_CAPTURABLE"]
+
+
+async def test_one_sweep_reaches_holds_behind_a_batch_it_cannot_cancel(http, gateway, monkeypatch):
+    """Two batches of lapsed holds the gateway refuses to cancel go first; the last is canceled.
+
+    Reading only the first batch, the sweep retried the same refused holds on every run
+    and never reached the ones behind them.
+    """
+    monkeypatch.setattr(expiry, "BATCH_SIZE", 5)
+    sub = new_subject()
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    refused = [await authorized(http, sub) for _ in range(10)]
+    for payment in refused:
+        # Captured at the gateway meanwhile: Stripe refuses to cancel it.
+        pi = payment["providerPaymentId"]
+        gateway.charges[pi] = replace(gateway.charges[pi], status=PaymentStatus.SUCCEEDED)
+    behind = await authorized(http, sub)
+    ids = [payment["id"] for payment in [*refused, behind]]
+    await Payment.filter(id__in=ids).update(capture_before=past)
+    pi = behind["providerPaymentId"]
+    gateway.charges[pi] = replace(gateway.charges[pi], capture_before=past)
+    try:
+        await cancel_lapsed_authorizations(ServiceConfig(gateway=gateway))
+        assert (await Payment.get(id=behind["id"])).status is PaymentStatus.CANCELED
+    finally:
+        await Payment.filter(id__in=ids[:-1]).update(capture_before=None)

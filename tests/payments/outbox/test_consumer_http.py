@@ -3,6 +3,7 @@
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
 
@@ -49,17 +50,20 @@ async def _post_batches(clients: ConsumerClients, url: str, batches: int) -> lis
     return statuses
 
 
-async def test_a_consumer_that_closes_each_connection_takes_hundreds_of_events_a_second(clients):
-    """300 events, 50 at a time, reach an HTTP/1.0 http.server consumer at over 150 a second."""
+async def test_a_consumer_that_closes_each_connection_never_waits_on_a_dropped_connect(clients):
+    """300 events, 50 at a time, reach an HTTP/1.0 http.server consumer without a stall.
+
+    50 connections at once overflowed its accept queue (a backlog of 5), and each dropped
+    SYN is sent again only after 1 s: 14 events a second. How fast it goes otherwise is
+    the machine's business; a gap of most of a second between two arrivals is the fault.
+    """
     consumer = ClosingReceiver()
     async with consumer.serving() as base:
         statuses = await _post_batches(clients, f"{base}/events", 6)
         await wait_until(lambda: len(consumer.received) == 300, "every event read back", 10)
     arrivals = sorted(record["at"] for record in consumer.received)
-    rate = len(arrivals) / (arrivals[-1] - arrivals[0])
-    # Was 14 a second: 50 connections at once overflowed its accept queue (a backlog of 5),
-    # and each dropped SYN is sent again only after 1 s.
-    assert rate > 150, f"{rate:.0f} events/s"
+    gaps = [later - earlier for earlier, later in pairwise(arrivals)]
+    assert max(gaps) < 0.75, f"a {max(gaps):.2f} s stall"
     assert statuses == [204] * 300
 
 

@@ -7,6 +7,7 @@ from models.enums import EventSource, PaymentMethodType, PaymentStatus, RefundSt
 from models.outbox import OutboxEvent
 from models.payment import Payment, PaymentStatusHistory, Refund
 from payments.gateways.base import ChargeRequest, ChargeResult
+from payments.reconciliation import service
 from payments.reconciliation.service import ReconcilePolicy, reconcile
 from payments.service_config import ServiceConfig
 
@@ -135,3 +136,30 @@ async def test_a_bank_transfer_waiting_for_money_is_not_stuck(database_url, gate
     assert card.provider_payment_id in asked
     assert waiting.provider_payment_id not in asked
     assert (await Payment.get(id=waiting.id)).status is PaymentStatus.REQUIRES_ACTION
+
+
+async def test_one_pass_reaches_payments_behind_a_batch_the_gateway_cannot_answer(
+    database_url, gateway, monkeypatch
+):
+    """Two batches of stale payments the gateway does not know go first; the last is settled.
+
+    Reading only the first batch, the reconciler polled the same unanswerable payments
+    on every run and never reached the ones behind them.
+    """
+    monkeypatch.setattr(service, "BATCH_SIZE", 5)
+    unanswerable = [
+        await _pending_payment(
+            status=PaymentStatus.PROCESSING, provider_payment_id=f"pi_gone_{uuid.uuid4().hex}"
+        )
+        for _ in range(10)
+    ]
+    behind = await _pending_payment(status=PaymentStatus.PROCESSING)
+    await _charged_at_gateway(gateway, behind)
+    await Payment.filter(id=behind.id).update(provider_payment_id=gateway.by_payment_id[behind.id])
+    try:
+        await reconcile(ServiceConfig(gateway=gateway), NOW)
+        assert (await Payment.get(id=behind.id)).status is PaymentStatus.SUCCEEDED
+    finally:
+        await Payment.filter(id__in=[p.id for p in unanswerable]).update(
+            status=PaymentStatus.CANCELED
+        )
