@@ -31,6 +31,7 @@ from graph.disputes.types import Dispute
 from graph.endpoints.mutations import EndpointMutations
 from graph.endpoints.queries import EndpointQueries
 from graph.error_shaping import shape_errors
+from graph.execution import reading_plain_leaves
 from graph.intents.mutations import IntentMutations
 from graph.live.subscriptions import LiveSubscriptions
 from graph.operations.mutations import OperationsMutations
@@ -98,6 +99,7 @@ class PaymentsSchema(strawberry.Schema):
         self, *args: Any, documents: DocumentCache, hide_suggestions: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.execution_context_class = reading_plain_leaves(self._schema)
         self.documents = documents
         self.hide_suggestions = hide_suggestions
 
@@ -177,6 +179,7 @@ class PaymentsSchema(strawberry.Schema):
                     variable_values=variable_values,
                     operation_name=operation_name,
                     is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                    executor_class=self.execution_context_class,
                 )
             )
         except Exception as error:  # as Strawberry does: answered, not raised
