@@ -64,7 +64,7 @@ class Query:
 
 
 DOCUMENTS = [
-    "{ branch { leaf { name count colour at shout } leaves { name count colour } maybe { name } } }",
+    "{ branch { leaf { name count colour at shout } leaves { name count } maybe { name } } }",
     "{ branch { leaf { n: name name n2: name } leaves { ...L } } } fragment L on Leaf { colour }",
     "{ branch { leaf { __typename name } } later { name colour at } }",
     "{ broken { leaves { name } } }",  # null in a non-null field: the list is lost

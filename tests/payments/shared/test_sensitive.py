@@ -2,6 +2,7 @@
 
 import json
 import logging
+import random
 import re
 import uuid
 from collections.abc import Iterator
@@ -14,7 +15,13 @@ from payments.platform.logs import configure_logging, redact
 from payments.shared.correlation import accept_request_id, bind_payment_id, bind_request_id
 from payments.shared.errors import ValidationFailed
 from payments.shared.input_rules import check_identifier
-from payments.shared.sensitive import contains_card_number
+from payments.shared.sensitive import (
+    EMAIL_PATTERN,
+    SECRET_PATTERN,
+    contains_card_number,
+    mask_card_numbers,
+    may_hold_sensitive,
+)
 
 # Stripe's test card numbers, one or more per brand, with the grouping each is printed in.
 STRIPE_TEST_CARDS = {
@@ -89,6 +96,27 @@ def test_ids_are_not_card_numbers():
         check_identifier(text, "orderId")
     headers = [text for text in ids if " " not in text and len(text) <= 128]
     assert [text for text in headers if accept_request_id(text) != text] == []
+
+
+def test_text_the_quick_test_passes_holds_nothing_to_mask():
+    """may_hold_sensitive is False only where every pattern would leave the text whole.
+
+    Random text from the characters the patterns read (digits, separators, secret and
+    email pieces), and every card form, id and secret above.
+    """
+    rng = random.Random(31)
+    pieces = [*"0123456789", " ", "-", "_", "@", ".", "x", "sk_live_", "rk_test_", "whsec_", "eyJ"]
+    texts = ["".join(rng.choices(pieces, k=rng.randint(1, 40))) for _ in range(30_000)]
+    texts += [f"card {card}." for card in CARD_NUMBERS] + ORDER_IDS + IDS
+    texts += ["sk_live_abc123", "rk_test_x", "whsec_dGVzdA==", "eyJa.eyJb.c", "a@b.io"]
+    masked = 0
+    for text in texts:
+        whole = SECRET_PATTERN.sub("[REDACTED]", mask_card_numbers(text, "[REDACTED]"))
+        if EMAIL_PATTERN.sub("[REDACTED]", whole) != text:
+            masked += 1
+            assert may_hold_sensitive(text), text
+    assert masked > 1_000  # the random texts did reach every pattern
+    assert not may_hold_sensitive("2026-12-07T04:15:17.123456Z")
 
 
 @pytest.fixture
