@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -33,6 +34,9 @@ class _PlainLeaf:
     leaf: GraphQLLeafType
     return_type: GraphQLOutputType
     non_null: bool
+    # An enum's members and their GraphQL names: Strawberry finds a name by a scan of them.
+    enum_class: type | None = None
+    enum_names: dict[Any, str] | None = None
 
 
 class PaymentsExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -64,6 +68,8 @@ class PaymentsExecutor(StrawberryGraphQLCoreExecutionContext):
                 )
             if isinstance(value, Exception):
                 raise value
+            if plain.enum_names is not None and type(value) is plain.enum_class:
+                return plain.enum_names[value]
             if value is None or value is Undefined:
                 if plain.non_null:
                     raise TypeError(
@@ -86,6 +92,23 @@ def reading_plain_leaves(schema: GraphQLSchema) -> type[PaymentsExecutor]:
             unwrapped = field.type.of_type if is_non_null_type(field.type) else field.type
             if getattr(field.resolve, "_is_default", False) and is_leaf_type(unwrapped):
                 plain[type_.name, name] = _PlainLeaf(
-                    field.resolve, unwrapped, field.type, isinstance(field.type, GraphQLNonNull)
+                    field.resolve,
+                    unwrapped,
+                    field.type,
+                    isinstance(field.type, GraphQLNonNull),
+                    *_enum_names(unwrapped),
                 )
     return type("PaymentsExecutor", (PaymentsExecutor,), {"plain_leaves": plain})
+
+
+def _enum_names(leaf: GraphQLLeafType) -> tuple[type | None, dict[Any, str] | None]:
+    """A Strawberry enum's Python class and each member's name, as its serializer picks it."""
+    enum_class = getattr(leaf, "wrapped_cls", None)
+    if not isinstance(leaf, GraphQLEnumType) or enum_class is None:
+        return None, None
+    names: dict[Any, str] = {}
+    for name, value in leaf.values.items():
+        for member in enum_class:
+            if member.value == value.value:  # the first name wins, as CustomGraphQLEnumType's scan
+                names.setdefault(member, name)
+    return enum_class, names

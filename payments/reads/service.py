@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from models.enums import EventSource, PaymentStatus
 from models.ids import ID_LENGTH
@@ -29,9 +29,8 @@ class PaymentFilter:
     created_before: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StatusChange:
-    """An applied status change of a payment, as its history lists it."""
+class StatusChange(NamedTuple):
+    """An applied status change of a payment, as its history lists it (a page has dozens)."""
 
     status: PaymentStatus
     source: EventSource
@@ -180,16 +179,19 @@ async def history_by_payment(payment_ids: Sequence[str]) -> list[list[StatusChan
     for row in await fetch_rows(_history_sql(len(payment_ids)), payment_ids):
         grouped[row["payment_id"]].append(
             StatusChange(
-                status=PaymentStatus(row["status"]),
-                source=EventSource(row["source"]),
-                occurred_at=occurred_at(row["occurred_at"]),
-                version=row["version"],
+                _STATUSES[row["status"]],
+                _SOURCES[row["source"]],
+                occurred_at(row["occurred_at"]),
+                row["version"],
             )
         )
     return [grouped[payment_id] for payment_id in payment_ids]
 
 
 _HISTORY_FIELDS: dict[str, Any] = PaymentStatusHistory._meta.fields_map
+# A dictionary finds a member by its stored value several times faster than calling the enum.
+_STATUSES = {status.value: status for status in PaymentStatus}
+_SOURCES = {source.value: source for source in EventSource}
 
 
 @lru_cache(maxsize=128)
