@@ -1,6 +1,7 @@
 """The per-request GraphQL context: who is calling, data loaders, and the service runtime."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeAlias
 
 import structlog
@@ -43,11 +44,15 @@ class Loaders:
 class Context:
     runtime: Runtime
     authorization: str | None
-    loaders: Loaders = field(default_factory=Loaders)
     known_principal: Principal | None = None
     live: Hub | None = None
     # The client's address (a trusted proxy's X-Forwarded-For): keys the anonymous budget.
     client_address: str | None = None
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        """Made on first use: a payment by id and a page read without them (issue 31)."""
+        return Loaders()
 
     def hub(self) -> Hub:
         """The process's live fan-in; only the ASGI app (not a bare schema) has one."""
