@@ -4,7 +4,9 @@ graphql-core builds a resolve info, looks for arguments and completes through it
 path for every field; a page of 20 payments has over a hundred fields, most of them a
 plain attribute (`id`, `status`, `amount`) whose resolver ignores the info anyway
 (issue 31: execution was about half of a page's CPU). Those are read and coerced here
-directly, with graphql-core's own errors; every other field takes graphql-core's path.
+directly. Anything unusual (a null, an error) goes back through graphql-core's path, which
+answers it as always: the short path never writes an error itself. Every other field takes
+that path too.
 """
 
 from dataclasses import dataclass
@@ -15,7 +17,6 @@ from graphql import (
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLSchema,
     is_leaf_type,
     is_non_null_type,
@@ -32,11 +33,14 @@ class _PlainLeaf:
 
     read: Any  # Strawberry's default resolver: (source, info) -> the attribute
     leaf: GraphQLLeafType
-    return_type: GraphQLOutputType
     non_null: bool
     # An enum's members and their GraphQL names: Strawberry finds a name by a scan of them.
     enum_class: type | None = None
     enum_names: dict[Any, str] | None = None
+
+
+# What `_plain_value` answers for a value graphql-core's own path must complete.
+_GENERAL = object()
 
 
 class PaymentsExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -44,6 +48,12 @@ class PaymentsExecutor(StrawberryGraphQLCoreExecutionContext):
 
     # (object type name, field name) -> how to read it; filled by `reading_plain_leaves`.
     plain_leaves: dict[tuple[str, str], _PlainLeaf] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        wrapped = self.middleware_manager is not None and self.middleware_manager.middlewares
+        # Middleware wraps every resolver: then every field takes graphql-core's path.
+        self._leaves = {} if wrapped else self.plain_leaves
 
     def execute_field(
         self,
@@ -53,33 +63,34 @@ class PaymentsExecutor(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        field_name = field_details_list[0].node.name.value
-        plain = self.plain_leaves.get((parent_type.name, field_name))
-        wrapped = self.middleware_manager is not None and self.middleware_manager.middlewares
-        if plain is None or wrapped:
-            return super().execute_field(
-                parent_type, source, field_details_list, path, position_context
-            )
+        plain = self._leaves.get((parent_type.name, field_details_list[0].node.name.value))
+        if plain is not None:
+            value = self._plain_value(plain, source)
+            if value is not _GENERAL:
+                return value
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
+
+    def _plain_value(self, plain: _PlainLeaf, source: Any) -> Any:
+        """The field's answer, or _GENERAL when graphql-core must answer it (a null, an error).
+
+        graphql-core's path reads the attribute again and raises or answers as it always
+        does: the short path never writes an error itself.
+        """
         try:
             value = plain.read(source, None)
-            if self.is_awaitable(value):  # not an attribute after all: graphql-core awaits it
-                return super().execute_field(
-                    parent_type, source, field_details_list, path, position_context
-                )
-            if isinstance(value, Exception):
-                raise value
             if plain.enum_names is not None and type(value) is plain.enum_class:
                 return plain.enum_names[value]
-            if value is None or value is Undefined:
-                if plain.non_null:
-                    raise TypeError(
-                        f"Cannot return null for non-nullable field {parent_type}.{field_name}."
-                    )
+            if value is None and not plain.non_null:
                 return None
+            if value is None or value is Undefined or isinstance(value, Exception):
+                return _GENERAL
+            if self.is_awaitable(value):
+                return _GENERAL
             return self.complete_leaf_value(plain.leaf, value)
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, plain.return_type, field_details_list, path)
-            return None
+        except Exception:
+            return _GENERAL
 
 
 def reading_plain_leaves(schema: GraphQLSchema) -> type[PaymentsExecutor]:
@@ -94,7 +105,6 @@ def reading_plain_leaves(schema: GraphQLSchema) -> type[PaymentsExecutor]:
                 plain[type_.name, name] = _PlainLeaf(
                     field.resolve,
                     unwrapped,
-                    field.type,
                     isinstance(field.type, GraphQLNonNull),
                     *_enum_names(unwrapped),
                 )
