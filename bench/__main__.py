@@ -22,6 +22,7 @@ from bench.load import (
     DURATION,
     PAYMENT_FIELDS,
     WARMUP,
+    Load,
     Row,
     baseline_costs,
     burst_at_rate,
@@ -33,6 +34,7 @@ from bench.load import (
     measured,
     read_costs,
     seed_payments,
+    side_by_side,
     wrk,
 )
 from bench.rails import (
@@ -306,29 +308,32 @@ async def run_in_one_stack(token: str) -> list[Row]:
 
 
 async def reads(stack: Stack, token: str, payment_id: str) -> list[Row]:
-    """1. payment(id) and 2. a page of 20, each after its raw baseline measured just before."""
+    """1. payment(id) and 2. a page of 20, each in turns with its raw baseline."""
     env = {"BENCH_TOKEN": token}
-    one, page = _one(payment_id), PAGE
-    return [
-        await measured(
+    one = await side_by_side(
+        Load(
             "read baseline (Starlette + asyncpg)",
             f"{stack.baseline}/payment/{payment_id}",
             "get.lua",
+            {},
         ),
-        await measured("1. payment(id)", stack.api, "graphql.lua", BENCH_BODY=one, **env),
-        await measured(
+        Load("1. payment(id)", stack.api, "graphql.lua", {"BENCH_BODY": _one(payment_id), **env}),
+    )
+    page = await side_by_side(
+        Load(
             "page baseline (Starlette + asyncpg, 20 + refunds + events)",
             f"{stack.baseline}/payments/{SUBJECT}",
             "get.lua",
+            {},
         ),
-        await measured(
+        Load(
             "2. payments(first: 20) + refunds + events",
             stack.api,
             "graphql.lua",
-            BENCH_BODY=page,
-            **env,
+            {"BENCH_BODY": PAGE, **env},
         ),
-    ]
+    )
+    return [*one, *page]
 
 
 async def read_cpu(stack: Stack, token: str, payment_id: str) -> list[Row]:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,6 +21,8 @@ from bench.stack import ROOT, Stack, json_line
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 WARMUP = os.environ.get("BENCH_WARMUP", "3s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+# Rows measured beside a baseline (1 and 2) alternate with it in this many turns.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 CPU_REQUESTS = int(os.environ.get("BENCH_CPU_REQUESTS", "1000"))
 PAYMENT_FIELDS = "id status amount currency version"
 CHARGE = (
@@ -82,6 +85,52 @@ async def measured(
     first = str(warm["requests"] + connections)
     r = await wrk(url, script, DURATION, connections, BENCH_FIRST=first, **env)
     return Row(name, r["rps"], r["p50_us"] / 1000, r["p99_us"] / 1000, r["errors"])
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one wrk run sends: a row's name, the URL, the Lua script and its environment."""
+
+    name: str
+    url: str
+    script: str
+    env: Mapping[str, str]
+
+
+async def side_by_side(baseline: Load, api: Load, rounds: int = ROUNDS) -> tuple[Row, Row]:
+    """The baseline's row and the API's, measured in turns so the machine's drifts hit both.
+
+    Each warms up, then `rounds` turns of DURATION / rounds each: baseline, API, baseline...
+    req/s is over all turns; p50 and p99 are the median of the turns' (wrk reports no
+    distribution to merge). On a shared machine whose speed moves by a third between runs
+    minutes apart, the ratio of two runs back to back read that drift as the API's.
+    """
+    seconds = max(1, round(_seconds(DURATION) / rounds))
+    turns: dict[str, list[dict[str, Any]]] = {baseline.name: [], api.name: []}
+    for load in (baseline, api):
+        await wrk(load.url, load.script, WARMUP, CONNECTIONS, **load.env)
+    for _ in range(rounds):
+        for load in (baseline, api):
+            run = await wrk(load.url, load.script, f"{seconds}s", CONNECTIONS, **load.env)
+            turns[load.name].append(run)
+    rows = []
+    for load in (baseline, api):
+        runs = turns[load.name]
+        row = Row(
+            load.name,
+            sum(r["requests"] for r in runs) / sum(r["duration_us"] / 1e6 for r in runs),
+            statistics.median(r["p50_us"] for r in runs) / 1000,
+            statistics.median(r["p99_us"] for r in runs) / 1000,
+            sum(r["errors"] for r in runs),
+        )
+        rows.append(row)
+    return rows[0], rows[1]
+
+
+def _seconds(duration: str) -> float:
+    """A wrk duration (`10s`, `2m`) in seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(duration[:-1]) * units[duration[-1]] if duration[-1] in units else float(duration)
 
 
 def events_file(events: Iterable[tuple[Mapping[str, str], bytes]]) -> Path:
