@@ -20,13 +20,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
-        self.send_response(204)
-        self.end_headers()
         headers = {name.lower(): value for name, value in self.headers.items()}
         line = json.dumps({"headers": headers, "body": body.decode(), "at": time.time()})
+        # Recorded before answering: the worker posts a payment's next version only after
+        # this answer, so a line printed after it could follow the next version's line.
         with _printing:  # the handler threads share stdout: one whole line each
             sys.stdout.write(line + "\n")
             sys.stdout.flush()
+        self.send_response(204)
+        self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # a line per request on stderr would drown the test output
