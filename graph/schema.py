@@ -31,7 +31,7 @@ from graph.disputes.types import Dispute
 from graph.endpoints.mutations import EndpointMutations
 from graph.endpoints.queries import EndpointQueries
 from graph.error_shaping import shape_errors
-from graph.execution import reading_plain_leaves
+from graph.execution import reading_plain_fields
 from graph.intents.mutations import IntentMutations
 from graph.live.subscriptions import LiveSubscriptions
 from graph.operations.mutations import OperationsMutations
@@ -99,7 +99,7 @@ class PaymentsSchema(strawberry.Schema):
         self, *args: Any, documents: DocumentCache, hide_suggestions: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.execution_context_class = reading_plain_leaves(self._schema)
+        self.execution_context_class = reading_plain_fields(self._schema)
         self.documents = documents
         self.hide_suggestions = hide_suggestions
 

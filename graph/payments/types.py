@@ -20,6 +20,7 @@ from graph.enums import (
     PaymentMethodType,
     PaymentStatus,
 )
+from graph.execution import PRELOADED
 from graph.refunds.types import Refund
 from models import payment as stored
 from payments.outbox.versions import PaymentVersion
@@ -115,10 +116,10 @@ class Payment(Node):
     _next_action: strawberry.Private[dict[str, Any] | None]
     # A live push: the payment as of its version, whose state leaves the secret out.
     _as_of: strawberry.Private[PaymentVersion | None] = None
-    # Children read with the page (PaymentConnection.read_children): resolved in place,
-    # where a resolver that awaits costs graphql-core a task per payment and field.
-    _refund_rows: strawberry.Private[list[stored.Refund] | None] = None
-    _history_rows: strawberry.Private[list[reads.StatusChange] | None] = None
+    # Children read with the page (PaymentConnection.read_children): answered in place
+    # (graph/execution.py), where a resolver that awaits costs a task per payment and field.
+    _refunds_read: strawberry.Private[list[Refund] | None] = None
+    _events_read: strawberry.Private[list[PaymentEvent] | None] = None
 
     @strawberry.field(description="Only returned to the customer who owns the payment.")
     async def client_secret(self, info: Info) -> str | None:
@@ -142,12 +143,13 @@ class Payment(Node):
         # A card's authentication (3-D Secure) is done in the browser with the client secret.
         return NextAction(type=NextActionType.USE_CLIENT_SECRET)
 
-    @strawberry.field(graphql_type=list[Refund])
+    @strawberry.field(graphql_type=list[Refund], metadata={PRELOADED: "_refunds_read"})
     def refunds(self, info: Info) -> list[Refund] | Awaitable[list[Refund]]:
-        rows = self._refund_rows
+        if self._refunds_read is not None:
+            return self._refunds_read
         if self._as_of is not None and self._as_of.refunds is not None:
-            rows = self._as_of.refunds
-        return self._loaded_refunds(info) if rows is None else _refunds(rows)
+            return _refunds(self._as_of.refunds)
+        return self._loaded_refunds(info)
 
     @strawberry.field(description="Its disputes, oldest first, as they are now.")
     async def disputes(self, info: Info) -> list[Dispute]:
@@ -157,10 +159,11 @@ class Payment(Node):
     async def _loaded_refunds(self, info: Info) -> list[Refund]:
         return _refunds(await info.context.loaders.refunds.load(str(self.id)))
 
-    @strawberry.field(graphql_type=list[PaymentEvent])
+    @strawberry.field(graphql_type=list[PaymentEvent], metadata={PRELOADED: "_events_read"})
     def events(self, info: Info) -> list[PaymentEvent] | Awaitable[list[PaymentEvent]]:
-        rows = self._history_rows
-        return self._loaded_events(info) if rows is None else self._events(rows)
+        if self._events_read is not None:
+            return self._events_read
+        return self._loaded_events(info)
 
     async def _loaded_events(self, info: Info) -> list[PaymentEvent]:
         return self._events(await info.context.loaders.history.load(str(self.id)))
@@ -231,20 +234,15 @@ class PaymentEdge:
 class PaymentConnection:
     edges: list[PaymentEdge]
     page_info: PageInfo
-
-    @strawberry.field
-    def nodes(self) -> list[Payment]:
-        return [edge.node for edge in self.edges]
+    nodes: list[Payment]
 
     @classmethod
     def from_page(cls, page: reads.PaymentPage) -> "PaymentConnection":
-        edges = [
-            PaymentEdge(cursor=reads.encode_cursor(p.id), node=Payment.from_model(p))
-            for p in page.payments
-        ]
+        nodes = [Payment.from_model(p) for p in page.payments]
         return cls(
-            edges=edges,
+            edges=[PaymentEdge(cursor=reads.encode_cursor(str(p.id)), node=p) for p in nodes],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+            nodes=nodes,
         )
 
     async def read_children(self, info: Info) -> "PaymentConnection":
@@ -254,16 +252,15 @@ class PaymentConnection:
         query the page did not need, never a wrong answer. Read directly, not through the
         data loaders, whose future per payment and field would cost more than the query.
         """
-        payments = [edge.node for edge in self.edges]
-        ids = [str(payment.id) for payment in payments]
+        ids = [str(payment.id) for payment in self.nodes]
         wanted = _names_below(info.selected_fields) if ids else set()
         refunds, history = await asyncio.gather(
             reads.refunds_by_payment(ids) if "refunds" in wanted else _nothing(),
             reads.history_by_payment(ids) if "events" in wanted else _nothing(),
         )
-        for index, payment in enumerate(payments):
-            payment._refund_rows = None if refunds is None else refunds[index]
-            payment._history_rows = None if history is None else history[index]
+        for index, payment in enumerate(self.nodes):
+            payment._refunds_read = None if refunds is None else _refunds(refunds[index])
+            payment._events_read = None if history is None else payment._events(history[index])
         return self
 
 
