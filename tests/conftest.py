@@ -45,6 +45,25 @@ async def database_url() -> AsyncIterator[str]:
     await admin.close()
 
 
+@pytest.fixture(params=["postgres", "sqlite"])
+async def database(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> AsyncIterator[str]:
+    """Each test on PostgreSQL and on SQLite (`payments dev`): one algorithm serves both."""
+    if request.param == "postgres":
+        yield database_url
+        return
+    url = f"sqlite://{tmp_path / 'payments.sqlite3'}"
+    await close_database()
+    await apply_migrations(url)
+    await open_database(url)
+    try:
+        yield url
+    finally:
+        await close_database()
+        await open_database(database_url)
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,

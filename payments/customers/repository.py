@@ -7,7 +7,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.customer import Customer, PaymentMethod
 from payments.gateways.base import SavedMethod
-from payments.shared.rows import fetch_rows, select_one, update_where
+from payments.shared.rows import fetch_models, fetch_rows, select_one, update_where
 
 _SAVED = """SELECT m.provider_payment_method_id, c.provider_customer_id
   FROM payment_methods m JOIN customers c ON c.id = m.customer_id
@@ -27,8 +27,8 @@ async def find_customer(
 
 async def customer_by_email(email: str) -> Customer | None:
     """The customer whose email matches, ignoring case (a unique index on lower(email))."""
-    rows = await fetch_rows(_BY_EMAIL, [email])
-    return Customer._init_from_db(**rows[0]) if rows else None
+    rows = await fetch_models(Customer, _BY_EMAIL, [email])
+    return rows[0] if rows else None
 
 
 async def insert_customer(

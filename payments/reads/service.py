@@ -15,7 +15,7 @@ from models.payment import Payment, PaymentStatusHistory, Refund
 from payments.shared.auth import Principal, Scope
 from payments.shared.errors import ValidationFailed
 from payments.shared.input_rules import as_utc, could_be_id
-from payments.shared.rows import fetch_rows, select_one
+from payments.shared.rows import fetch_models, fetch_rows, select_one
 
 MAX_PAGE_SIZE = 100
 
@@ -79,7 +79,7 @@ async def list_payments(
     if conditions is None:  # no stored payment could match: never sent to the database
         return PaymentPage(payments=[], has_next_page=False)
     sql, values = _page_sql(conditions, first + 1)
-    rows = [Payment._init_from_db(**row) for row in await fetch_rows(sql, values)]
+    rows = await fetch_models(Payment, sql, values)
     page = rows[:first]
     cursor = encode_cursor(page[-1].id) if page else None
     return PaymentPage(payments=page, has_next_page=len(rows) > first, end_cursor=cursor)
@@ -159,8 +159,7 @@ def decode_cursor(cursor: str) -> str:
 async def refunds_by_payment(payment_ids: Sequence[str]) -> list[list[Refund]]:
     """Refunds of many payments in one query, in the order of `payment_ids`."""
     grouped: dict[str, list[Refund]] = defaultdict(list)
-    for row in await fetch_rows(_refunds_sql(len(payment_ids)), payment_ids):
-        refund = Refund._init_from_db(**row)
+    for refund in await fetch_models(Refund, _refunds_sql(len(payment_ids)), payment_ids):
         grouped[refund.payment_id].append(refund)
     return [grouped[payment_id] for payment_id in payment_ids]
 

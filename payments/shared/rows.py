@@ -6,13 +6,16 @@ statement once per model, columns and dialect, and afterwards only bind values.
 """
 
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import ValidationError
+from tortoise.fields.data import CharEnumFieldInstance
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -55,7 +58,7 @@ async def select_one(
     lock = for_update and db.capabilities.support_for_update
     sql = _select_one_sql(model, db.capabilities.dialect, tuple(equal), lock)
     _, rows = await db.execute_query(sql, key)
-    return model._init_from_db(**rows[0]) if rows else None
+    return model_from_row(model, rows[0]) if rows else None
 
 
 def could_match(model: type[Model], **equal: Any) -> bool:
@@ -81,9 +84,87 @@ async def update_where(
 
 async def fetch_rows(sql: str, values: Sequence[Any]) -> list[dict[str, Any]]:
     """Rows of a query written with PostgreSQL's `$1` placeholders (SQLite reads `?1`)."""
+    return [dict(row) for row in await _fetch(sql, values)]
+
+
+async def fetch_models(model: type[M], sql: str, values: Sequence[Any]) -> list[M]:
+    """Models of the rows of a query (as `fetch_rows`) that selects every column of `model`."""
+    builder: _Builder[M] = _builder(model, model._meta.db.capabilities.dialect)
+    return [builder.build(row) for row in await _fetch(sql, values)]
+
+
+async def _fetch(sql: str, values: Sequence[Any]) -> list[Mapping[str, Any]]:
     db = connections.get("default")
     _, rows = await db.execute_query(_in_dialect(sql, db.capabilities.dialect), list(values))
-    return [dict(row) for row in rows]
+    return cast("list[Mapping[str, Any]]", rows)
+
+
+def model_from_row(model: type[M], row: Mapping[str, Any]) -> M:
+    """What `model._init_from_db(**row)` builds from a row of every column, at a third of its cost.
+
+    Tortoise converts the columns in a generic loop and calls each enum class to find a
+    member; here each model's conversions are looked up once, and an enum member by its
+    value (a page of 20 payments spent 0.2 ms of its ~1 ms in Tortoise's, issue 31).
+    """
+    builder: _Builder[M] = _builder(model, model._meta.db.capabilities.dialect)
+    return builder.build(row)
+
+
+@dataclass(frozen=True)
+class _Builder(Generic[M]):
+    """A model's columns, each with the conversion `Model._init_from_db` gives it."""
+
+    model: type[M]
+    native: tuple[tuple[str, str], ...]  # (column, attribute): as the driver answers it
+    converted: tuple[tuple[str, str, Callable[[Any], Any]], ...]
+    pk_custom: bool
+
+    def build(self, row: Mapping[str, Any]) -> M:
+        instance = self.model.__new__(self.model)
+        attributes = instance.__dict__
+        attributes["_partial"] = False
+        attributes["_saved_in_db"] = True
+        attributes["_custom_generated_pk"] = self.pk_custom
+        attributes["_await_when_save"] = {}
+        for column, name in self.native:
+            attributes[name] = row[column]
+        for column, name, convert in self.converted:
+            attributes[name] = convert(row[column])
+        return instance
+
+
+@cache
+def _builder(model: type[M], dialect: str) -> _Builder[M]:
+    """Which columns are native and which converted depends on the connection's dialect."""
+    meta = model._meta
+    # A data descriptor (a property) named as a column would be bypassed by __dict__.
+    names = [name for _, name, _ in (*meta.db_native_fields, *meta.db_complex_fields)]
+    if any(hasattr(getattr(model, name, None), "__set__") for name in names):
+        raise TypeError(f"{model.__name__} has a property named as a column")
+    converted = [
+        (column, name, _or_none(field.field_type)) for column, name, field in meta.db_default_fields
+    ]
+    for column, name, field in meta.db_complex_fields:
+        if isinstance(field, CharEnumFieldInstance):
+            converted.append((column, name, _enum_member(field.enum_type)))
+        else:
+            converted.append((column, name, field.to_python_value))
+    return _Builder(
+        model,
+        tuple((column, name) for column, name, _ in meta.db_native_fields),
+        tuple(converted),
+        meta.db_pk_column not in meta.generated_db_fields,
+    )
+
+
+def _or_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+def _enum_member(enum_type: type[Enum]) -> Callable[[Any], Any]:
+    members = enum_type._value2member_map_
+    # A value that is no member's: the enum's call raises as Tortoise's conversion does.
+    return lambda value: None if value is None else members.get(value) or enum_type(value)
 
 
 async def every_row(query: QuerySet[M], batch: int) -> AsyncIterator[M]:

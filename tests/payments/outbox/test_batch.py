@@ -21,7 +21,6 @@ from payments.outbox.batch import deliver_batch
 from payments.outbox.destination import Destination
 from payments.outbox.policy import DeliveryPolicy
 from payments.outbox.relay import sweep_stranded
-from payments.platform.database import apply_migrations, close_database, open_database
 from tests.support import serve
 
 pytestmark = pytest.mark.usefixtures("database")
@@ -69,25 +68,6 @@ async def receiver() -> AsyncIterator[Receiver]:
     async with serve(Starlette(routes=[Route("/events", events, methods=["POST"])])) as base:
         receiver.url = f"{base}/events"
         yield receiver
-
-
-@pytest.fixture(params=["postgres", "sqlite"])
-async def database(
-    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
-) -> AsyncIterator[str]:
-    """Each test on PostgreSQL and on SQLite (`payments dev`): one algorithm serves both."""
-    if request.param == "postgres":
-        yield database_url
-        return
-    url = f"sqlite://{tmp_path / 'payments.sqlite3'}"
-    await close_database()
-    await apply_migrations(url)
-    await open_database(url)
-    try:
-        yield url
-    finally:
-        await close_database()
-        await open_database(database_url)
 
 
 @pytest.fixture

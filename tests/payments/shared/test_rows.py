@@ -1,12 +1,22 @@
 """The hot-path row helpers read what Tortoise reads, and their row lock really holds."""
 
+from datetime import UTC, datetime
+
 import asyncpg
 import pytest
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from models.enums import PaymentStatus
-from models.payment import Payment
-from payments.shared.rows import fetch_rows, select_one, update_where
+from models.customer import Customer
+from models.enums import (
+    CancellationReason,
+    PaymentStatus,
+    PendingOperation,
+    RefundReason,
+    RefundStatus,
+)
+from models.payment import Payment, Refund
+from payments.shared.rows import fetch_models, fetch_rows, model_from_row, select_one, update_where
 from tests.support import create_payment
 
 
@@ -56,3 +66,47 @@ async def test_fetch_rows_binds_numbered_placeholders_in_order(database_url):
     sql = "SELECT id FROM payments WHERE amount = $2 AND id = $1"
     assert await fetch_rows(sql, [payment.id, 1000]) == [{"id": payment.id}]
     assert await fetch_rows(sql, [payment.id, 999]) == []
+
+
+async def test_models_from_rows_are_the_models_tortoise_builds(database):
+    """Every column, null or set, on PostgreSQL and on SQLite: the same attributes as Tortoise's."""
+    at = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)
+    bare = await create_payment()
+    full = await create_payment(
+        status=PaymentStatus.CANCELED,
+        metadata={"cart": "42", "nested": [1, None]},
+        next_action={"type": "REDIRECT_TO_URL", "redirect_url": "https://x.test/"},
+        pending_operation=PendingOperation.CAPTURE,
+        capture_before=at,
+        canceled_at=at,
+        cancellation_reason=CancellationReason.ABANDONED,
+        gateway_event_at=at,
+        disputed_at=at,
+        description="a \u00e9 description",
+    )
+    await Refund.create(payment=full, amount=100, status=RefundStatus.SUCCEEDED)
+    await Refund.create(
+        payment=full, amount=1, status=RefundStatus.FAILED, reason=RefundReason.DUPLICATE
+    )
+    await Customer.create(id="cus-rows", email="a@example.com", gateway="simulated")
+    checked: list[type[Model]] = [Payment, Refund, Customer]
+    for model in checked:
+        rows = await fetch_rows(f"SELECT * FROM {model._meta.db_table}", [])
+        built = await fetch_models(model, f"SELECT * FROM {model._meta.db_table}", [])
+        expected = [model._init_from_db(**row) for row in rows]
+        assert [vars(m) for m in built] == [vars(m) for m in expected]
+        assert [type(v) for m in built for v in vars(m).values()] == [
+            type(v) for m in expected for v in vars(m).values()
+        ]
+    ids = {payment.id for payment in await fetch_models(Payment, "SELECT * FROM payments", [])}
+    assert {bare.id, full.id} <= ids
+
+
+async def test_a_value_no_enum_member_has_is_refused_as_tortoise_refuses_it(database_url):
+    payment = await create_payment()
+    (row,) = await fetch_rows("SELECT * FROM payments WHERE id = $1", [payment.id])
+    row["status"] = "NOT_A_STATUS"
+    with pytest.raises(ValueError, match="NOT_A_STATUS"):
+        Payment._init_from_db(**row)
+    with pytest.raises(ValueError, match="NOT_A_STATUS"):
+        model_from_row(Payment, row)
