@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar, cast
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import ValidationError
-from tortoise.fields.data import CharEnumFieldInstance
+from tortoise.fields.data import CharEnumFieldInstance, DatetimeField, JSONField
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -58,7 +58,7 @@ async def select_one(
     lock = for_update and db.capabilities.support_for_update
     sql = _select_one_sql(model, db.capabilities.dialect, tuple(equal), lock)
     _, rows = await db.execute_query(sql, key)
-    return model_from_row(model, rows[0]) if rows else None
+    return model_from_row(model, rows[0], db) if rows else None
 
 
 def could_match(model: type[Model], **equal: Any) -> bool:
@@ -84,29 +84,29 @@ async def update_where(
 
 async def fetch_rows(sql: str, values: Sequence[Any]) -> list[dict[str, Any]]:
     """Rows of a query written with PostgreSQL's `$1` placeholders (SQLite reads `?1`)."""
-    return [dict(row) for row in await _fetch(sql, values)]
+    return [dict(row) for row in await _fetch(connections.get("default"), sql, values)]
 
 
 async def fetch_models(model: type[M], sql: str, values: Sequence[Any]) -> list[M]:
     """Models of the rows of a query (as `fetch_rows`) that selects every column of `model`."""
-    builder: _Builder[M] = _builder(model, model._meta.db.capabilities.dialect)
-    return [builder.build(row) for row in await _fetch(sql, values)]
-
-
-async def _fetch(sql: str, values: Sequence[Any]) -> list[Mapping[str, Any]]:
     db = connections.get("default")
+    builder: _Builder[M] = _builder(model, db.capabilities.dialect)
+    return [builder.build(row) for row in await _fetch(db, sql, values)]
+
+
+async def _fetch(db: BaseDBAsyncClient, sql: str, values: Sequence[Any]) -> list[Mapping[str, Any]]:
     _, rows = await db.execute_query(_in_dialect(sql, db.capabilities.dialect), list(values))
     return cast("list[Mapping[str, Any]]", rows)
 
 
-def model_from_row(model: type[M], row: Mapping[str, Any]) -> M:
+def model_from_row(model: type[M], row: Mapping[str, Any], db: BaseDBAsyncClient) -> M:
     """What `model._init_from_db(**row)` builds from a row of every column, at a third of its cost.
 
     Tortoise converts the columns in a generic loop and calls each enum class to find a
     member; here each model's conversions are looked up once, and an enum member by its
     value (a page of 20 payments spent 0.2 ms of its ~1 ms in Tortoise's, issue 31).
     """
-    builder: _Builder[M] = _builder(model, model._meta.db.capabilities.dialect)
+    builder: _Builder[M] = _builder(model, db.capabilities.dialect)  # `db` read the row
     return builder.build(row)
 
 
@@ -147,6 +147,8 @@ def _builder(model: type[M], dialect: str) -> _Builder[M]:
     for column, name, field in meta.db_complex_fields:
         if isinstance(field, CharEnumFieldInstance):
             converted.append((column, name, _enum_member(field.enum_type)))
+        elif isinstance(field, DatetimeField | JSONField):  # both keep a null as it is
+            converted.append((column, name, _or_none(field.to_python_value)))
         else:
             converted.append((column, name, field.to_python_value))
     return _Builder(

@@ -109,4 +109,4 @@ async def test_a_value_no_enum_member_has_is_refused_as_tortoise_refuses_it(data
     with pytest.raises(ValueError, match="NOT_A_STATUS"):
         Payment._init_from_db(**row)
     with pytest.raises(ValueError, match="NOT_A_STATUS"):
-        model_from_row(Payment, row)
+        model_from_row(Payment, row, Payment._meta.db)
