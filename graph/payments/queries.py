@@ -9,7 +9,7 @@ from graph.context import Info
 from graph.disputes.types import Dispute
 from graph.endpoints.types import EventEndpoint
 from graph.enums import PaymentStatus
-from graph.payments.types import Payment, PaymentConnection
+from graph.payments.types import Payment, PaymentConnection, children_asked_for
 from graph.refunds.types import Refund
 from payments.disputes import reads as disputes
 from payments.endpoints import service as endpoints
@@ -52,8 +52,16 @@ class PaymentQueries:
         principal = await info.context.principal()
         domain_filter = (filter or PaymentFilter()).to_domain()
         page_size = 20 if first is None else first
-        page = await reads.list_payments(principal, page_size, after, domain_filter)
-        return await PaymentConnection.from_page(page).read_children(info)
+        children = children_asked_for(info)
+        page = await reads.list_payments(
+            principal,
+            page_size,
+            after,
+            domain_filter,
+            with_refunds="refunds" in children,
+            with_history="events" in children,
+        )
+        return PaymentConnection.from_page(page)
 
     @strawberry.field(description="A payment, refund or dispute by its id, or null.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:

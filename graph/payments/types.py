@@ -1,6 +1,5 @@
 """The Payment type, its history events and its Relay connection."""
 
-import asyncio
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Any
@@ -230,42 +229,39 @@ class PaymentEdge:
     node: Payment
 
 
+def _edges(root: "PaymentConnection") -> list[PaymentEdge]:
+    # Made only when asked for: most pages select `nodes` alone.
+    return [PaymentEdge(cursor=reads.encode_cursor(str(p.id)), node=p) for p in root.nodes]
+
+
 @strawberry.type
 class PaymentConnection:
-    edges: list[PaymentEdge]
+    edges: list[PaymentEdge] = strawberry.field(resolver=_edges)
     page_info: PageInfo
     nodes: list[Payment]
 
     @classmethod
     def from_page(cls, page: reads.PaymentPage) -> "PaymentConnection":
+        """The page's payments, with the children read with it answered in place."""
         nodes = [Payment.from_model(p) for p in page.payments]
+        for index, node in enumerate(nodes):
+            if page.refunds is not None:
+                node._refunds_read = _refunds(page.refunds[index])
+            if page.history is not None:
+                node._events_read = node._events(page.history[index])
         return cls(
-            edges=[PaymentEdge(cursor=reads.encode_cursor(str(p.id)), node=p) for p in nodes],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
             nodes=nodes,
         )
 
-    async def read_children(self, info: Info) -> "PaymentConnection":
-        """Read the page's refunds and events now, one query each, when the query asks for them.
 
-        A name anywhere below the connection counts (fragments included): at worst a
-        query the page did not need, never a wrong answer. Read directly, not through the
-        data loaders, whose future per payment and field would cost more than the query.
-        """
-        ids = [str(payment.id) for payment in self.nodes]
-        wanted = _names_below(info.selected_fields) if ids else set()
-        refunds, history = await asyncio.gather(
-            reads.refunds_by_payment(ids) if "refunds" in wanted else _nothing(),
-            reads.history_by_payment(ids) if "events" in wanted else _nothing(),
-        )
-        for index, payment in enumerate(self.nodes):
-            payment._refunds_read = None if refunds is None else _refunds(refunds[index])
-            payment._events_read = None if history is None else payment._events(history[index])
-        return self
+def children_asked_for(info: Info) -> set[str]:
+    """Which of `refunds` and `events` a query asks of a page's payments, to read with the page.
 
-
-async def _nothing() -> None:
-    return None
+    A name anywhere below the connection counts (fragments included): at worst a read the
+    page did not need, never a wrong answer.
+    """
+    return {"refunds", "events"} & _names_below(info.selected_fields)
 
 
 def _names_below(selections: Sequence[Selection]) -> set[str]:

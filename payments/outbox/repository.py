@@ -10,12 +10,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tortoise import connections
-
 from models.enums import DeliveryStatus
 from models.outbox import OutboxDelivery, OutboxEvent
 from payments.outbox.policy import ATTEMPT_COLUMNS, OPEN, Attempt, Claim
-from payments.shared.rows import fetch_rows, select_one, update_where
+from payments.shared.rows import fetch_rows, on_postgres, select_one, update_where
 
 _OPEN_SQL = ", ".join(f"'{status.value}'" for status in OPEN)
 # One statement claims every due, open row of the batch that no other worker holds (a CTE,
@@ -85,7 +83,7 @@ async def claim_due(consumer: str, delivery_ids: Sequence[int], length: timedelt
     """Take the due, open rows among `delivery_ids` no other batch holds, for `length`."""
     now = datetime.now(UTC)
     lease = now + length  # the fencing token of every row of the batch, renewed while it runs
-    if not _postgres():
+    if not on_postgres():
         claims = [
             await _claim_one(delivery_id, consumer, now, lease) for delivery_id in delivery_ids
         ]
@@ -128,7 +126,7 @@ async def _claim_one(
 async def behind_others(claims: Sequence[Claim]) -> set[int]:
     """The claimed rows behind an earlier version of their payment open outside the batch."""
     claimed = [claim.delivery.id for claim in claims]
-    if not _postgres():
+    if not on_postgres():
         # Only a payment's lowest claimed version can be behind another outside the batch.
         firsts: dict[str, Claim] = {}
         for claim in sorted(claims, key=lambda c: c.delivery.version, reverse=True):
@@ -160,7 +158,7 @@ async def hold(claim: Claim) -> int | None:
 
 async def record(attempts: Sequence[Attempt], lease: datetime) -> set[int]:
     """Write each attempt's columns while its row still carries `lease`; the ids written."""
-    if not _postgres():
+    if not on_postgres():
         return {
             attempt.claim.delivery.id for attempt in attempts if await _record_one(attempt, lease)
         }
@@ -188,7 +186,7 @@ async def wake_next(consumer: str, finished: Sequence[OutboxDelivery]) -> list[i
     """Make the next open version of each finished payment due now, if it was held; their ids."""
     if not finished:
         return []
-    if not _postgres():
+    if not on_postgres():
         woken = [await _wake_next_one(consumer, delivery) for delivery in finished]
         return [delivery_id for delivery_id in woken if delivery_id is not None]
     payments, versions = [d.payment_id for d in finished], [d.version for d in finished]
@@ -212,7 +210,3 @@ async def _wake(delivery_id: int) -> int | None:
         status=DeliveryStatus.PENDING,
     )
     return delivery_id if woken else None
-
-
-def _postgres() -> bool:
-    return bool(connections.get("default").capabilities.dialect == "postgres")

@@ -6,7 +6,7 @@ statement once per model, columns and dialect, and afterwards only bind values.
 """
 
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -92,6 +92,31 @@ async def fetch_models(model: type[M], sql: str, values: Sequence[Any]) -> list[
     db = connections.get("default")
     builder: _Builder[M] = _builder(model, db.capabilities.dialect)
     return [builder.build(row) for row in await _fetch(db, sql, values)]
+
+
+async def fetch_models_with(
+    model: type[M], sql: str, values: Sequence[Any], extra: Sequence[str]
+) -> list[tuple[M, list[Any]]]:
+    """As `fetch_models`, each model with the values of the `extra` columns the query adds."""
+    db = connections.get("default")
+    builder: _Builder[M] = _builder(model, db.capabilities.dialect)
+    rows = await _fetch(db, sql, values)
+    return [(builder.build(row), [row[column] for column in extra]) for row in rows]
+
+
+def models_from_rows(model: type[M], rows: Iterable[Mapping[str, Any]]) -> list[M]:
+    """Models of rows read otherwise, such as a statement's `json_agg` of whole rows.
+
+    Only for models whose columns JSON carries as the driver answers them: text, integers,
+    booleans (the rest, such as enums and timestamps, are converted from text anyway).
+    """
+    builder: _Builder[M] = _builder(model, connections.get("default").capabilities.dialect)
+    return [builder.build(row) for row in rows]
+
+
+def on_postgres() -> bool:
+    """Whether the database is PostgreSQL (else SQLite: `payments dev`)."""
+    return bool(connections.get("default").capabilities.dialect == "postgres")
 
 
 async def _fetch(db: BaseDBAsyncClient, sql: str, values: Sequence[Any]) -> list[Mapping[str, Any]]:
