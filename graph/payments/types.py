@@ -115,7 +115,7 @@ class Payment(Node):
     _next_action: strawberry.Private[dict[str, Any] | None]
     # A live push: the payment as of its version, whose state leaves the secret out.
     _as_of: strawberry.Private[PaymentVersion | None] = None
-    # Children read with the page (PaymentConnection.read_children): answered in place
+    # Children read with the page (PaymentConnection.from_page): answered in place
     # (graph/execution.py), where a resolver that awaits costs a task per payment and field.
     _refunds_read: strawberry.Private[list[Refund] | None] = None
     _events_read: strawberry.Private[list[PaymentEvent] | None] = None
