@@ -2,7 +2,8 @@
 
 Building a query with Tortoise costs more CPU than PostgreSQL spends answering it
 (issue 7's profiles: about 60% of a lookup by key). These helpers build each
-statement once per model, columns and dialect, and afterwards only bind values.
+statement once per model, columns and dialect, and afterwards only bind values; rows
+become models by conversions looked up once per model and dialect (issue 31).
 """
 
 import re
