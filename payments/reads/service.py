@@ -103,7 +103,7 @@ async def list_payments(
         return PaymentPage(payments=[], has_next_page=False)
     asked = {_REFUNDS: with_refunds, _HISTORY: with_history}
     # SQLite (`payments dev`) reads them by their own queries.
-    in_page = [column for column, wanted in asked.items() if wanted and on_postgres()]
+    in_page = [column for column, wanted in asked.items() if wanted] if on_postgres() else []
     sql, values = _page_sql(conditions, first + 1, in_page)
     rows = await fetch_models_with(Payment, sql, values, in_page)
     page = [payment for payment, _ in rows[:first]]

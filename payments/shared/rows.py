@@ -90,9 +90,7 @@ async def fetch_rows(sql: str, values: Sequence[Any]) -> list[dict[str, Any]]:
 
 async def fetch_models(model: type[M], sql: str, values: Sequence[Any]) -> list[M]:
     """Models of the rows of a query (as `fetch_rows`) that selects every column of `model`."""
-    db = connections.get("default")
-    builder: _Builder[M] = _builder(model, db.capabilities.dialect)
-    return [builder.build(row) for row in await _fetch(db, sql, values)]
+    return [row for row, _ in await fetch_models_with(model, sql, values, ())]
 
 
 async def fetch_models_with(
