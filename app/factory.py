@@ -8,12 +8,11 @@ from contextlib import asynccontextmanager
 import strawberry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from app.asgi_middleware import RequestContext
+from app.asgi_middleware import CrossOrigin, RequestContext
 from app.authentication_page import authentication_routes
 from app.body_deadline import BodyDeadline
 from app.paypal_page import simulated_paypal_routes
@@ -146,7 +145,7 @@ def _middleware(settings: Settings) -> list[Middleware]:
         Middleware(RequestContext, production=settings.is_production),
         Middleware(BodyDeadline, seconds=settings.http_read_timeout_seconds),
         Middleware(
-            CORSMiddleware,
+            CrossOrigin,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["authorization", "content-type", "x-request-id"],

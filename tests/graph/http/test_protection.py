@@ -3,6 +3,7 @@
 import httpx
 import pytest
 
+from app.asgi_middleware import CrossOrigin, RequestContext
 from app.factory import create_app
 from models.payment import Payment
 from tests.conftest import make_settings
@@ -132,3 +133,55 @@ async def test_cors_allows_only_configured_origins(database_url):
         )
     assert allowed.headers["access-control-allow-origin"] == "https://shop.example"
     assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_every_answer_varies_by_origin_once(database_url):
+    """With an Origin or without, allowed or not, an answer says once that it varies by it.
+
+    A request without an Origin skips the CORS layer; its `Vary: Origin` comes from
+    RequestContext, so a cache never serves it to a browser's cross-origin request.
+    """
+    settings = make_settings(database_url, cors_allowed_origins="https://shop.example")
+    async with serve(create_app(settings, owns_database=False)) as url, httpx.AsyncClient() as c:
+        answers = {
+            origin: await c.post(
+                f"{url}/graphql",
+                content=TYPENAME,
+                headers={
+                    "content-type": "application/json",
+                    **({"origin": origin} if origin else {}),
+                },
+            )
+            for origin in (None, "https://shop.example", "https://evil.example")
+        }
+    assert {origin: a.headers.get_list("vary") for origin, a in answers.items()} == {
+        None: ["Origin"],
+        "https://shop.example": ["Origin"],
+        "https://evil.example": ["Origin"],
+    }
+    assert answers["https://shop.example"].headers["access-control-allow-origin"] == (
+        "https://shop.example"
+    )
+    assert answers["https://shop.example"].headers["access-control-expose-headers"] == (
+        "x-request-id"
+    )
+    assert "access-control-allow-origin" not in answers[None].headers
+    assert "access-control-allow-origin" not in answers["https://evil.example"].headers
+
+
+@pytest.mark.parametrize("origin", [None, "https://shop.example"])
+async def test_an_answers_own_vary_keeps_its_values_and_gains_origin(origin):
+    """An endpoint's own Vary is joined with Origin into one header, as Starlette's CORS does."""
+
+    async def varying(scope, receive, send):
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"vary", b"Accept")]}
+        )
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = RequestContext(
+        CrossOrigin(varying, allow_origins=["https://shop.example"]), production=False
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+        response = await c.get("/", headers={"origin": origin} if origin else {})
+    assert response.headers.get_list("vary") == ["Accept, Origin"]
