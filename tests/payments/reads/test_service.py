@@ -13,8 +13,12 @@ from payments.shared.auth import Principal, Scope
 from tests.support import create_payment, new_subject
 
 
-async def _payments_with_children(customer: str) -> list[Payment]:
-    """Three payments: one with refunds and history of every kind, one with a skipped change."""
+async def _payments_with_children(customer: str) -> tuple[list[Payment], Payment]:
+    """Three payments as a page lists them (newest id first), and the one with refunds.
+
+    That one has refunds and history of every kind; another has a skipped change. Ids made
+    in the same millisecond are ordered by their random part, not by creation.
+    """
     rich, skipped, bare = [await create_payment(customer_id=customer) for _ in range(3)]
     at = datetime(2026, 12, 7, 7, 0, 0, 123456, tzinfo=UTC)
     await Refund.create(
@@ -44,7 +48,7 @@ async def _payments_with_children(customer: str) -> list[Payment]:
         version=2,
         applied=False,
     )
-    return [bare, skipped, rich]  # newest first, as a page lists them
+    return sorted([rich, skipped, bare], key=lambda payment: payment.id, reverse=True), rich
 
 
 def _statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -64,7 +68,7 @@ def _statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 async def test_a_pages_children_are_those_their_own_queries_read(database, monkeypatch):
     """On PostgreSQL in one statement, on SQLite in three; the same payments, refunds, history."""
     customer = new_subject()
-    created = await _payments_with_children(customer)
+    created, rich = await _payments_with_children(customer)
     principal = Principal(customer, frozenset({Scope.READ}))
     sent = _statements(monkeypatch)
     page = await reads.list_payments(
@@ -82,19 +86,24 @@ async def test_a_pages_children_are_those_their_own_queries_read(database, monke
         [type(v) for r in each for v in vars(r).values()] for each in expected_refunds
     ]
     assert page.history == await reads.history_by_payment(ids)
-    assert [len(each) for each in page.refunds] == [0, 0, 2]
-    assert [[change.version for change in each] for each in page.history] == [[], [], [1, 2, 3]]
-    assert page.history[2][1].source is EventSource.WEBHOOK
+    at_rich = ids.index(rich.id)
+    assert [len(each) for each in page.refunds] == [2 if i == at_rich else 0 for i in range(3)]
+    assert [[change.version for change in each] for each in page.history] == [
+        [1, 2, 3] if i == at_rich else [] for i in range(3)
+    ]
+    assert page.history[at_rich][1].source is EventSource.WEBHOOK
 
 
 async def test_a_page_reads_only_the_children_asked_for(database_url, monkeypatch):
     customer = new_subject()
-    await _payments_with_children(customer)
+    created, rich = await _payments_with_children(customer)
     principal = Principal(customer, frozenset({Scope.READ}))
     sent = _statements(monkeypatch)
     page = await reads.list_payments(principal, 2, None, reads.PaymentFilter())
     assert (page.refunds, page.history, page.has_next_page) == (None, None, True)
     assert len(sent) == 1 and "refunds" not in sent[0]
     page = await reads.list_payments(principal, 20, None, reads.PaymentFilter(), with_history=True)
-    assert page.refunds is None and [len(each) for each in page.history or []] == [0, 0, 3]
+    assert page.refunds is None and [len(each) for each in page.history or []] == [
+        3 if payment.id == rich.id else 0 for payment in created
+    ]
     assert "refunds" not in sent[1] and "payment_status_history" in sent[1]
